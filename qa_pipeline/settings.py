@@ -1,0 +1,117 @@
+"""One settings object: ``QA_*`` environment variables over an optional ``qa.toml``.
+
+No other module reads the environment. Nested fields use ``__`` in variable names,
+e.g. ``QA_WHISPER__MODEL=base-multilingual``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from qa_pipeline.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Agent(BaseModel):
+    """A known agent: how sources that lack agent fields (email) find them."""
+
+    id: str
+    name: str = ""
+    team: str = ""
+    emails: list[str] = Field(default_factory=list)
+
+
+class Sources(BaseModel):
+    """Where the nightly batch reads from. Globs allowed; ``{date}`` is the night's date."""
+
+    calls: list[str] = Field(default_factory=list)
+    chats: list[str] = Field(default_factory=list)
+    emails: list[str] = Field(default_factory=list)
+
+
+class WhisperSettings(BaseModel):
+    """Transcription choices (see ``qa_pipeline.transcribe``). Frozen: it keys the model cache."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str = "tiny.en"
+    device: str = "cpu"
+    compute_type: str = "int8"
+    beam_size: int = 1
+    cpu_threads: int = 0  # 0: let CTranslate2 decide
+    language: str | None = None  # None: the model's own (English for *.en), else detected
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Paths are relative to the working directory."""
+
+    model_config = SettingsConfigDict(env_prefix="QA_", env_nested_delimiter="__", extra="forbid")
+
+    database_url: str = "sqlite:///var/qa.db"
+    data_dir: Path = Path("var")
+    rubric: Path = Path("rubrics/default.yaml")
+    sources: Sources = Field(default_factory=Sources)
+    agents: list[Agent] = Field(default_factory=list)
+    agent_domains: list[str] = Field(default_factory=list)
+    chat_format: str = "generic"
+    agent_channel: str = Field(
+        default="left", pattern="^(left|right)$", description="stereo calls: agent side"
+    )
+    whisper: WhisperSettings = Field(default_factory=WhisperSettings)
+    batch_size: int = Field(default=8, ge=1, description="source files per ingest task")
+    score_batch_size: int = Field(default=200, ge=1, description="interactions per scoring task")
+    task_runner: str = Field(default="threads", description="'threads', or 'dask' / 'dask://HOST:PORT'")
+    max_workers: int = 2
+    ingest_retries: int = 2
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # init (the parsed qa.toml) is passed in by load_settings; env vars win over it.
+        return (env_settings, init_settings)
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.data_dir / "quarantine"
+
+    @property
+    def scorecard_dir(self) -> Path:
+        return self.data_dir / "scorecards"
+
+    def rubric_path(self) -> Path:
+        """The rubric file: as given, else relative to the project checkout."""
+        if self.rubric.exists():
+            return self.rubric
+        bundled = PROJECT_ROOT / self.rubric
+        return bundled if bundled.exists() else self.rubric
+
+
+def load_settings(config: Path | None = None) -> Settings:
+    """Return settings from ``config`` (or ``./qa.toml`` if present) and ``QA_*`` variables."""
+    path = config if config is not None else Path("qa.toml")
+    values: dict[str, Any] = {}
+    if config is not None and not path.exists():
+        raise ConfigError(f"config file {path} not found; pass an existing qa.toml or leave --config out")
+    if path.exists():
+        try:
+            values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file and run again") from exc
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{path}: setting '{where}': {first['msg']}") from exc
