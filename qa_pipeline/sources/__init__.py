@@ -1,0 +1,75 @@
+"""Raw sources -> Interactions. Built-in formats register here exactly as a user's would.
+
+A source reader takes a path and returns an :class:`IngestResult`. Register one with
+``@chat_formats.register("name")``; ``qa ingest chats --format name`` then finds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from qa_pipeline.errors import ConfigError, InputError
+from qa_pipeline.interactions import Interaction
+
+T = TypeVar("T")
+
+
+@dataclass
+class Quarantined:
+    """An input that could not be used, and why."""
+
+    channel: str
+    source: str
+    reason: str
+    record: str | None = None
+
+    @classmethod
+    def from_error(cls, channel: str, error: InputError, source: str = "") -> Quarantined:
+        return cls(channel=channel, source=error.source or source, reason=error.reason, record=error.record)
+
+
+@dataclass
+class IngestResult:
+    """What one ingest produced: good interactions and quarantined inputs, never silently fewer."""
+
+    interactions: list[Interaction] = field(default_factory=list)
+    quarantined: list[Quarantined] = field(default_factory=list)
+
+    @property
+    def read(self) -> int:
+        return len(self.interactions) + len(self.quarantined)
+
+    def extend(self, other: IngestResult) -> None:
+        self.interactions.extend(other.interactions)
+        self.quarantined.extend(other.quarantined)
+
+
+class Registry(Generic[T]):
+    """Named plug-ins of one kind (chat formats, email readers, transcribers)."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._items: dict[str, T] = {}
+
+    def register(self, name: str) -> Callable[[T], T]:
+        def decorate(item: T) -> T:
+            self._items[name] = item
+            return item
+
+        return decorate
+
+    def get(self, name: str) -> T:
+        try:
+            return self._items[name]
+        except KeyError:
+            known = ", ".join(sorted(self._items)) or "none"
+            raise ConfigError(f"unknown {self.kind} '{name}'; known: {known}") from None
+
+    def names(self) -> list[str]:
+        return sorted(self._items)
+
+
+chat_formats: Registry[Callable[..., IngestResult]] = Registry("chat format")
+email_readers: Registry[Callable[..., IngestResult]] = Registry("email reader")

@@ -1,0 +1,286 @@
+"""Mail (mbox files, .eml folders) -> email Interactions, one per thread.
+
+Threads come from Message-ID / In-Reply-To / References. A message is the agent's
+when its sender is a configured agent address or in a configured agent domain.
+Quoted replies and signatures are cut before scoring.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import mailbox
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import parseaddr, parsedate_to_datetime
+from html.parser import HTMLParser
+from pathlib import Path
+
+import charset_normalizer
+
+from qa_pipeline.errors import InputError
+from qa_pipeline.interactions import Interaction, Turn, content_hash, stable_id
+from qa_pipeline.settings import Agent
+from qa_pipeline.sources import IngestResult, Quarantined, email_readers
+
+# A line that introduces a quoted reply, in the languages we serve.
+QUOTE_HEADER = re.compile(
+    r"^\s*(on\b.*\bwrote:|dne\b.*\bnapsal[a]?:|.*\b(wrote|napsal[a]?|napisal[a]?|rašė|пишет|написал[а]?):)\s*$",
+    re.IGNORECASE,
+)
+FORWARD_MARKER = re.compile(
+    r"^-{2,}\s*(original message|původní zpráva|prvotno sporočilo|исходное сообщение)", re.IGNORECASE
+)
+
+
+@dataclass
+class Message:
+    """One parsed mail message."""
+
+    message_id: str
+    parents: list[str]
+    sender: str
+    sender_name: str
+    subject: str
+    date: datetime | None
+    body: str
+    language: str | None
+    attachments: int
+    source: str
+
+
+# Not visible text, or (blockquote) the quoted history of an HTML reply.
+SKIPPED_TAGS = {"style", "script", "head", "blockquote"}
+
+
+class _TextFromHTML(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in SKIPPED_TAGS:
+            self._skip += 1
+        elif tag in {"br", "p", "div", "tr", "li", "h1", "h2", "h3", "table"}:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in SKIPPED_TAGS and self._skip:
+            self._skip -= 1
+        elif tag in {"p", "div"}:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """Visible text of an HTML body, with block elements as line breaks."""
+    parser = _TextFromHTML()
+    parser.feed(html)
+    return re.sub(r"\n\s*\n+", "\n\n", "".join(parser.parts)).strip()
+
+
+def strip_quotes_and_signature(text: str) -> str:
+    """Return the new text of a reply: without quoted lines, quoted history or signature."""
+    kept: list[str] = []
+    for line in text.splitlines():
+        if line.rstrip() == "--":  # the standard signature separator "-- "
+            break
+        if QUOTE_HEADER.match(line) or FORWARD_MARKER.match(line):
+            break
+        if line.lstrip().startswith(">"):
+            continue
+        kept.append(line)
+    return "\n".join(kept).strip()
+
+
+def decode_unknown(payload: bytes) -> str:
+    """Decode bytes whose declared charset is wrong: UTF-8 if valid, else the best guess."""
+    try:
+        return payload.decode("utf-8")
+    except UnicodeDecodeError:
+        best = charset_normalizer.from_bytes(payload).best()
+        return str(best) if best is not None else payload.decode("latin-1")
+
+
+def _body(message: EmailMessage) -> tuple[str, int]:
+    """Return the best text body and the number of attachments."""
+    attachments = sum(1 for _ in message.iter_attachments()) if message.is_multipart() else 0
+    part = message.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        return "", attachments
+    try:
+        content = part.get_content()
+    except (LookupError, UnicodeError, AssertionError):  # unknown or lying charset
+        content = decode_unknown(part.get_payload(decode=True) or b"")
+    if part.get_content_subtype() == "html":
+        content = html_to_text(content)
+    return content, attachments
+
+
+def parse_message(message: EmailMessage, source: str) -> Message:
+    """Parse one mail message; raise InputError when it has no sender or no text."""
+    _, sender = parseaddr(str(message.get("From", "")))
+    if "@" not in sender:
+        raise InputError(
+            "message has no valid From address", source=source, record=str(message.get("Subject", ""))[:500]
+        )
+    body, attachments = _body(message)
+    text = strip_quotes_and_signature(body)
+    message_id = str(message.get("Message-ID", "")).strip()
+    if not message_id:
+        message_id = "<" + content_hash(sender, str(message.get("Date", "")), body) + "@no-message-id>"
+    parents = str(message.get("References", "")).split() + str(message.get("In-Reply-To", "")).split()
+    try:
+        date = parsedate_to_datetime(str(message["Date"])) if message.get("Date") else None
+    except (TypeError, ValueError):
+        date = None
+    return Message(
+        message_id=message_id,
+        parents=[p for p in parents if p != message_id],
+        sender=sender.lower(),
+        sender_name=parseaddr(str(message.get("From", "")))[0],
+        subject=str(message.get("Subject", "")),
+        date=date,
+        body=text,
+        language=(str(message.get("Content-Language", "")).split(",")[0].strip()[:2].lower() or None),
+        attachments=attachments,
+        source=source,
+    )
+
+
+def thread_messages(messages: list[Message]) -> list[list[Message]]:
+    """Group messages into threads by Message-ID links; each thread sorted by date."""
+    parent = {m.message_id: m.message_id for m in messages}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for m in messages:
+        for ref in m.parents:
+            if ref in parent:
+                parent[find(m.message_id)] = find(ref)
+    groups: dict[str, list[Message]] = {}
+    for m in messages:
+        groups.setdefault(find(m.message_id), []).append(m)
+    order = lambda m: (m.date.timestamp() if m.date else 0.0, m.message_id)  # noqa: E731
+    return sorted((sorted(g, key=order) for g in groups.values()), key=lambda g: order(g[0]))
+
+
+class AgentDirectory:
+    """Decides whether a sender is an agent, and which one."""
+
+    def __init__(self, agents: Iterable[Agent] = (), domains: Iterable[str] = ()):
+        self.by_email = {e.lower(): a for a in agents for e in a.emails}
+        self.domains = {d.lower().lstrip("@") for d in domains}
+
+    def lookup(self, address: str) -> Agent | None:
+        if address in self.by_email:
+            return self.by_email[address]
+        if address.rsplit("@", 1)[-1] in self.domains:
+            return Agent(id="unknown", name=address)
+        return None
+
+
+def thread_to_interaction(thread: list[Message], directory: AgentDirectory) -> Interaction:
+    """One thread -> one email Interaction; its agent is the first agent who wrote."""
+    turns, agent = [], None
+    for m in thread:
+        found = directory.lookup(m.sender)
+        if found and agent is None:
+            agent = found
+        if m.body:
+            turns.append(
+                Turn(
+                    speaker="agent" if found else "customer",
+                    text=m.body,
+                    at=m.date,
+                    metadata={"message_id": m.message_id, "from": m.sender},
+                )
+            )
+    if not turns:
+        raise InputError("thread has no message with text", source=thread[0].source)
+    root = thread[0]
+    return Interaction(
+        id=stable_id("email", "mail", content_hash(root.message_id)),
+        channel="email",
+        agent_id=agent.id if agent else "unknown",
+        agent_name=agent.name if agent else None,
+        team=agent.team if agent and agent.team else None,
+        language=next((m.language for m in thread if m.language), None),
+        started_at=root.date,
+        source=root.source,
+        turns=turns,
+        metadata={
+            "subject": root.subject,
+            "messages": len(thread),
+            "attachments": sum(m.attachments for m in thread),
+        },
+    )
+
+
+def _parse(raw: bytes) -> EmailMessage:
+    return email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[return-value]
+
+
+@email_readers.register("mbox")
+def read_mbox(path: Path) -> tuple[list[Message], list[Quarantined]]:
+    """Parse all messages of one mbox file."""
+    messages, bad = [], []
+    try:
+        box = mailbox.mbox(str(path), factory=None, create=False)
+        keys = box.keys()
+    except (OSError, mailbox.Error) as exc:
+        raise InputError(f"cannot open mbox ({exc})", source=str(path)) from exc
+    if not keys:
+        raise InputError("no messages found: not an mbox file (no 'From ' separator lines)", source=str(path))
+    for key in keys:
+        source = f"{path}#{key}"
+        try:
+            messages.append(parse_message(_parse(box.get_bytes(key)), source))
+        except InputError as exc:
+            bad.append(Quarantined.from_error("email", exc, source))
+    return messages, bad
+
+
+@email_readers.register("eml")
+def read_eml(path: Path) -> tuple[list[Message], list[Quarantined]]:
+    """Parse one .eml file."""
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise InputError("empty .eml file", source=str(path))
+    return [parse_message(_parse(raw), str(path))], []
+
+
+def ingest_emails(paths: list[Path], directory: AgentDirectory | None = None) -> IngestResult:
+    """Read mbox / .eml files (or folders of them) into one interaction per thread."""
+    directory = directory or AgentDirectory()
+    result = IngestResult()
+    messages: list[Message] = []
+    files = [
+        p for path in paths for p in (sorted(path.rglob("*")) if path.is_dir() else [path]) if p.is_file()
+    ]
+    for path in files:
+        reader = email_readers.get("eml" if path.suffix.lower() == ".eml" else "mbox")
+        try:
+            found, bad = reader(path)
+        except InputError as exc:
+            result.quarantined.append(Quarantined.from_error("email", exc, str(path)))
+            continue
+        messages += found
+        result.quarantined += bad
+    for thread in thread_messages(messages):
+        try:
+            result.interactions.append(thread_to_interaction(thread, directory))
+        except InputError as exc:
+            result.quarantined.append(Quarantined.from_error("email", exc))
+    return result
