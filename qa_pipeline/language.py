@@ -1,0 +1,27 @@
+"""Language identification with py3langid (its model ships in the package)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+MIN_CHARS = 12  # below this, identification is a guess; fall back to the default
+
+
+@lru_cache(maxsize=8)
+def _identifier(candidates: tuple[str, ...]) -> LanguageIdentifier:
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    identifier.set_languages(list(candidates))
+    return identifier
+
+
+def detect_language(text: str, candidates: tuple[str, ...], default: str = "en") -> tuple[str, float]:
+    """Return (language code, probability) of ``text`` among ``candidates``.
+
+    Texts too short to judge return ``(default, 0.0)``.
+    """
+    if len(text.strip()) < MIN_CHARS:
+        return default, 0.0
+    lang, prob = _identifier(tuple(sorted(candidates))).classify(text)
+    return lang, round(float(prob), 3)

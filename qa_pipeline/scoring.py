@@ -1,0 +1,193 @@
+"""Rules (and later the classifier) -> InteractionScore, per the public Score contract."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from qa_pipeline.interactions import Interaction
+from qa_pipeline.language import detect_language
+from qa_pipeline.rubric import Criterion, Rubric
+from qa_pipeline.rules import Hit, RuleEngine
+
+# A rule fail by absence of any phrase is weaker evidence than a phrase that was found.
+CONFIDENCE_FOUND = 1.0
+CONFIDENCE_ABSENT = 0.7
+LOW_TRANSCRIPTION_CONFIDENCE = 0.5
+
+
+class Evidence(BaseModel):
+    """Where a criterion was decided: a sentence of one turn, by character offsets."""
+
+    turn: int
+    start: int
+    end: int
+    text: str
+    match: str | None = None
+    kind: Literal["phrase", "negative"] = "phrase"
+
+
+class CriterionResult(BaseModel):
+    result: Literal["pass", "fail", "na"]
+    score: float | None
+    confidence: float
+    method: Literal["rule", "model"] = "rule"
+    evidence: list[Evidence] = Field(default_factory=list)
+    reason: str | None = None
+
+
+class Flag(BaseModel):
+    code: str
+    criterion: str | None = None
+    reason: str
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class InteractionScore(BaseModel):
+    """One line of the Score contract."""
+
+    interaction_id: str
+    agent_id: str
+    channel: str
+    rubric: str
+    model: str = "rules-only"
+    language: str | None = None
+    score: float
+    criteria: dict[str, CriterionResult]
+    flags: list[Flag] = Field(default_factory=list)
+
+
+def resolve_language(interaction: Interaction, rubric: Rubric) -> str:
+    """The interaction's language, else detected from its text among the rubric's languages."""
+    if interaction.language:
+        return interaction.language.lower()
+    lang, _ = detect_language(interaction.text(), tuple(rubric.languages), default=rubric.languages[0])
+    return lang
+
+
+def window_turns(interaction: Interaction, criterion: Criterion) -> list[int]:
+    """Indices of the turns a criterion reads: its speaker's turns, cut to its window."""
+    turns = [i for i, t in enumerate(interaction.turns) if t.speaker == criterion.speaker]
+    if criterion.window.first_turns:
+        turns = turns[: criterion.window.first_turns]
+    if criterion.window.last_turns:
+        turns = turns[-criterion.window.last_turns :]
+    return turns
+
+
+def judge(criterion: Criterion, interaction: Interaction, hits: list[Hit]) -> CriterionResult:
+    """Decide one criterion from the hits in the interaction's turns."""
+    if interaction.channel not in criterion.channels:
+        return CriterionResult(
+            result="na", score=None, confidence=1.0, reason=f"not scored on {interaction.channel}"
+        )
+    turns = set(window_turns(interaction, criterion))
+    if not turns:
+        return CriterionResult(
+            result="na", score=None, confidence=1.0, reason=f"no {criterion.speaker} turns"
+        )
+    mine = [h for h in hits if h.criterion == criterion.id and h.turn in turns]
+    negative = [_evidence(h) for h in mine if h.kind == "negative"]
+    if negative:
+        return CriterionResult(
+            result="fail",
+            score=0.0,
+            confidence=CONFIDENCE_FOUND,
+            evidence=negative,
+            reason="negative phrase: " + "; ".join(f'"{e.match}"' for e in negative),
+        )
+    positive = [_evidence(h) for h in mine if h.kind == "phrase"]
+    if positive:
+        return CriterionResult(result="pass", score=1.0, confidence=CONFIDENCE_FOUND, evidence=positive)
+    return CriterionResult(
+        result="fail",
+        score=0.0,
+        confidence=CONFIDENCE_ABSENT,
+        reason=f"no {criterion.name.lower()} phrase in the {len(turns)} turn(s) read",
+    )
+
+
+def _evidence(hit: Hit) -> Evidence:
+    return Evidence(
+        turn=hit.turn, start=hit.start, end=hit.end, text=hit.text, match=hit.match, kind=hit.kind
+    )
+
+
+def total_score(rubric: Rubric, results: dict[str, CriterionResult]) -> float:
+    """Weighted 0..100 over applicable criteria; 0 if a critical criterion failed."""
+    if any(c.critical and results[c.id].result == "fail" for c in rubric.criteria):
+        return 0.0
+    applicable = [c for c in rubric.criteria if results[c.id].result != "na"]
+    weight = sum(c.weight for c in applicable)
+    if not weight:
+        return 0.0
+    return round(100.0 * sum(c.weight * (results[c.id].score or 0.0) for c in applicable) / weight, 1)
+
+
+def flags_for(rubric: Rubric, interaction: Interaction, results: dict[str, CriterionResult]) -> list[Flag]:
+    """The flags a supervisor should see for this interaction."""
+    flags = []
+    for c in rubric.criteria:
+        r = results[c.id]
+        if c.critical and r.result == "fail":
+            flags.append(
+                Flag(
+                    code="critical_fail",
+                    criterion=c.id,
+                    reason=f"{c.name} failed: {r.reason}",
+                    evidence=r.evidence,
+                )
+            )
+        negative = [e for e in r.evidence if e.kind == "negative"]
+        if negative:
+            flags.append(
+                Flag(code="negative_language", criterion=c.id, reason=r.reason or "", evidence=negative)
+            )
+    if not interaction.agent_turns():
+        flags.append(
+            Flag(code="no_agent_turns", reason="no turn by the agent: unanswered or speakers unknown")
+        )
+    confidence = interaction.metadata.get("transcription_confidence")
+    if confidence is not None and confidence < LOW_TRANSCRIPTION_CONFIDENCE:
+        flags.append(
+            Flag(
+                code="low_transcription_confidence",
+                reason=f"mean word confidence {confidence:.2f}; check the recording",
+            )
+        )
+    return flags
+
+
+def score_interactions(
+    interactions: list[Interaction], rubric: Rubric, engine: RuleEngine | None = None
+) -> list[InteractionScore]:
+    """Score a batch: turns are matched per language in one ``nlp.pipe`` pass each."""
+    engine = engine or RuleEngine(rubric)
+    languages = [resolve_language(i, rubric) for i in interactions]
+    hits: list[list[Hit]] = [[] for _ in interactions]
+    by_lang: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for n, (interaction, lang) in enumerate(zip(interactions, languages, strict=True)):
+        by_lang[lang] += [(n, t) for t in range(len(interaction.turns))]
+    for lang, refs in by_lang.items():
+        texts = [interactions[n].turns[t].text for n, t in refs]
+        for (n, t), found in zip(refs, engine.find_hits(texts, lang), strict=True):
+            hits[n] += [replace(h, turn=t) for h in found]
+    scores = []
+    for interaction, lang, found in zip(interactions, languages, hits, strict=True):
+        results = {c.id: judge(c, interaction, found) for c in rubric.criteria}
+        scores.append(
+            InteractionScore(
+                interaction_id=interaction.id,
+                agent_id=interaction.agent_id,
+                channel=interaction.channel,
+                rubric=rubric.ref,
+                language=lang,
+                score=total_score(rubric, results),
+                criteria=results,
+                flags=flags_for(rubric, interaction, results),
+            )
+        )
+    return scores
