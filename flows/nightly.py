@@ -1,0 +1,137 @@
+"""The nightly QA batch as a Prefect flow: ingest calls, chats, emails -> score -> scorecards.
+
+Tasks wrap the plain functions in ``qa_pipeline.pipeline`` and map over batches of
+file paths or interaction ids, never single interactions (a Prefect task costs
+milliseconds). The task runner comes from settings, so the same flow runs on threads
+here or on a Dask cluster (``task_runner = "dask://host:8786"``, needs prefect-dask).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from qa_pipeline.errors import ConfigError
+from qa_pipeline.pipeline import (
+    BatchReport,
+    batches,
+    discover,
+    ingest_batch,
+    score_batch,
+    summarise_reports,
+)
+from qa_pipeline.scorecards import build_scorecards
+from qa_pipeline.settings import Settings, load_settings
+from qa_pipeline.store import connect, finish_run, start_run
+
+
+@task(name="ingest", retries=2, retry_delay_seconds=5)
+def ingest_task(channel: str, paths: list[str], settings: Settings, run_id: str) -> BatchReport:
+    return ingest_batch(channel, [Path(p) for p in paths], settings, run_id)
+
+
+@task(name="score")
+def score_task(channel: str, ids: list[str], settings: Settings, run_id: str) -> BatchReport:
+    return score_batch(channel, ids, settings, run_id)
+
+
+@task(name="scorecards")
+def scorecards_task(settings: Settings) -> str:
+    files = build_scorecards(connect(settings.database_url), settings.scorecard_dir)
+    return str(files.index)
+
+
+def _settle(future: Any, channel: str, items: list[str], stage: str) -> BatchReport:
+    """A batch whose task failed after its retries quarantines its items; the run goes on."""
+    try:
+        return future.result()
+    except Exception as exc:  # the task's own error, already retried
+        reason = f"{stage} task failed after retries: {type(exc).__name__}: {exc}"
+        return BatchReport(
+            channel=channel,
+            read=len(items) if stage == "ingest" else 0,
+            quarantined=len(items),
+            reasons=[f"[{channel}] {i}: {reason}" for i in items],
+        )
+
+
+def default_night() -> date:
+    """The night a run covers by default: yesterday (UTC)."""
+    return (datetime.now(UTC) - timedelta(days=1)).date()
+
+
+@flow(name="nightly_qa", log_prints=True)
+def nightly_qa(night: str | None = None, config: str | None = None) -> dict[str, Any]:
+    """Run the whole batch for one night; return the run summary (read = scored + quarantined)."""
+    logger = get_run_logger()
+    settings = load_settings(Path(config) if config else None)
+    the_night = date.fromisoformat(night) if night else default_night()
+    run_id = f"nightly-{the_night.isoformat()}-{uuid.uuid4().hex[:8]}"
+    engine = connect(settings.database_url)
+    start_run(engine, run_id, the_night.isoformat())
+    try:
+        found = discover(settings, the_night)
+        logger.info("inputs: %s", {c: len(p) for c, p in found.items()})
+        # Mail threads can span files, so all mail files of the night are one batch.
+        plan = [("call", b) for b in batches(found["call"], settings.batch_size)]
+        plan += [("chat", b) for b in batches(found["chat"], settings.batch_size)]
+        plan += [("email", found["email"])] if found["email"] else []
+        ingest_futures = [
+            (
+                channel,
+                paths,
+                ingest_task.with_options(name=f"ingest-{channel}s", retries=settings.ingest_retries).submit(
+                    channel, [str(p) for p in paths], settings, run_id
+                ),
+            )
+            for channel, paths in plan
+        ]
+        ingested = [_settle(f, c, [str(p) for p in paths], "ingest") for c, paths, f in ingest_futures]
+        score_futures = [
+            (r.channel, ids, score_task.submit(r.channel, ids, settings, run_id))
+            for r in ingested
+            for ids in batches(r.ids, settings.score_batch_size)
+        ]
+        scored = [_settle(f, c, ids, "score") for c, ids, f in score_futures]
+        summary = summarise_reports(ingested + scored)
+        index = scorecards_task(settings)
+    except Exception as exc:
+        finish_run(engine, run_id, "failed", {"error": f"{type(exc).__name__}: {exc}"})
+        raise
+    result = {"run_id": run_id, "night": the_night.isoformat(), **summary.as_dict(), "scorecards": index}
+    finish_run(engine, run_id, "ok" if summary.balanced else "unbalanced", result)
+    logger.info("run summary\n%s", summary.render())
+    return result
+
+
+def task_runner_for(settings: Settings) -> Any:
+    """The task runner named in settings: threads (default) or a Dask cluster."""
+    if settings.task_runner == "threads":
+        return ThreadPoolTaskRunner(max_workers=settings.max_workers)
+    if settings.task_runner.startswith("dask"):
+        try:
+            from prefect_dask import DaskTaskRunner
+        except ImportError:
+            raise ConfigError("task_runner 'dask' needs prefect-dask: pip install prefect-dask") from None
+        address = settings.task_runner.removeprefix("dask").removeprefix("://") or None
+        return DaskTaskRunner(address=f"tcp://{address}" if address else None)
+    raise ConfigError(f"unknown task_runner '{settings.task_runner}'; use 'threads' or 'dask://HOST:PORT'")
+
+
+def run_nightly(config: Path | None, night: date | None) -> dict[str, Any]:
+    """Run the flow with the task runner from settings; return its summary."""
+    settings = load_settings(config)
+    configured = nightly_qa.with_options(task_runner=task_runner_for(settings))
+    return configured(night=night.isoformat() if night else None, config=str(config) if config else None)
+
+
+def serve_nightly(config: Path | None, cron: str) -> None:
+    """Serve the flow as a scheduled deployment (needs a Prefect server: ``prefect server start``)."""
+    nightly_qa.serve(
+        name="nightly", cron=cron, parameters={"config": str(config.resolve()) if config else None}
+    )

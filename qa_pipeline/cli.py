@@ -1,0 +1,210 @@
+"""The ``qa`` command. Each command parses options, calls one library function, and
+turns our exceptions into a one-line error (exit code 2)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from qa_pipeline.errors import QAError
+
+app = typer.Typer(
+    help="Score every customer interaction against a QA rubric.", no_args_is_help=True, add_completion=False
+)
+ingest_app = typer.Typer(help="Turn raw sources into Interaction JSONL.", no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="qa.toml to read (default: ./qa.toml)")
+]
+
+
+def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a QAError into ``error: message`` on stderr and exit code 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except QAError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+@app.command()
+@friendly
+def score(
+    source: Annotated[Path, typer.Argument(help="Interaction JSONL to score", exists=True, dir_okay=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Score JSONL to write")],
+    rubric: Annotated[Path | None, typer.Option(help="rubric YAML (default: the configured one)")] = None,
+    redact: Annotated[bool, typer.Option(help="redact PII before scoring (evidence shows markers)")] = True,
+    config: ConfigOption = None,
+) -> None:
+    """Score interactions from IN.jsonl into OUT.jsonl (the public Score contract).
+
+    Bad lines are written to OUT.quarantine.jsonl with their reason; the rest are scored.
+    """
+    from qa_pipeline.interactions import Interaction, iter_jsonl, write_jsonl
+    from qa_pipeline.redact import redact_interaction
+    from qa_pipeline.rubric import load_rubric
+    from qa_pipeline.scoring import score_interactions
+    from qa_pipeline.settings import load_settings
+
+    settings = load_settings(config)
+    the_rubric = load_rubric(rubric or settings.rubric_path())
+    good, bad = [], []
+    for item in iter_jsonl(source, Interaction):
+        if isinstance(item, QAError):
+            bad.append({"source": item.source, "reason": item.reason, "record": item.record})
+        else:
+            good.append(redact_interaction(item) if redact else item)
+    results = score_interactions(good, the_rubric)
+    write_jsonl(output, results)
+    quarantine = output.with_suffix(".quarantine.jsonl")
+    if bad:
+        quarantine.write_text(
+            "".join(json.dumps(b, ensure_ascii=False) + "\n" for b in bad), encoding="utf-8"
+        )
+    typer.echo(
+        f"read {len(good) + len(bad)} = scored {len(results)} + quarantined {len(bad)}; wrote {output}"
+        + (f" and {quarantine}" if bad else "")
+    )
+
+
+@ingest_app.callback(invoke_without_command=True)
+def _ingest_help() -> None:
+    """Turn raw sources into Interaction JSONL: qa ingest calls|chats|emails PATH -o OUT.jsonl."""
+
+
+def _ingest(kind: str, paths: list[Path], output: Path, config: Path | None, fmt: str | None) -> None:
+    from qa_pipeline.interactions import write_jsonl
+    from qa_pipeline.pipeline import read_channel
+    from qa_pipeline.redact import redact_interaction
+    from qa_pipeline.settings import load_settings
+
+    settings = load_settings(config)
+    if fmt:
+        settings.chat_format = fmt
+    if kind == "call":
+        from qa_pipeline.sources.calls import find_recordings
+
+        paths = find_recordings(paths)
+    elif kind == "chat":
+        paths = [p for path in paths for p in (sorted(path.glob("*.json*")) if path.is_dir() else [path])]
+    result = read_channel(kind, paths, settings)
+    write_jsonl(output, (redact_interaction(i) for i in result.interactions))
+    for q in result.quarantined:
+        typer.echo(f"quarantined: {q.source}: {q.reason}", err=True)
+    typer.echo(
+        f"read {result.read} = ingested {len(result.interactions)} + quarantined {len(result.quarantined)};"
+        f" wrote {output}"
+    )
+
+
+PathsArg = Annotated[list[Path], typer.Argument(help="files or folders", exists=True)]
+OutOption = Annotated[Path, typer.Option("--output", "-o", help="Interaction JSONL to write")]
+
+
+@ingest_app.command("calls")
+@friendly
+def ingest_calls_cmd(paths: PathsArg, output: OutOption, config: ConfigOption = None) -> None:
+    """Transcribe recordings (WAV, MP3, FLAC, OGG, M4A) with their manifest.csv into interactions."""
+    _ingest("call", paths, output, config, None)
+
+
+@ingest_app.command("chats")
+@friendly
+def ingest_chats_cmd(
+    paths: PathsArg,
+    output: OutOption,
+    config: ConfigOption = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="chat export format (default: from settings)")
+    ] = None,
+) -> None:
+    """Read chat export files (.json / .jsonl) into interactions."""
+    _ingest("chat", paths, output, config, fmt)
+
+
+@ingest_app.command("emails")
+@friendly
+def ingest_emails_cmd(paths: PathsArg, output: OutOption, config: ConfigOption = None) -> None:
+    """Read mbox files or .eml folders into one interaction per thread."""
+    _ingest("email", paths, output, config, None)
+
+
+@app.command()
+@friendly
+def nightly(
+    night: Annotated[
+        str | None, typer.Option("--date", help="night to run, YYYY-MM-DD (default: yesterday)")
+    ] = None,
+    config: ConfigOption = None,
+    serve: Annotated[
+        bool, typer.Option("--serve", help="serve as a scheduled Prefect deployment instead")
+    ] = False,
+    cron: Annotated[str, typer.Option(help="schedule for --serve")] = "0 2 * * *",
+) -> None:
+    """Run the whole nightly batch (the Prefect flow nightly_qa) and print the run summary."""
+    from flows.nightly import run_nightly, serve_nightly
+    from qa_pipeline.pipeline import RunSummary
+
+    if serve:
+        serve_nightly(config, cron)
+        return
+    try:
+        the_night = date.fromisoformat(night) if night else None
+    except ValueError:
+        raise QAError(f"--date {night!r} is not a date; use YYYY-MM-DD") from None
+    started = time.perf_counter()
+    result = run_nightly(config, the_night)
+    summary = RunSummary(channels=result["channels"], reasons=result["reasons"])
+    typer.echo(f"\nrun {result['run_id']} (night {result['night']}) in {time.perf_counter() - started:.1f}s")
+    typer.echo(summary.render())
+    typer.echo(f"\nscorecards: {Path(result['scorecards']).resolve()}")
+    if not summary.balanced:
+        raise typer.Exit(1)
+
+
+@app.command()
+@friendly
+def scorecards(
+    config: ConfigOption = None,
+    period: Annotated[str, typer.Option(help="day, week or month")] = "day",
+    out: Annotated[Path | None, typer.Option(help="folder to write (default: DATA_DIR/scorecards)")] = None,
+) -> None:
+    """Write per-agent scorecards (CSV, Parquet, HTML) from the stored scores."""
+    from qa_pipeline.scorecards import PERIODS, build_scorecards
+    from qa_pipeline.settings import load_settings
+    from qa_pipeline.store import connect
+
+    if period not in PERIODS:
+        raise QAError(f"--period must be one of {', '.join(PERIODS)}")
+    settings = load_settings(config)
+    files = build_scorecards(connect(settings.database_url), out or settings.scorecard_dir, period)
+    typer.echo(
+        f"{files.rows} agent-period rows, {len(files.agent_pages)} agent pages\n"
+        f"overview: {files.index.resolve()}\ncsv: {files.csv}\nparquet: {files.parquet}"
+    )
+
+
+def main() -> None:
+    """Console entry point."""
+    # Offline machines: Prefect's analytics would try the network on every run.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    sys.exit(app())
+
+
+if __name__ == "__main__":
+    main()

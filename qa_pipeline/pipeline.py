@@ -1,0 +1,185 @@
+"""The nightly batch as plain functions: discover, ingest, score, report.
+
+Prefect flows (``flows/nightly.py``) only wire these together. Each function takes
+and returns small things (file paths, ids, counts), so a task can run anywhere.
+"""
+
+from __future__ import annotations
+
+import glob
+import threading
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+from qa_pipeline.interactions import Interaction
+from qa_pipeline.redact import redact_interaction
+from qa_pipeline.rubric import cached_rubric
+from qa_pipeline.rules import RuleEngine
+from qa_pipeline.scoring import score_interactions
+from qa_pipeline.settings import Settings, WhisperSettings
+from qa_pipeline.sources import IngestResult, Quarantined
+from qa_pipeline.sources.calls import find_recordings, ingest_calls
+from qa_pipeline.sources.chats import ingest_chats
+from qa_pipeline.sources.emails import AgentDirectory, ingest_emails
+from qa_pipeline.store import connect, save_interactions, save_quarantined, save_scores
+from qa_pipeline.transcribe import Transcriber
+
+CHANNELS = ("call", "chat", "email")
+T = TypeVar("T")
+
+
+@dataclass
+class BatchReport:
+    """What one batch did: the ids it stored and how many inputs it read and quarantined."""
+
+    channel: str
+    ids: list[str] = field(default_factory=list)
+    read: int = 0
+    scored: int = 0
+    quarantined: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunSummary:
+    """Per channel: read = scored + quarantined, or the run says where the gap is."""
+
+    channels: dict[str, dict[str, int]]
+    reasons: list[str]
+
+    @property
+    def balanced(self) -> bool:
+        return all(c["read"] == c["scored"] + c["quarantined"] for c in self.channels.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "balanced": self.balanced}
+
+    def render(self) -> str:
+        lines = [f"{'channel':<8} {'read':>6} {'scored':>7} {'quarantined':>12}"]
+        totals = {"read": 0, "scored": 0, "quarantined": 0}
+        for channel, c in self.channels.items():
+            lines.append(f"{channel:<8} {c['read']:>6} {c['scored']:>7} {c['quarantined']:>12}")
+            for k in totals:
+                totals[k] += c[k]
+        lines.append(f"{'total':<8} {totals['read']:>6} {totals['scored']:>7} {totals['quarantined']:>12}")
+        if not self.balanced:
+            lines.append("WARNING: read != scored + quarantined; see the run record in the database")
+        lines += [f"  quarantined: {r}" for r in self.reasons]
+        return "\n".join(lines)
+
+
+def summarise_reports(reports: list[BatchReport]) -> RunSummary:
+    """Add up batch reports into one summary, per channel."""
+    channels = {c: {"read": 0, "scored": 0, "quarantined": 0} for c in CHANNELS}
+    reasons: list[str] = []
+    for r in reports:
+        for key in ("read", "scored", "quarantined"):
+            channels[r.channel][key] += getattr(r, key)
+        reasons += r.reasons
+    return RunSummary(channels=channels, reasons=reasons)
+
+
+def expand(patterns: list[str], night: date | None) -> list[Path]:
+    """Paths matching the patterns (globs, ``{date}`` replaced by the night), sorted, unique."""
+    found: set[Path] = set()
+    for pattern in patterns:
+        text = pattern.replace("{date}", night.isoformat()) if night else pattern
+        matches = glob.glob(text, recursive=True) if glob.has_magic(text) else [text]
+        found.update(Path(m) for m in matches if Path(m).exists())
+    return sorted(found)
+
+
+def discover(settings: Settings, night: date | None) -> dict[str, list[Path]]:
+    """The night's inputs per channel: recordings, chat export files, mail files."""
+    return {
+        "call": find_recordings(expand(settings.sources.calls, night)),
+        "chat": [p for p in expand(settings.sources.chats, night) if p.is_file()],
+        "email": expand(settings.sources.emails, night),
+    }
+
+
+def batches(items: list[T], size: int) -> list[list[T]]:
+    """Split a list into consecutive batches of at most ``size``."""
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+_transcribe_lock = threading.Lock()
+
+
+@lru_cache(maxsize=4)
+def _transcriber(whisper: WhisperSettings) -> Transcriber:
+    return Transcriber(whisper)
+
+
+def read_channel(channel: str, paths: list[Path], settings: Settings) -> IngestResult:
+    """Run the channel's source reader over ``paths``."""
+    if channel == "call":
+        # One model per process; calls are transcribed one at a time because CTranslate2
+        # already uses every core, and two at once only thrash the cache.
+        with _transcribe_lock:
+            return ingest_calls(paths, _transcriber(settings.whisper), settings.agent_channel)
+    if channel == "chat":
+        return ingest_chats(paths, settings.chat_format)
+    return ingest_emails(paths, AgentDirectory(settings.agents, settings.agent_domains))
+
+
+def ingest_batch(channel: str, paths: list[Path], settings: Settings, run_id: str) -> BatchReport:
+    """Read, redact and store one batch of source files; quarantine what cannot be used."""
+    result = read_channel(channel, paths, settings)
+    agents = {a.id: a for a in settings.agents}
+    clean = [redact_interaction(fill_agent(i, agents)) for i in result.interactions]
+    engine = connect(settings.database_url)
+    save_interactions(engine, clean, run_id)
+    save_quarantined(engine, result.quarantined, run_id)
+    return BatchReport(
+        channel=channel,
+        ids=[i.id for i in clean],
+        read=result.read,
+        quarantined=len(result.quarantined),
+        reasons=[_reason(q) for q in result.quarantined],
+    )
+
+
+def fill_agent(interaction: Interaction, agents: dict) -> Interaction:
+    """Complete agent name and team from the configured agent list where the source lacks them."""
+    agent = agents.get(interaction.agent_id)
+    if agent is None:
+        return interaction
+    return interaction.model_copy(
+        update={
+            "agent_name": interaction.agent_name or agent.name or None,
+            "team": interaction.team or agent.team or None,
+        }
+    )
+
+
+def _reason(q: Quarantined) -> str:
+    return f"[{q.channel}] {q.source}: {q.reason}"
+
+
+@lru_cache(maxsize=4)
+def _engine_for(rubric_path: Path) -> RuleEngine:
+    return RuleEngine(cached_rubric(rubric_path))
+
+
+def score_batch(channel: str, ids: list[str], settings: Settings, run_id: str) -> BatchReport:
+    """Score stored interactions by id and store their scores."""
+    from qa_pipeline.store import load_interactions
+
+    engine = connect(settings.database_url)
+    rubric_path = settings.rubric_path()
+    items = load_interactions(engine, ids)
+    report = BatchReport(channel=channel)
+    missing = sorted(set(ids) - {i.id for i in items})
+    if missing:
+        lost = [Quarantined(channel, m, "stored interaction not found at scoring time") for m in missing]
+        save_quarantined(engine, lost, run_id)
+        report.quarantined += len(lost)
+        report.reasons += [_reason(q) for q in lost]
+    results = score_interactions(items, cached_rubric(rubric_path), _engine_for(rubric_path))
+    save_scores(engine, results, run_id)
+    report.scored = len(results)
+    return report

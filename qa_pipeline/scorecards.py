@@ -1,0 +1,282 @@
+"""Per-agent scorecards from stored scores: CSV, Parquet, and HTML pages with charts.
+
+``build_scorecards`` writes, under the output folder:
+- ``scorecards.csv`` / ``scorecards.parquet``: one row per agent and period;
+- ``agents/<agent>.html``: pass rate per criterion, score trend, lowest interactions
+  with the sentence behind each failed or passed criterion;
+- ``index.html``: the team overview.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Engine, select
+
+from qa_pipeline.store import criterion_results, interactions, scores
+
+PERIODS = {"day": "D", "week": "W", "month": "M"}
+LOWEST_SHOWN = 5
+SVG_NS = "http://www.w3.org/2000/svg"
+NO_DATE = "(no date)"  # interactions whose source gave no time
+
+
+@dataclass
+class ScorecardFiles:
+    """What build_scorecards wrote."""
+
+    folder: Path
+    csv: Path
+    parquet: Path
+    index: Path
+    agent_pages: list[Path]
+    rows: int
+
+
+def load_results(engine: Engine, rubric: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return (scores joined with interactions, criterion results) as DataFrames."""
+    query = select(
+        scores.c.interaction_id,
+        scores.c.rubric,
+        scores.c.score,
+        scores.c.flags,
+        scores.c.channel,
+        interactions.c.agent_id,
+        interactions.c.agent_name,
+        interactions.c.team,
+        interactions.c.started_at,
+        interactions.c.metadata,
+    ).join(interactions, interactions.c.id == scores.c.interaction_id)
+    crit_query = select(criterion_results)
+    if rubric:
+        query = query.where(scores.c.rubric == rubric)
+        crit_query = crit_query.where(criterion_results.c.rubric == rubric)
+    with engine.connect() as conn:
+        frame = pd.DataFrame(conn.execute(query).mappings().all())
+        crit = pd.DataFrame(conn.execute(crit_query).mappings().all())
+    if frame.empty:
+        return frame, crit
+    frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True)
+    frame["team"] = frame["team"].fillna("(no team)")
+    frame["agent_name"] = frame["agent_name"].fillna(frame["agent_id"])
+    frame["duration"] = frame["metadata"].map(lambda m: (m or {}).get("duration"))
+    frame["flag_count"] = frame["flags"].map(lambda f: len(f or []))
+    frame["critical_fail"] = frame["flags"].map(
+        lambda f: any(x.get("code") == "critical_fail" for x in f or [])
+    )
+    return frame, crit
+
+
+def summarise(frame: pd.DataFrame, crit: pd.DataFrame, period: str = "day") -> pd.DataFrame:
+    """One row per agent and period: counts, scores, handle time and pass rate per criterion."""
+    frame = frame.copy()
+    periods = frame["started_at"].dt.tz_localize(None).dt.to_period(PERIODS[period]).astype(str)
+    frame["period"] = periods.where(frame["started_at"].notna(), NO_DATE)
+    keys = ["agent_id", "agent_name", "team", "period"]
+    table = (
+        frame.groupby(keys, dropna=False)
+        .agg(
+            interactions=("interaction_id", "count"),
+            avg_score=("score", "mean"),
+            min_score=("score", "min"),
+            flags=("flag_count", "sum"),
+            critical_fails=("critical_fail", "sum"),
+            avg_handle_time_s=("duration", "mean"),
+        )
+        .reset_index()
+    )
+    for channel in ("call", "chat", "email"):
+        counts = frame[frame["channel"] == channel].groupby(keys).size().rename(f"{channel}s")
+        table = table.merge(counts, on=keys, how="left")
+    rates = pass_rates(frame[["interaction_id", *keys]], crit, keys)
+    table = table.merge(rates, on=keys, how="left")
+    number_cols = table.select_dtypes("number").columns
+    table[number_cols] = table[number_cols].round(3)
+    return table.sort_values(["team", "agent_id", "period"]).reset_index(drop=True)
+
+
+def pass_rates(frame: pd.DataFrame, crit: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Pass rate per criterion (N/A left out of the denominator), one column per criterion."""
+    scored = crit[crit["result"] != "na"].merge(frame, on="interaction_id")
+    if scored.empty:
+        return frame[keys].drop_duplicates()
+    scored["passed"] = scored["result"] == "pass"
+    rates = scored.pivot_table(index=keys, columns="criterion", values="passed", aggfunc="mean")
+    rates.columns = [f"pass_{c}" for c in rates.columns]
+    return rates.reset_index()
+
+
+def build_scorecards(
+    engine: Engine, out_dir: Path, period: str = "day", rubric: str | None = None
+) -> ScorecardFiles:
+    """Write CSV, Parquet and HTML scorecards to ``out_dir``; return what was written."""
+    frame, crit = load_results(engine, rubric)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "agents").mkdir(exist_ok=True)
+    csv_path, parquet_path, index_path = (
+        out_dir / "scorecards.csv",
+        out_dir / "scorecards.parquet",
+        out_dir / "index.html",
+    )
+    if frame.empty:
+        table = pd.DataFrame(
+            columns=["agent_id", "agent_name", "team", "period", "interactions", "avg_score"]
+        )
+        pages: list[Path] = []
+    else:
+        table = summarise(frame, crit, period)
+        pages = [
+            write_agent_page(out_dir / "agents", agent_id, frame, crit, table)
+            for agent_id in sorted(frame["agent_id"].unique())
+        ]
+    table.to_csv(csv_path, index=False)
+    table.to_parquet(parquet_path, index=False)
+    index_path.write_text(render_index(frame, table), encoding="utf-8")
+    return ScorecardFiles(out_dir, csv_path, parquet_path, index_path, pages, len(table))
+
+
+def agent_file_name(agent_id: str) -> str:
+    """A safe file name for an agent's page."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", agent_id) + ".html"
+
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:70rem}
+table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}
+th{background:#f3f3f3}.pass{color:#176b2c}.fail{color:#a11}.na{color:#777}.small{font-size:.85rem;color:#555}
+blockquote{margin:.2rem 0 .2rem 1rem;font-style:italic}
+"""
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{STYLE}</style></head><body>{body}</body></html>"
+    )
+
+
+def bar_chart(rates: dict[str, float]) -> str:
+    """Horizontal SVG bars: criterion pass rates 0..100 %."""
+    row, width, left = 26, 320, 150
+    parts = [
+        f"<svg xmlns='{SVG_NS}' width='{left + width + 60}' height='{row * len(rates) + 10}' "
+        "role='img' aria-label='pass rate per criterion'>"
+    ]
+    for n, (name, rate) in enumerate(rates.items()):
+        y = 5 + n * row
+        parts.append(
+            f"<text x='0' y='{y + 15}' font-size='13'>{html.escape(name)}</text>"
+            f"<rect x='{left}' y='{y}' width='{width}' height='18' fill='#eee'/>"
+            f"<rect x='{left}' y='{y}' width='{width * rate:.1f}' height='18' fill='#3b7dd8'/>"
+            f"<text x='{left + width + 6}' y='{y + 15}' font-size='13'>{rate * 100:.0f}%</text>"
+        )
+    return "".join(parts) + "</svg>"
+
+
+def trend_chart(points: list[tuple[str, float]]) -> str:
+    """SVG line of average score (0..100) per period."""
+    width, height, pad = 480, 160, 30
+    if not points:
+        return ""
+    step = (width - 2 * pad) / max(len(points) - 1, 1)
+    xy = [(pad + i * step, height - pad - (v / 100) * (height - 2 * pad)) for i, (_, v) in enumerate(points)]
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+    marks = "".join(
+        f"<circle cx='{x:.1f}' cy='{y:.1f}' r='3' fill='#3b7dd8'/>"
+        f"<text x='{x:.1f}' y='{height - 8}' font-size='11' text-anchor='middle'>{html.escape(p)}</text>"
+        f"<text x='{x:.1f}' y='{y - 6:.1f}' font-size='11' text-anchor='middle'>{v:.0f}</text>"
+        for (x, y), (p, v) in zip(xy, points, strict=True)
+    )
+    return (
+        f"<svg xmlns='{SVG_NS}' width='{width}' height='{height}' role='img' aria-label='score trend'>"
+        f"<polyline fill='none' stroke='#3b7dd8' stroke-width='2' points='{line}'/>"
+        f"<line x1='{pad}' y1='{height - pad}' x2='{width - pad}' y2='{height - pad}' stroke='#999'/>"
+        f"{marks}</svg>"
+    )
+
+
+def _criterion_lines(crit: pd.DataFrame, interaction_id: str) -> str:
+    lines = []
+    for r in crit[crit["interaction_id"] == interaction_id].itertuples():
+        evidence = "".join(
+            f"<blockquote>turn {e['turn']}: “{html.escape(e['text'])}”</blockquote>"
+            for e in (r.evidence or [])
+        )
+        reason = f" <span class='small'>{html.escape(r.reason)}</span>" if isinstance(r.reason, str) else ""
+        lines.append(
+            f"<li><b>{html.escape(r.criterion)}</b>: <span class='{r.result}'>{r.result}</span>"
+            f"{reason}{evidence}</li>"
+        )
+    return "<ul>" + "".join(lines) + "</ul>"
+
+
+def write_agent_page(
+    folder: Path, agent_id: str, frame: pd.DataFrame, crit: pd.DataFrame, table: pd.DataFrame
+) -> Path:
+    """Write one agent's HTML scorecard; return its path."""
+    mine = frame[frame["agent_id"] == agent_id]
+    rows = table[table["agent_id"] == agent_id]
+    mine_crit = crit[crit["interaction_id"].isin(mine["interaction_id"]) & (crit["result"] != "na")]
+    rates = (
+        mine_crit.assign(passed=mine_crit["result"] == "pass").groupby("criterion")["passed"].mean().to_dict()
+        if not mine_crit.empty
+        else {}
+    )
+    trend = [(str(p), float(v)) for p, v in zip(rows["period"], rows["avg_score"], strict=True)]
+    lowest = mine.nsmallest(LOWEST_SHOWN, "score")
+    name = str(mine["agent_name"].iloc[0])
+    items = "".join(
+        f"<li><code>{html.escape(r.interaction_id)}</code> ({r.channel}) score <b>{r.score:.0f}</b>"
+        f"{_criterion_lines(crit, r.interaction_id)}</li>"
+        for r in lowest.itertuples()
+    )
+    period_rows = "".join(
+        f"<tr><td>{html.escape(str(r.period))}</td><td>{r.interactions}</td><td>{r.avg_score:.1f}</td>"
+        f"<td>{r.critical_fails}</td></tr>"
+        for r in rows.itertuples()
+    )
+    body = (
+        f"<p><a href='../index.html'>← team overview</a></p><h1>{html.escape(name)} "
+        f"<span class='small'>({html.escape(agent_id)}, {html.escape(str(mine['team'].iloc[0]))})</span></h1>"
+        f"<p>{len(mine)} interactions, average score <b>{mine['score'].mean():.1f}</b></p>"
+        f"<h2>Pass rate per criterion</h2>{bar_chart(rates)}"
+        f"<h2>Score trend</h2>{trend_chart(trend)}"
+        f"<table><tr><th>period</th><th>interactions</th><th>average score</th><th>critical fails</th></tr>"
+        f"{period_rows}</table>"
+        f"<h2>Lowest-scoring interactions</h2><ol>{items}</ol>"
+    )
+    path = folder / agent_file_name(agent_id)
+    path.write_text(_page(f"Scorecard: {name}", body), encoding="utf-8")
+    return path
+
+
+def render_index(frame: pd.DataFrame, table: pd.DataFrame) -> str:
+    """The team overview page: each team's agents, averages and links."""
+    if frame.empty:
+        return _page("QA scorecards", "<h1>QA scorecards</h1><p>No scored interactions yet.</p>")
+    sections = []
+    for team, group in frame.groupby("team"):
+        rows = "".join(
+            f"<tr><td><a href='agents/{agent_file_name(a)}'>"
+            f"{html.escape(str(g['agent_name'].iloc[0]))}</a></td>"
+            f"<td>{len(g)}</td><td>{g['score'].mean():.1f}</td><td>{int(g['critical_fail'].sum())}</td>"
+            f"<td>{int(g['flag_count'].sum())}</td></tr>"
+            for a, g in group.groupby("agent_id")
+        )
+        sections.append(
+            f"<h2>{html.escape(str(team))}</h2>"
+            f"<p>{len(group)} interactions, average {group['score'].mean():.1f}</p>"
+            "<table><tr><th>agent</th><th>interactions</th><th>average score</th><th>critical fails</th>"
+            f"<th>flags</th></tr>{rows}</table>"
+        )
+    periods = ", ".join(sorted(table["period"].astype(str).unique()))
+    body = (
+        f"<h1>QA scorecards</h1><p>{len(frame)} scored interactions; periods: {html.escape(periods)}. "
+        "Data: <a href='scorecards.csv'>CSV</a>, <a href='scorecards.parquet'>Parquet</a>.</p>"
+        + "".join(sections)
+    )
+    return _page("QA scorecards", body)

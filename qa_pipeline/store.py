@@ -1,0 +1,332 @@
+"""SQLAlchemy storage: SQLite file by default, any URL (PostgreSQL) through settings.
+
+Writes are idempotent: an interaction, its turns, its score and criterion results are
+replaced by id, so running the same night twice leaves one copy of everything.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    event,
+    insert,
+    select,
+    update,
+)
+
+from qa_pipeline.interactions import Interaction, Turn, content_hash
+from qa_pipeline.scoring import InteractionScore
+from qa_pipeline.sources import Quarantined
+
+metadata = MetaData()
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("night", String(10)),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("status", String(16), nullable=False),
+    Column("summary", JSON),
+)
+
+interactions = Table(
+    "interactions",
+    metadata,
+    Column("id", String(255), primary_key=True),
+    Column("channel", String(8), nullable=False, index=True),
+    Column("agent_id", String(64), nullable=False, index=True),
+    Column("agent_name", String(255)),
+    Column("team", String(64), index=True),
+    Column("language", String(8)),
+    Column("started_at", DateTime(timezone=True), index=True),
+    Column("source", Text),
+    Column("metadata", JSON),
+    Column("run_id", String(64)),
+)
+
+turns = Table(
+    "turns",
+    metadata,
+    Column(
+        "interaction_id", String(255), ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("idx", Integer, primary_key=True),
+    Column("speaker", String(16), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("start", Float),
+    Column("end", Float),
+    Column("at", DateTime(timezone=True)),
+    Column("metadata", JSON),
+)
+
+scores = Table(
+    "scores",
+    metadata,
+    Column(
+        "interaction_id", String(255), ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("rubric", String(64), primary_key=True),
+    Column("agent_id", String(64), nullable=False, index=True),
+    Column("channel", String(8), nullable=False),
+    Column("model", String(64)),
+    Column("language", String(8)),
+    Column("score", Float, nullable=False),
+    Column("flags", JSON),
+    Column("run_id", String(64)),
+)
+
+criterion_results = Table(
+    "criterion_results",
+    metadata,
+    Column("interaction_id", String(255), primary_key=True),
+    Column("rubric", String(64), primary_key=True),
+    Column("criterion", String(64), primary_key=True),
+    Column("result", String(4), nullable=False, index=True),
+    Column("score", Float),
+    Column("confidence", Float),
+    Column("method", String(8)),
+    Column("evidence", JSON),
+    Column("reason", Text),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", String(32), primary_key=True),  # hash of channel + source + reason
+    Column("channel", String(8), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("record", Text),
+    Column("first_run_id", String(64)),
+    Column("last_run_id", String(64)),
+)
+
+
+def connect(url: str) -> Engine:
+    """Return an engine for ``url`` with the schema created; SQLite gets WAL and a busy timeout."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    is_sqlite = url.startswith("sqlite")
+    engine = create_engine(url, connect_args={"timeout": 60} if is_sqlite else {})
+    if is_sqlite:
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+    metadata.create_all(engine)
+    return engine
+
+
+def start_run(engine: Engine, run_id: str, night: str | None) -> None:
+    """Record that a run began."""
+    with engine.begin() as conn:
+        conn.execute(
+            insert(runs).values(id=run_id, night=night, started_at=datetime.now(UTC), status="running")
+        )
+
+
+def finish_run(engine: Engine, run_id: str, status: str, summary: dict[str, Any]) -> None:
+    """Record a run's end, its status and its summary."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(runs)
+            .where(runs.c.id == run_id)
+            .values(finished_at=datetime.now(UTC), status=status, summary=summary)
+        )
+
+
+def save_interactions(engine: Engine, items: Sequence[Interaction], run_id: str | None = None) -> None:
+    """Insert or replace interactions and their turns."""
+    if not items:
+        return
+    ids = [i.id for i in items]
+    with engine.begin() as conn:
+        conn.execute(delete(turns).where(turns.c.interaction_id.in_(ids)))
+        conn.execute(delete(interactions).where(interactions.c.id.in_(ids)))
+        conn.execute(
+            insert(interactions),
+            [
+                {
+                    "id": i.id,
+                    "channel": i.channel,
+                    "agent_id": i.agent_id,
+                    "agent_name": i.agent_name,
+                    "team": i.team,
+                    "language": i.language,
+                    "started_at": i.started_at,
+                    "source": i.source,
+                    "metadata": i.metadata,
+                    "run_id": run_id,
+                }
+                for i in items
+            ],
+        )
+        rows = [
+            {
+                "interaction_id": i.id,
+                "idx": n,
+                "speaker": t.speaker,
+                "text": t.text,
+                "start": t.start,
+                "end": t.end,
+                "at": t.at,
+                "metadata": t.metadata,
+            }
+            for i in items
+            for n, t in enumerate(i.turns)
+        ]
+        if rows:
+            conn.execute(insert(turns), rows)
+
+
+def load_interactions(engine: Engine, ids: Sequence[str]) -> list[Interaction]:
+    """Return the stored interactions with these ids, in the given order."""
+    with engine.connect() as conn:
+        heads = {r.id: r for r in conn.execute(select(interactions).where(interactions.c.id.in_(ids)))}
+        by_id: dict[str, list[Turn]] = {i: [] for i in heads}
+        query = (
+            select(turns).where(turns.c.interaction_id.in_(ids)).order_by(turns.c.interaction_id, turns.c.idx)
+        )
+        for r in conn.execute(query):
+            by_id[r.interaction_id].append(
+                Turn(
+                    speaker=r.speaker,
+                    text=r.text,
+                    start=r.start,
+                    end=r.end,
+                    at=r.at,
+                    metadata=r.metadata or {},
+                )
+            )
+    return [
+        Interaction(
+            id=h.id,
+            channel=h.channel,
+            agent_id=h.agent_id,
+            agent_name=h.agent_name,
+            team=h.team,
+            language=h.language,
+            started_at=h.started_at,
+            source=h.source,
+            turns=by_id[h.id],
+            metadata=h.metadata or {},
+        )
+        for i in ids
+        if (h := heads.get(i)) is not None
+    ]
+
+
+def save_scores(engine: Engine, items: Sequence[InteractionScore], run_id: str | None = None) -> None:
+    """Insert or replace scores and criterion results (keyed by interaction and rubric)."""
+    if not items:
+        return
+    with engine.begin() as conn:
+        for rubric in {s.rubric for s in items}:
+            ids = [s.interaction_id for s in items if s.rubric == rubric]
+            conn.execute(
+                delete(criterion_results).where(
+                    criterion_results.c.interaction_id.in_(ids), criterion_results.c.rubric == rubric
+                )
+            )
+            conn.execute(delete(scores).where(scores.c.interaction_id.in_(ids), scores.c.rubric == rubric))
+        conn.execute(
+            insert(scores),
+            [
+                {
+                    "interaction_id": s.interaction_id,
+                    "rubric": s.rubric,
+                    "agent_id": s.agent_id,
+                    "channel": s.channel,
+                    "model": s.model,
+                    "language": s.language,
+                    "score": s.score,
+                    "flags": [f.model_dump(exclude_none=True) for f in s.flags],
+                    "run_id": run_id,
+                }
+                for s in items
+            ],
+        )
+        conn.execute(
+            insert(criterion_results),
+            [
+                {
+                    "interaction_id": s.interaction_id,
+                    "rubric": s.rubric,
+                    "criterion": cid,
+                    "result": r.result,
+                    "score": r.score,
+                    "confidence": r.confidence,
+                    "method": r.method,
+                    "evidence": [e.model_dump(exclude_none=True) for e in r.evidence],
+                    "reason": r.reason,
+                }
+                for s in items
+                for cid, r in s.criteria.items()
+            ],
+        )
+
+
+def save_quarantined(engine: Engine, items: Iterable[Quarantined], run_id: str | None = None) -> int:
+    """Record quarantined inputs once each (same input and reason again only updates the run)."""
+    rows = {}
+    for q in items:
+        key = content_hash(q.channel, q.source, q.reason, length=32)
+        rows[key] = {
+            "id": key,
+            "channel": q.channel,
+            "source": q.source,
+            "reason": q.reason,
+            "record": q.record,
+            "first_run_id": run_id,
+            "last_run_id": run_id,
+        }
+    if not rows:
+        return 0
+    with engine.begin() as conn:
+        known = set(conn.execute(select(quarantine.c.id).where(quarantine.c.id.in_(list(rows)))).scalars())
+        if known:
+            conn.execute(update(quarantine).where(quarantine.c.id.in_(known)).values(last_run_id=run_id))
+        new = [r for k, r in rows.items() if k not in known]
+        if new:
+            conn.execute(insert(quarantine), new)
+    return len(rows)
+
+
+def table_counts(engine: Engine) -> dict[str, int]:
+    """Rows per table: what the idempotence checks and the run summary read."""
+    from sqlalchemy import func
+
+    with engine.connect() as conn:
+        return {
+            t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in metadata.sorted_tables
+        }
+
+
+def dump_json(value: Any) -> str:
+    """JSON for log lines and summaries (datetimes as ISO strings)."""
+    return json.dumps(value, default=str, ensure_ascii=False)
