@@ -1,0 +1,47 @@
+"""Shared fixtures. Tests use the small real files under tests/data/."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+# Offline: Prefect must not phone home; keep its state out of the user's home.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_HOME", str(Path(__file__).parent.parent / ".pytest_cache" / "prefect"))
+
+DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    random.seed(1234)
+
+
+@pytest.fixture
+def data() -> Path:
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def rubric():
+    from qa_pipeline.rubric import load_rubric
+
+    return load_rubric(ROOT / "rubrics" / "default.yaml")
+
+
+@pytest.fixture
+def engine(tmp_path: Path):
+    from qa_pipeline.store import connect
+
+    return connect(f"sqlite:///{tmp_path / 'qa.db'}")
+
+
+@pytest.fixture(scope="session")
+def transcriber():
+    from qa_pipeline.transcribe import Transcriber
+
+    return Transcriber()

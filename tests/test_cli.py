@@ -1,0 +1,85 @@
+import json
+from pathlib import Path
+
+import pytest
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from qa_pipeline.cli import app
+
+ROOT = Path(__file__).parent.parent
+runner = CliRunner()
+
+
+def all_commands():
+    """Every `qa ...` command path, groups included."""
+
+    def walk(command, prefix):
+        yield prefix
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, [*prefix, name])
+
+    return [p for p in walk(get_command(app), []) if p]
+
+
+@pytest.mark.parametrize("path", all_commands(), ids=" ".join)
+def test_every_command_has_help_and_a_readme_mention(path):
+    result = runner.invoke(app, [*path, "--help"])
+    assert result.exit_code == 0
+    command = get_command(app)
+    for name in path:
+        command = command.commands[name]
+    assert (command.help or "").strip(), f"qa {' '.join(path)} has no help text"
+    assert f"qa {' '.join(path)}" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_score_command_writes_the_contract_and_quarantines_bad_lines(tmp_path: Path):
+    source = tmp_path / "in.jsonl"
+    good = {
+        "id": "chat:zendesk:48213",
+        "channel": "chat",
+        "agent_id": "a17",
+        "language": "en",
+        "turns": [
+            {"speaker": "agent", "text": "Hi, thanks for contacting Acme! I'm Sarah."},
+            {"speaker": "customer", "text": "My card 4111 1111 1111 1111 was charged twice."},
+            {"speaker": "agent", "text": "I'm sorry! I have issued a refund. Thank you!"},
+        ],
+    }
+    source.write_text(json.dumps(good) + "\n{broken\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["score", str(source), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "read 2 = scored 1 + quarantined 1" in result.output
+    [line] = out.read_text(encoding="utf-8").splitlines()
+    score = json.loads(line)
+    assert {"interaction_id", "agent_id", "channel", "rubric", "model", "score", "criteria", "flags"} <= set(
+        score
+    )
+    assert score["interaction_id"] == "chat:zendesk:48213" and score["rubric"].startswith("default@")
+    for criterion in score["criteria"].values():
+        assert criterion["result"] in {"pass", "fail", "na"}
+        assert criterion["result"] != "pass" or criterion["evidence"]
+    quarantined = json.loads(out.with_suffix(".quarantine.jsonl").read_text(encoding="utf-8"))
+    assert "line 2" in quarantined["reason"]
+
+
+def test_errors_are_one_line_with_exit_code_2(tmp_path: Path):
+    source = tmp_path / "in.jsonl"
+    source.write_text("", encoding="utf-8")
+    result = runner.invoke(
+        app,
+        ["score", str(source), "-o", str(tmp_path / "o.jsonl"), "--rubric", str(tmp_path / "missing.yaml")],
+    )
+    assert result.exit_code == 2
+    assert result.output.strip().startswith("error:") and "not found" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_ingest_chats_command(tmp_path: Path, data: Path):
+    out = tmp_path / "chats.jsonl"
+    result = runner.invoke(app, ["ingest", "chats", str(data / "chats" / "export.json"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "read 4 = ingested 2 + quarantined 2" in result.output
+    lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert "[CARD]" in lines[0]["turns"][2]["text"]  # redacted before it is written

@@ -1,0 +1,76 @@
+"""The nightly flow end to end on the Prefect test harness, with real transcription."""
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from qa_pipeline.store import connect, scores, table_counts
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def config(tmp_path: Path, data: Path) -> Path:
+    calls = tmp_path / "in" / "calls"
+    calls.mkdir(parents=True)
+    for name in ("short-stereo.wav", "corrupt.mp3", "manifest.csv"):
+        shutil.copy(data / "calls" / name, calls / name)
+    path = tmp_path / "qa.toml"
+    path.write_text(
+        f"""
+database_url = "sqlite:///{tmp_path / "qa.db"}"
+data_dir = "{tmp_path / "var"}"
+agent_domains = ["acme.example"]
+[sources]
+calls = ["{calls}"]
+chats = ["{data / "chats"}/*.json*"]
+emails = ["{data / "emails"}/*.mbox"]
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_nightly_reconciles_and_is_idempotent(harness, config, tmp_path):
+    from flows.nightly import run_nightly
+
+    first = run_nightly(config, date(2026, 11, 20))
+    channels = first["channels"]
+    assert first["balanced"]
+    for channel in ("call", "chat", "email"):
+        c = channels[channel]
+        assert c["read"] == c["scored"] + c["quarantined"] and c["scored"] > 0, channel
+    assert channels["call"] == {"read": 2, "scored": 1, "quarantined": 1}
+    assert any("corrupt.mp3" in r for r in first["reasons"])
+    assert Path(first["scorecards"]).exists()
+
+    engine = connect(f"sqlite:///{tmp_path / 'qa.db'}")
+    before = table_counts(engine)
+    with engine.connect() as conn:
+        scores_before = conn.execute(
+            select(scores.c.interaction_id, scores.c.score).order_by(scores.c.interaction_id)
+        ).all()
+
+    second = run_nightly(config, date(2026, 11, 20))
+    assert second["channels"] == channels
+    after = table_counts(engine)
+    assert after.pop("runs") == before.pop("runs") + 1
+    assert after == before  # no duplicate interactions, turns, scores or quarantine rows
+    with engine.connect() as conn:
+        assert (
+            conn.execute(
+                select(scores.c.interaction_id, scores.c.score).order_by(scores.c.interaction_id)
+            ).all()
+            == scores_before
+        )

@@ -1,0 +1,53 @@
+import pytest
+
+from qa_pipeline.interactions import Interaction, Turn
+from qa_pipeline.redact import iban_ok, luhn_ok, redact_interaction, redact_text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my card is 4111 1111 1111 1111 thanks", "my card is [CARD] thanks"),
+        ("card 5500-0000-0000-0004", "card [CARD]"),
+        ("IBAN CZ65 0800 0000 1920 0014 5399 please", "IBAN [IBAN] please"),
+        ("send it to GB33BUKB20201555555555", "send it to [IBAN]"),
+        ("write to jan.novak@seznam.cz today", "write to [EMAIL] today"),
+        ("call +420 601 123 456", "call [PHONE]"),
+        ("моя почта olga.ivanova@mail.ru", "моя почта [EMAIL]"),
+    ],
+)
+def test_pii_is_replaced_by_a_marker(text, expected):
+    assert redact_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "order 4111 1111 1111 1112 is late",  # fails Luhn: an order number, not a card
+        "it costs 1250 CZK in 2026",
+        "ticket number 88123",
+        "IBAN CZ65 0800 0000 1920 0014 5398",  # fails mod-97
+        "version 5.2.1 fixed it",
+    ],
+)
+def test_numbers_that_are_not_pii_stay(text):
+    assert redact_text(text) == text
+
+
+def test_checksums():
+    assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
+    assert iban_ok("GB33BUKB20201555555555") and not iban_ok("GB34BUKB20201555555555")
+
+
+def test_interaction_redaction_covers_every_turn_and_subject():
+    item = Interaction(
+        id="email:m:1",
+        channel="email",
+        metadata={"subject": "card 4111111111111111"},
+        turns=[Turn(speaker="customer", text="mail me at a@b.cz", metadata={"from": "a@b.cz"})],
+    )
+    clean = redact_interaction(item)
+    assert clean.turns[0].text == "mail me at [EMAIL]"
+    assert clean.metadata["subject"] == "card [CARD]"
+    assert "from" not in clean.turns[0].metadata
+    assert item.turns[0].text == "mail me at a@b.cz"  # the original is untouched

@@ -1,0 +1,70 @@
+import pandas as pd
+import pytest
+
+from qa_pipeline.interactions import Interaction, Turn
+from qa_pipeline.scorecards import build_scorecards
+from qa_pipeline.scoring import score_interactions
+from qa_pipeline.store import save_interactions, save_scores
+
+GOOD = "Hello, I'm sorry to hear that. Of course, I have fixed it. Thank you!"
+BAD = "Calm down, you have to wait."
+
+
+def interaction(n: int, agent: str, day: int, text: str) -> Interaction:
+    return Interaction(
+        id=f"chat:t:{n}",
+        channel="chat",
+        agent_id=agent,
+        agent_name=agent.upper(),
+        team="billing" if agent == "a1" else "tech",
+        language="en",
+        started_at=f"2026-11-{day:02d}T10:00:00Z",
+        turns=[Turn(speaker="customer", text="Help!"), Turn(speaker="agent", text=text)],
+    )
+
+
+@pytest.fixture
+def stored(engine, rubric):
+    items = [
+        interaction(1, "a1", 19, GOOD),
+        interaction(2, "a1", 20, BAD),
+        interaction(3, "a1", 20, GOOD),
+        interaction(4, "a2", 20, BAD),
+    ]
+    results = score_interactions(items, rubric)
+    save_interactions(engine, items)
+    save_scores(engine, results)
+    return items, results
+
+
+def test_csv_and_parquet_per_agent_and_day(engine, stored, tmp_path):
+    items, results = stored
+    files = build_scorecards(engine, tmp_path / "cards")
+    table = pd.read_csv(files.csv)
+    assert pd.read_parquet(files.parquet).shape == table.shape
+    assert sorted(zip(table.agent_id, table.period, strict=True)) == [
+        ("a1", "2026-11-19"),
+        ("a1", "2026-11-20"),
+        ("a2", "2026-11-20"),
+    ]
+    row = table[(table.agent_id == "a1") & (table.period == "2026-11-20")].iloc[0]
+    day = [r for r, i in zip(results, items, strict=True) if i.agent_id == "a1" and i.started_at.day == 20]
+    assert row.interactions == 2
+    assert row.avg_score == pytest.approx(sum(r.score for r in day) / 2, abs=0.01)
+    expected_empathy = sum(r.criteria["empathy"].result == "pass" for r in day) / 2
+    assert row.pass_empathy == pytest.approx(expected_empathy)
+
+
+def test_html_pages_show_charts_lowest_interactions_and_evidence(engine, stored, tmp_path):
+    files = build_scorecards(engine, tmp_path / "cards")
+    assert sorted(p.name for p in files.agent_pages) == ["a1.html", "a2.html"]
+    page = (tmp_path / "cards" / "agents" / "a1.html").read_text(encoding="utf-8")
+    assert page.count("<svg") == 2  # pass-rate bars and score trend
+    assert "chat:t:2" in page and "Calm down" in page  # the failed sentence is shown
+    index = files.index.read_text(encoding="utf-8")
+    assert "agents/a1.html" in index and "agents/a2.html" in index and "billing" in index and "tech" in index
+
+
+def test_empty_database_gives_an_empty_but_valid_scorecard(engine, tmp_path):
+    files = build_scorecards(engine, tmp_path / "cards")
+    assert files.rows == 0 and "No scored interactions" in files.index.read_text(encoding="utf-8")

@@ -1,0 +1,153 @@
+import pytest
+
+from qa_pipeline.interactions import Interaction, Turn
+from qa_pipeline.scoring import score_interactions
+
+
+def chat(lang, *agent_lines, customer="I have a problem.", channel="chat"):
+    turns = [Turn(speaker="customer", text=customer)]
+    turns += [Turn(speaker="agent", text=line) for line in agent_lines]
+    return Interaction(
+        id=f"{channel}:test:{abs(hash(agent_lines))}",
+        channel=channel,
+        agent_id="a1",
+        language=lang,
+        turns=turns,
+    )
+
+
+# (language, agent line, criterion, expected result): natural sentences, inflected and
+# informal forms, and sentences that must not match.
+CASES = [
+    ("en", "Hi there, Sarah here!", "greeting", "pass"),
+    ("en", "I'm so sorry to hear about the delay.", "empathy", "pass"),
+    ("en", "I apologized to the courier already.", "empathy", "pass"),  # inflected: apologize
+    ("en", "I'm not sorry, those are the rules.", "empathy", "fail"),  # negated
+    ("en", "Honestly I never apologize for policy.", "empathy", "fail"),
+    ("en", "Calm down, please.", "positive_language", "fail"),
+    ("en", "No problem, happy to help!", "positive_language", "pass"),
+    ("en", "I've issued the refund to your card.", "resolution", "pass"),
+    ("en", "Thanks so much for waiting!", "thanks", "pass"),
+    ("cs", "Dobrý den, u telefonu Petra.", "greeting", "pass"),
+    ("cs", "Moc se omlouváme, je mi to líto.", "empathy", "pass"),
+    ("cs", "Chápu, to musí být nepříjemné.", "empathy", "pass"),
+    ("cs", "Nechápu, co po mně chcete.", "empathy", "fail"),  # negation prefix
+    ("cs", "Není mi to líto.", "empathy", "fail"),
+    ("cs", "Uklidněte se prosím.", "positive_language", "fail"),
+    ("cs", "Samozřejmě, rád vám pomohu.", "positive_language", "pass"),
+    ("cs", "Fakturu jsem vám poslala znovu.", "resolution", "pass"),  # word order, inflection
+    ("cs", "Díky a hezký den!", "thanks", "pass"),
+    ("sl", "Dober dan, moje ime je Maja.", "greeting", "pass"),
+    ("sl", "Oprostite za nevšečnosti, razumem vas.", "empathy", "pass"),
+    ("sl", "Pomirite se.", "positive_language", "fail"),
+    ("sl", "Račun sem popravila, zdaj deluje.", "resolution", "pass"),
+    ("sl", "Najlepša hvala za potrpežljivost.", "thanks", "pass"),
+    ("lt", "Laba diena, mano vardas Rūta.", "greeting", "pass"),
+    ("lt", "Atsiprašome dėl nepatogumų.", "empathy", "pass"),
+    ("lt", "Nusiraminkite.", "positive_language", "fail"),
+    ("lt", "Išsiunčiau jums naują nuorodą.", "resolution", "pass"),
+    ("lt", "Labai ačiū!", "thanks", "pass"),
+    ("ru", "Здравствуйте, меня зовут Иван.", "greeting", "pass"),
+    ("ru", "Приносим извинения за неудобства.", "empathy", "pass"),
+    ("ru", "Я не понимаю, что вы хотите.", "empathy", "fail"),  # negated "понимаю"
+    ("ru", "Успокойтесь, пожалуйста.", "positive_language", "fail"),
+    ("ru", "Я оформил возврат средств.", "resolution", "pass"),
+    ("ru", "Спасибо за ожидание!", "thanks", "pass"),
+]
+
+
+@pytest.mark.parametrize(("lang", "line", "criterion", "expected"), CASES)
+def test_phrase_packs(rubric, lang, line, criterion, expected):
+    [score] = score_interactions([chat(lang, line)], rubric)
+    assert score.criteria[criterion].result == expected, score.criteria[criterion]
+
+
+def test_every_pass_has_evidence_that_points_into_the_turn(rubric):
+    item = chat(
+        "en",
+        "Hello, thanks for contacting Acme. I'm sorry to hear that!",
+        "I have sent a new one. Thank you!",
+    )
+    [score] = score_interactions([item], rubric)
+    passes = [r for r in score.criteria.values() if r.result == "pass"]
+    assert len(passes) >= 4
+    for result in passes:
+        assert result.evidence
+        for e in result.evidence:
+            assert item.turns[e.turn].text[e.start : e.end] == e.text
+            assert e.match.lower() in e.text.lower()
+
+
+def test_customer_words_do_not_earn_agent_points(rubric):
+    item = chat("en", "Okay.", customer="Thank you, I'm sorry, I understand, hello!")
+    [score] = score_interactions([item], rubric)
+    assert score.criteria["thanks"].result == "fail"
+    assert score.criteria["empathy"].result == "fail"
+
+
+def test_windows_greeting_only_at_the_start(rubric):
+    late = chat("en", "Okay.", "Let me see.", "Hello again, good morning!")
+    [score] = score_interactions([late], rubric)
+    assert score.criteria["greeting"].result == "fail"
+
+
+def test_score_is_the_weighted_share_of_passed_criteria(rubric):
+    item = chat("en", "Hello, I'm sorry to hear that. Of course, I have issued a refund.", "Okay bye.")
+    [score] = score_interactions([item], rubric)
+    weights = {c.id: c.weight for c in rubric.criteria}
+    passed = [cid for cid, r in score.criteria.items() if r.result == "pass"]
+    assert "thanks" not in passed and "resolution" in passed
+    assert score.score == pytest.approx(
+        round(100 * sum(weights[c] for c in passed) / sum(weights.values()), 1)
+    )
+
+
+def test_critical_fail_zeroes_the_score_and_flags_it(rubric):
+    item = chat("en", "Hello, I'm sorry to hear that. Happy to help.", "Thank you!")
+    [score] = score_interactions([item], rubric)
+    critical = [c.id for c in rubric.criteria if c.critical]
+    assert score.criteria[critical[0]].result == "fail"
+    assert score.score == 0.0
+    assert any(f.code == "critical_fail" and f.criterion == critical[0] for f in score.flags)
+
+
+def test_negative_language_is_flagged_with_the_offending_span(rubric):
+    item = chat("en", "Hello. Calm down, that's not my department.")
+    [score] = score_interactions([item], rubric)
+    flag = next(f for f in score.flags if f.code == "negative_language")
+    assert {e.match.lower() for e in flag.evidence} >= {"calm down", "not my department"}
+
+
+def test_no_agent_turns_makes_every_criterion_na(rubric):
+    item = Interaction(
+        id="email:m:1",
+        channel="email",
+        language="en",
+        turns=[Turn(speaker="customer", text="Hello, where is my parcel?")],
+    )
+    [score] = score_interactions([item], rubric)
+    assert {r.result for r in score.criteria.values()} == {"na"}
+    assert [f.code for f in score.flags] == ["no_agent_turns"]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Dobrý den, omlouvám se za zpoždění, fakturu jsem poslala.", "cs"),
+        ("Здравствуйте, приносим извинения за задержку.", "ru"),
+        ("Pozdravljeni, oprostite za zamudo, račun sem popravila.", "sl"),
+        ("Laba diena, atsiprašome už vėlavimą, sąskaitą išsiunčiau.", "lt"),
+    ],
+)
+def test_language_is_detected_when_absent(rubric, text, lang):
+    [score] = score_interactions([chat(None, text)], rubric)
+    assert score.language == lang
+    assert score.criteria["greeting"].result == "pass"
+
+
+def test_scores_are_deterministic(rubric):
+    items = [
+        chat("en", "Hello, sorry about that, I have fixed it. Thanks!"),
+        chat("cs", "Dobrý den. Musíte počkat."),
+    ]
+    assert score_interactions(items, rubric) == score_interactions(items, rubric)

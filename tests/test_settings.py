@@ -1,0 +1,36 @@
+from pathlib import Path
+
+import pytest
+
+from qa_pipeline.errors import ConfigError
+from qa_pipeline.settings import load_settings
+
+
+def test_toml_values_and_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    config = tmp_path / "qa.toml"
+    config.write_text(
+        'database_url = "sqlite:///a.db"\nbatch_size = 3\n[whisper]\nbeam_size = 5\n', encoding="utf-8"
+    )
+    monkeypatch.setenv("QA_DATABASE_URL", "postgresql://db/qa")
+    settings = load_settings(config)
+    assert settings.database_url == "postgresql://db/qa"  # environment wins
+    assert settings.batch_size == 3 and settings.whisper.beam_size == 5
+
+
+def test_bad_setting_names_the_field(tmp_path: Path):
+    config = tmp_path / "qa.toml"
+    config.write_text("batch_size = 0\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="batch_size"):
+        load_settings(config)
+
+
+def test_missing_config_file_is_a_clear_error(tmp_path: Path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(tmp_path / "nope.toml")
+
+
+def test_unknown_setting_is_rejected(tmp_path: Path):
+    config = tmp_path / "qa.toml"
+    config.write_text('databse_url = "x"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="databse_url"):
+        load_settings(config)

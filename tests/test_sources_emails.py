@@ -1,0 +1,63 @@
+import pytest
+
+from qa_pipeline.settings import Agent
+from qa_pipeline.sources.emails import AgentDirectory, ingest_emails, strip_quotes_and_signature
+
+DIRECTORY = AgentDirectory(
+    [Agent(id="a17", name="Sarah K.", team="billing", emails=["sarah.k@acme.example"])], ["acme.example"]
+)
+
+
+@pytest.fixture
+def result(data):
+    return ingest_emails([data / "emails" / "thread.mbox"], DIRECTORY)
+
+
+def test_threads_from_message_ids_in_date_order(result):
+    refund = next(i for i in result.interactions if i.metadata["subject"] == "Refund")
+    assert [t.speaker for t in refund.turns] == ["customer", "agent", "customer"]
+    assert refund.agent_id == "a17" and refund.team == "billing"
+    assert refund.metadata["messages"] == 3
+
+
+def test_quotes_and_signature_are_cut(result):
+    refund = next(i for i in result.interactions if i.metadata["subject"] == "Refund")
+    reply = refund.turns[1].text
+    assert "I have issued the refund." in reply
+    assert "Where is my refund" not in reply and "+44" not in reply and "wrote:" not in reply
+    assert refund.turns[2].text == "Thanks!"
+
+
+def test_html_only_reply_and_agent_by_domain(result):
+    thread = next(i for i in result.interactions if i.metadata["subject"] == "Dotaz")
+    agent_turn = thread.turns[1]
+    assert agent_turn.speaker == "agent" and thread.agent_id == "unknown"
+    assert "omlouváme se, technik přijde zítra." in agent_turn.text
+    assert "<p>" not in agent_turn.text and ".x{}" not in agent_turn.text and "napsal" not in agent_turn.text
+
+
+def test_unknown_charset_is_decoded(result):
+    lt = next(i for i in result.interactions if i.metadata["subject"] == "tarifas")
+    assert lt.turns[0].text == "Laba diena, kokį planą turiu?"
+
+
+def test_bad_message_and_non_mbox_file_are_quarantined(data):
+    result = ingest_emails([data / "emails"], DIRECTORY)
+    reasons = sorted(q.reason for q in result.quarantined)
+    assert any("no valid From" in r for r in reasons)
+    assert any("not an mbox file" in r for r in reasons)
+    assert len(result.interactions) == 3
+
+
+@pytest.mark.parametrize(
+    ("body", "kept"),
+    [
+        ("Hello\n\nOn Mon, 1 Jan 2026, Bob <b@x.y> wrote:\n> hi", "Hello"),
+        ("Dobrý den\n\nDne 20.11.2026 Jan napsal:\n> text", "Dobrý den"),
+        ("Здравствуйте\n\n20.11.2026 Ольга пишет:\n> текст", "Здравствуйте"),
+        ("Ok\n-- \nTom, Acme", "Ok"),
+        ("Ok\n-----Original Message-----\nFrom: x", "Ok"),
+    ],
+)
+def test_strip_quotes_in_several_languages(body, kept):
+    assert strip_quotes_and_signature(body) == kept
