@@ -8,6 +8,9 @@ STAMP := $(VENV)/.installed
 # Offline machines: Prefect must not try to send analytics; keep its state in the repo.
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME ?= $(CURDIR)/var/prefect
+# The first start of Prefect's temporary server migrates its database: on 2 cores that
+# can take longer than the 20 s default.
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 
 .PHONY: install demo test lint format bench audio clean
 
@@ -17,6 +20,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP)
+	@mkdir -p "$(PREFECT_HOME)"  # Prefect creates only the last folder of its home
 
 demo: install  ## the nightly flow on examples/ -> scorecards under var/demo/scorecards
 	$(BIN)/qa nightly --date 2026-11-20 --config examples/qa.toml

@@ -203,6 +203,8 @@ def main() -> None:
     """Console entry point."""
     # Offline machines: Prefect's analytics would try the network on every run.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # The temporary server's first start migrates its database; 20 s is too short on 2 cores.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     sys.exit(app())
 
 

@@ -10,7 +10,9 @@ import pytest
 
 # Offline: Prefect must not phone home; keep its state out of the user's home.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_HOME", str(Path(__file__).parent.parent / ".pytest_cache" / "prefect"))
+os.environ.setdefault("PREFECT_HOME", str(Path(__file__).parent.parent / "var" / "prefect-tests"))
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)  # Prefect makes only the leaf
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
