@@ -130,8 +130,19 @@ def run_nightly(config: Path | None, night: date | None) -> dict[str, Any]:
     return configured(night=night.isoformat() if night else None, config=str(config) if config else None)
 
 
-def serve_nightly(config: Path | None, cron: str) -> None:
-    """Serve the flow as a scheduled deployment (needs a Prefect server: ``prefect server start``)."""
-    nightly_qa.serve(
-        name="nightly", cron=cron, parameters={"config": str(config.resolve()) if config else None}
+def nightly_deployment(config: Path | None, cron: str, timezone: str | None = None) -> Any:
+    """The scheduled deployment of nightly_qa: runs every night at ``cron`` with this config."""
+    from prefect.schedules import Cron
+
+    return nightly_qa.to_deployment(
+        name="nightly",
+        schedule=Cron(cron, timezone=timezone) if timezone else Cron(cron),
+        parameters={"config": str(config.resolve()) if config else None},
     )
+
+
+def serve_nightly(config: Path | None, cron: str, timezone: str | None = None) -> None:
+    """Serve the deployment until stopped (needs a Prefect server: ``prefect server start``)."""
+    from prefect import serve
+
+    serve(nightly_deployment(config, cron, timezone))

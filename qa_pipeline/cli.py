@@ -155,13 +155,14 @@ def nightly(
         bool, typer.Option("--serve", help="serve as a scheduled Prefect deployment instead")
     ] = False,
     cron: Annotated[str, typer.Option(help="schedule for --serve")] = "0 2 * * *",
+    timezone: Annotated[str | None, typer.Option(help="time zone of --cron, e.g. Europe/Prague")] = None,
 ) -> None:
     """Run the whole nightly batch (the Prefect flow nightly_qa) and print the run summary."""
     from flows.nightly import run_nightly, serve_nightly
     from qa_pipeline.pipeline import RunSummary
 
     if serve:
-        serve_nightly(config, cron)
+        serve_nightly(config, cron, timezone)
         return
     try:
         the_night = date.fromisoformat(night) if night else None

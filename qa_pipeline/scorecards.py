@@ -183,7 +183,10 @@ def trend_chart(points: list[tuple[str, float]]) -> str:
     if not points:
         return ""
     step = (width - 2 * pad) / max(len(points) - 1, 1)
-    xy = [(pad + i * step, height - pad - (v / 100) * (height - 2 * pad)) for i, (_, v) in enumerate(points)]
+    first_x = pad if len(points) > 1 else width / 2  # a single period sits in the middle
+    xy = [
+        (first_x + i * step, height - pad - (v / 100) * (height - 2 * pad)) for i, (_, v) in enumerate(points)
+    ]
     line = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
     marks = "".join(
         f"<circle cx='{x:.1f}' cy='{y:.1f}' r='3' fill='#3b7dd8'/>"
@@ -199,12 +202,32 @@ def trend_chart(points: list[tuple[str, float]]) -> str:
     )
 
 
+def group_evidence(evidence: list[dict]) -> dict[tuple[int, str], list[str]]:
+    """One entry per evidence sentence, with every phrase matched in it."""
+    grouped: dict[tuple[int, str], list[str]] = {}
+    for e in evidence:
+        grouped.setdefault((e["turn"], e["text"]), []).extend([e["match"]] if e.get("match") else [])
+    return grouped
+
+
+def highlight(text: str, matches: list[str]) -> str:
+    """HTML-escaped ``text`` with each matched phrase wrapped in <mark>."""
+    if not matches:
+        return html.escape(text)
+    pattern = re.compile("|".join(re.escape(m) for m in sorted(set(matches), key=len, reverse=True)))
+    out, last = [], 0
+    for m in pattern.finditer(text):
+        out += [html.escape(text[last : m.start()]), f"<mark>{html.escape(m.group())}</mark>"]
+        last = m.end()
+    return "".join([*out, html.escape(text[last:])])
+
+
 def _criterion_lines(crit: pd.DataFrame, interaction_id: str) -> str:
     lines = []
     for r in crit[crit["interaction_id"] == interaction_id].itertuples():
         evidence = "".join(
-            f"<blockquote>turn {e['turn']}: “{html.escape(e['text'])}”</blockquote>"
-            for e in (r.evidence or [])
+            f"<blockquote>turn {turn}: “{highlight(text, matches)}”</blockquote>"
+            for (turn, text), matches in group_evidence(r.evidence or []).items()
         )
         reason = f" <span class='small'>{html.escape(r.reason)}</span>" if isinstance(r.reason, str) else ""
         lines.append(

@@ -74,3 +74,22 @@ def test_nightly_reconciles_and_is_idempotent(harness, config, tmp_path):
             ).all()
             == scores_before
         )
+
+
+def test_scheduled_deployment_carries_cron_timezone_and_config(config):
+    from flows.nightly import nightly_deployment
+
+    deployment = nightly_deployment(config, "30 1 * * *", "Europe/Prague")
+    [schedule] = deployment.schedules
+    assert schedule.schedule.cron == "30 1 * * *" and schedule.schedule.timezone == "Europe/Prague"
+    assert deployment.parameters == {"config": str(config.resolve())}
+    assert deployment.name == "nightly"
+
+
+def test_unknown_task_runner_is_a_config_error(tmp_path):
+    from flows.nightly import task_runner_for
+    from qa_pipeline.errors import ConfigError
+    from qa_pipeline.settings import Settings
+
+    with pytest.raises(ConfigError, match="unknown task_runner"):
+        task_runner_for(Settings(task_runner="ray"))

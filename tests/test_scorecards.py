@@ -68,3 +68,16 @@ def test_html_pages_show_charts_lowest_interactions_and_evidence(engine, stored,
 def test_empty_database_gives_an_empty_but_valid_scorecard(engine, tmp_path):
     files = build_scorecards(engine, tmp_path / "cards")
     assert files.rows == 0 and "No scored interactions" in files.index.read_text(encoding="utf-8")
+
+
+def test_each_evidence_sentence_is_shown_once_with_its_matches_marked():
+    from qa_pipeline.scorecards import group_evidence, highlight
+
+    evidence = [
+        {"turn": 0, "text": "Hello, thank you for calling.", "match": "Hello"},
+        {"turn": 0, "text": "Hello, thank you for calling.", "match": "thank you for calling"},
+    ]
+    [(key, matches)] = group_evidence(evidence).items()
+    assert key == (0, "Hello, thank you for calling.")
+    assert highlight(key[1], matches) == "<mark>Hello</mark>, <mark>thank you for calling</mark>."
+    assert highlight("a < b", []) == "a &lt; b"
