@@ -22,6 +22,8 @@ app = typer.Typer(
 )
 ingest_app = typer.Typer(help="Turn raw sources into Interaction JSONL.", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
+rubric_app = typer.Typer(help="Check and explain rubrics.", no_args_is_help=True)
+app.add_typer(rubric_app, name="rubric")
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="qa.toml to read (default: ./qa.toml)")
@@ -47,7 +49,9 @@ def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
 def score(
     source: Annotated[Path, typer.Argument(help="Interaction JSONL to score", exists=True, dir_okay=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Score JSONL to write")],
-    rubric: Annotated[Path | None, typer.Option(help="rubric YAML (default: the configured one)")] = None,
+    rubric: Annotated[
+        Path | None, typer.Option(help="rubric YAML for every interaction (default: routed by team/channel)")
+    ] = None,
     redact: Annotated[bool, typer.Option(help="redact PII before scoring (evidence shows markers)")] = True,
     config: ConfigOption = None,
 ) -> None:
@@ -56,20 +60,22 @@ def score(
     Bad lines are written to OUT.quarantine.jsonl with their reason; the rest are scored.
     """
     from qa_pipeline.interactions import Interaction, iter_jsonl, write_jsonl
+    from qa_pipeline.pipeline import score_routed
     from qa_pipeline.redact import redact_interaction
     from qa_pipeline.rubric import load_rubric
-    from qa_pipeline.scoring import score_interactions
     from qa_pipeline.settings import load_settings
 
     settings = load_settings(config)
-    the_rubric = load_rubric(rubric or settings.rubric_path())
+    if rubric is not None:
+        load_rubric(rubric)  # fail early, before reading the input
+        settings.routing, settings.rubric = [], rubric
     good, bad = [], []
     for item in iter_jsonl(source, Interaction):
         if isinstance(item, QAError):
             bad.append({"source": item.source, "reason": item.reason, "record": item.record})
         else:
             good.append(redact_interaction(item) if redact else item)
-    results = score_interactions(good, the_rubric)
+    results = score_routed(good, settings)
     write_jsonl(output, results)
     quarantine = output.with_suffix(".quarantine.jsonl")
     if bad:
@@ -142,6 +148,29 @@ def ingest_chats_cmd(
 def ingest_emails_cmd(paths: PathsArg, output: OutOption, config: ConfigOption = None) -> None:
     """Read mbox files or .eml folders into one interaction per thread."""
     _ingest("email", paths, output, config, None)
+
+
+@rubric_app.command("validate")
+@friendly
+def rubric_validate(
+    files: Annotated[list[Path], typer.Argument(help="rubric YAML files", dir_okay=False)],
+) -> None:
+    """Check rubric files; print each one's id, version and criteria, or the first error."""
+    from qa_pipeline.rubric import load_rubric
+
+    for path in files:
+        rubric = load_rubric(path)
+        langs = ", ".join(rubric.languages)
+        typer.echo(f"ok: {path}: {rubric.ref}, {len(rubric.criteria)} criteria, languages {langs}")
+
+
+@rubric_app.command("explain")
+@friendly
+def rubric_explain(file: Annotated[Path, typer.Argument(help="rubric YAML file", dir_okay=False)]) -> None:
+    """Say in plain words what each criterion of a rubric looks for."""
+    from qa_pipeline.rubric import explain_rubric, load_rubric
+
+    typer.echo(explain_rubric(load_rubric(file)), nl=False)
 
 
 @app.command()

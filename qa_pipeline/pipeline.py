@@ -18,13 +18,13 @@ from qa_pipeline.interactions import Interaction
 from qa_pipeline.redact import redact_interaction
 from qa_pipeline.rubric import cached_rubric
 from qa_pipeline.rules import RuleEngine
-from qa_pipeline.scoring import score_interactions
+from qa_pipeline.scoring import InteractionScore, score_interactions
 from qa_pipeline.settings import Settings, WhisperSettings
 from qa_pipeline.sources import IngestResult, Quarantined
 from qa_pipeline.sources.calls import find_recordings, ingest_calls
 from qa_pipeline.sources.chats import ingest_chats
 from qa_pipeline.sources.emails import AgentDirectory, ingest_emails
-from qa_pipeline.store import connect, save_interactions, save_quarantined, save_scores
+from qa_pipeline.store import connect, load_interactions, save_interactions, save_quarantined, save_scores
 from qa_pipeline.transcribe import Transcriber
 
 CHANNELS = ("call", "chat", "email")
@@ -160,17 +160,27 @@ def _reason(q: Quarantined) -> str:
     return f"[{q.channel}] {q.source}: {q.reason}"
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=16)
 def _engine_for(rubric_path: Path) -> RuleEngine:
     return RuleEngine(cached_rubric(rubric_path))
 
 
-def score_batch(channel: str, ids: list[str], settings: Settings, run_id: str) -> BatchReport:
-    """Score stored interactions by id and store their scores."""
-    from qa_pipeline.store import load_interactions
+def score_routed(items: list[Interaction], settings: Settings) -> list[InteractionScore]:
+    """Score each interaction with the rubric its team and channel are routed to; keep the order."""
+    groups: dict[Path, list[int]] = {}
+    for n, item in enumerate(items):
+        groups.setdefault(settings.rubric_path(item.team, item.channel), []).append(n)
+    results: list[InteractionScore | None] = [None] * len(items)
+    for path, positions in groups.items():
+        scored = score_interactions([items[n] for n in positions], cached_rubric(path), _engine_for(path))
+        for n, result in zip(positions, scored, strict=True):
+            results[n] = result
+    return [r for r in results if r is not None]
 
+
+def score_batch(channel: str, ids: list[str], settings: Settings, run_id: str) -> BatchReport:
+    """Score stored interactions by id with their routed rubrics, and store the scores."""
     engine = connect(settings.database_url)
-    rubric_path = settings.rubric_path()
     items = load_interactions(engine, ids)
     report = BatchReport(channel=channel)
     missing = sorted(set(ids) - {i.id for i in items})
@@ -179,7 +189,7 @@ def score_batch(channel: str, ids: list[str], settings: Settings, run_id: str) -
         save_quarantined(engine, lost, run_id)
         report.quarantined += len(lost)
         report.reasons += [_reason(q) for q in lost]
-    results = score_interactions(items, cached_rubric(rubric_path), _engine_for(rubric_path))
+    results = score_routed(items, settings)
     save_scores(engine, results, run_id)
     report.scored = len(results)
     return report

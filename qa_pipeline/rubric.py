@@ -1,10 +1,15 @@
-"""Rubric schema, loading and validation. A rubric is YAML in ``rubrics/``."""
+"""Rubric schema, loading (with ``extends``), validation and routing.
+
+A rubric is YAML in ``rubrics/``. A team rubric may ``extends: default`` and then
+override criteria by id, add criteria, or ``remove`` them. Settings route each
+interaction to a rubric by team and channel.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
@@ -12,6 +17,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from qa_pipeline.errors import RubricError
 
 ALL_CHANNELS = ["call", "chat", "email"]
+PACK_FIELDS = ("phrases", "negative", "patterns", "negative_patterns")
 
 
 class Window(BaseModel):
@@ -21,10 +27,57 @@ class Window(BaseModel):
 
     first_turns: int | None = Field(default=None, ge=1)
     last_turns: int | None = Field(default=None, ge=1)
+    first_seconds: float | None = Field(default=None, gt=0)
+    last_seconds: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Window:
+        set_fields = [k for k, v in self.model_dump().items() if v is not None]
+        if len(set_fields) > 1:
+            raise ValueError(
+                f"give one of first_turns, last_turns, first_seconds, last_seconds, not {set_fields}"
+            )
+        return self
+
+    def describe(self, speaker: str) -> str:
+        who = {"agent": "the agent's", "customer": "the customer's", "any": "all"}[speaker]
+        if self.first_turns:
+            return f"{who} first {self.first_turns} turn(s)"
+        if self.last_turns:
+            return f"{who} last {self.last_turns} turn(s)"
+        if self.first_seconds:
+            return f"{who} turns in the first {self.first_seconds:g} seconds"
+        if self.last_seconds:
+            return f"{who} turns in the last {self.last_seconds:g} seconds"
+        return f"{who} turns, anywhere"
+
+
+class Phrase(BaseModel):
+    """A phrase with context: it counts only with (or without) certain words nearby."""
+
+    model_config = {"extra": "forbid"}
+
+    text: str = Field(min_length=1)
+    require_near: list[str] = Field(default_factory=list)
+    forbid_near: list[str] = Field(default_factory=list)
+    within: int = Field(default=5, ge=1, description="tokens either side, inside the sentence")
+
+
+PhraseList = list[str | Phrase]
+TokenPattern = list[dict[str, Any]]
+
+
+class NAWhen(BaseModel):
+    """When a criterion does not apply: it is then ``na`` and leaves the score."""
+
+    model_config = {"extra": "forbid"}
+
+    customer_words_below: int | None = Field(default=None, ge=1)
+    customer_phrases: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class Criterion(BaseModel):
-    """One thing the rubric checks, with its phrases per language."""
+    """One thing the rubric checks, with its phrases and token patterns per language."""
 
     model_config = {"extra": "forbid"}
 
@@ -34,17 +87,31 @@ class Criterion(BaseModel):
     weight: float = Field(gt=0)
     critical: bool = False
     channels: list[Literal["call", "chat", "email"]] = Field(default_factory=lambda: list(ALL_CHANNELS))
-    speaker: Literal["agent", "customer"] = "agent"
+    speaker: Literal["agent", "customer", "any"] = "agent"
     window: Window = Field(default_factory=Window)
+    # Only rules for now; "model" and "hybrid" arrive with the trained classifier.
     method: Literal["rule"] = "rule"
-    phrases: dict[str, list[str]]
-    negative: dict[str, list[str]] = Field(default_factory=dict)
+    phrases: dict[str, PhraseList] = Field(default_factory=dict)
+    patterns: dict[str, list[TokenPattern]] = Field(default_factory=dict)
+    negative: dict[str, PhraseList] = Field(default_factory=dict)
+    negative_patterns: dict[str, list[TokenPattern]] = Field(default_factory=dict)
+    negative_effect: Literal["fail", "deduct"] = "fail"
+    deduction: float = Field(
+        default=0.5, gt=0, le=1, description="per negative hit, with negative_effect: deduct"
+    )
+    na_when: NAWhen | None = None
 
-    @field_validator("phrases")
+    @model_validator(mode="after")
+    def _something_to_find(self) -> Criterion:
+        if not any(self.phrases.values()) and not any(self.patterns.values()):
+            raise ValueError("needs at least one phrase or token pattern in at least one language")
+        return self
+
+    @field_validator("channels")
     @classmethod
-    def _some_phrases(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        if not any(value.values()):
-            raise ValueError("needs at least one phrase in at least one language")
+    def _channels(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("needs at least one channel")
         return value
 
 
@@ -57,7 +124,8 @@ class Rubric(BaseModel):
     version: int = Field(ge=1)
     name: str
     description: str = ""
-    languages: list[str]
+    extends: str | None = None
+    languages: list[str] = Field(min_length=1)
     criteria: list[Criterion] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -73,6 +141,10 @@ class Rubric(BaseModel):
         """``id@version``, as written into every Score."""
         return f"{self.id}@{self.version}"
 
+    @property
+    def total_weight(self) -> float:
+        return sum(c.weight for c in self.criteria)
+
 
 def _describe(error: dict, data: dict) -> str:
     loc = list(error["loc"])
@@ -84,12 +156,13 @@ def _describe(error: dict, data: dict) -> str:
             cid = f"#{loc[1]}"
         where = f"criterion '{cid}', "
         loc = loc[2:]
+    # Union branches (str | Phrase) add type names to the location; they mean nothing to a user.
+    loc = [p for p in loc if p not in {"str", "Phrase"}]
     field = ".".join(str(p) for p in loc) or "(top level)"
     return f"{where}field '{field}': {error['msg']}"
 
 
-def load_rubric(path: Path) -> Rubric:
-    """Load and validate a rubric; RubricError names the file, criterion and field."""
+def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -98,13 +171,155 @@ def load_rubric(path: Path) -> Rubric:
         raise RubricError(f"{path}: not valid YAML ({exc})") from exc
     if not isinstance(data, dict):
         raise RubricError(f"{path}: expected a mapping with id, version, name, languages, criteria")
+    return data
+
+
+def _parent_path(path: Path, name: str) -> Path:
+    candidate = Path(name)
+    if candidate.suffix not in {".yaml", ".yml"}:
+        candidate = candidate.with_suffix(".yaml")
+    return candidate if candidate.is_absolute() else path.parent / candidate
+
+
+def merge_rubrics(base: dict[str, Any], child: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The child's top-level fields over the base; criteria merged by id; ``remove`` drops some."""
+    merged = {**base, **{k: v for k, v in child.items() if k not in {"criteria", "remove"}}}
+    criteria = {c["id"]: dict(c) for c in base.get("criteria", []) if isinstance(c, dict) and "id" in c}
+    order = list(criteria)
+    for change in child.get("criteria", []) or []:
+        if not isinstance(change, dict) or "id" not in change:
+            raise RubricError(f"{path}: every criterion needs an 'id'")
+        cid = change["id"]
+        if cid in criteria:
+            updated = {**criteria[cid], **change}
+            for key in PACK_FIELDS:  # per-language packs: the child's language lists replace the base's
+                if key in change:
+                    updated[key] = {**criteria[cid].get(key, {}), **change[key]}
+            criteria[cid] = updated
+        else:
+            criteria[cid] = dict(change)
+            order.append(cid)
+    for cid in child.get("remove", []) or []:
+        if cid not in criteria:
+            raise RubricError(f"{path}: field 'remove': no criterion '{cid}' in the rubric it extends")
+        del criteria[cid]
+        order.remove(cid)
+    merged["criteria"] = [criteria[cid] for cid in order]
+    return merged
+
+
+def _resolve(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    data = _read_yaml(path)
+    parent = data.get("extends")
+    if not parent:
+        return data
+    parent_path = _parent_path(path, str(parent))
+    if parent_path.resolve() in seen:
+        raise RubricError(f"{path}: field 'extends': circular ({' -> '.join(p.name for p in seen)})")
+    base = _resolve(parent_path, (*seen, path.resolve()))
+    return merge_rubrics(base, data, path)
+
+
+def _check_token_patterns(rubric: Rubric, path: Path) -> None:
+    from spacy.lang.xx import MultiLanguage
+    from spacy.matcher import Matcher
+
+    matcher = Matcher(MultiLanguage().vocab, validate=True)
+    for c in rubric.criteria:
+        for field in ("patterns", "negative_patterns"):
+            for lang, patterns in getattr(c, field).items():
+                for n, pattern in enumerate(patterns):
+                    try:
+                        matcher.add(f"{c.id}-{field}-{lang}-{n}", [pattern])
+                    except (ValueError, TypeError, KeyError) as exc:
+                        first = str(exc).strip().splitlines()[-1][:200]
+                        raise RubricError(
+                            f"{path}: criterion '{c.id}', field '{field}.{lang}.{n}': "
+                            f"not a spaCy Matcher pattern ({first})"
+                        ) from exc
+
+
+def load_rubric(path: Path) -> Rubric:
+    """Load (following ``extends``) and validate a rubric.
+
+    RubricError names the file, the criterion and the field.
+    """
+    data = _resolve(path)
     try:
-        return Rubric.model_validate(data)
+        rubric = Rubric.model_validate(data)
     except ValidationError as exc:
-        raise RubricError(f"{path}: {_describe(exc.errors()[0], data)}") from exc
+        # For "str | Phrase" entries, the Phrase branch's error says more than "not a string".
+        errors = sorted(exc.errors(), key=lambda e: "str" in e["loc"])
+        raise RubricError(f"{path}: {_describe(errors[0], data)}") from exc
+    _check_token_patterns(rubric, path)
+    return rubric
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=32)
 def cached_rubric(path: Path) -> Rubric:
     """load_rubric, once per path per process."""
     return load_rubric(path)
+
+
+def _examples(packs: dict[str, list], limit: int = 4) -> str:
+    parts = []
+    for lang, items in packs.items():
+        texts = [i.text if isinstance(i, Phrase) else i for i in items]
+        if texts:
+            more = f" (+{len(texts) - limit} more)" if len(texts) > limit else ""
+            parts.append(f"{lang}: " + ", ".join(f'"{t}"' for t in texts[:limit]) + more)
+    return "; ".join(parts)
+
+
+def explain_criterion(c: Criterion, total_weight: float) -> list[str]:
+    """Plain-words description of one criterion, one line per fact."""
+    lines = [
+        f"{c.name} ({c.id}) - weight {c.weight:g} ({100 * c.weight / total_weight:.0f}% of the score)"
+        + (", CRITICAL: failing it scores the whole interaction 0" if c.critical else "")
+    ]
+    if c.description:
+        lines.append(f"  {c.description}")
+    lines.append(f"  Reads {c.window.describe(c.speaker)} (channels: {', '.join(c.channels)}).")
+    lines.append(
+        f"  Passes on a phrase such as {_examples(c.phrases)}"
+        if any(c.phrases.values())
+        else "  Passes on a token pattern only."
+    )
+    patterns = sum(len(p) for p in c.patterns.values())
+    if patterns:
+        lines.append(f"  ... or on one of {patterns} token pattern(s) ({', '.join(c.patterns)}).")
+    context = [p for items in c.phrases.values() for p in items if isinstance(p, Phrase)]
+    for p in context:
+        rule = []
+        if p.require_near:
+            rule.append(f"only with one of {', '.join(p.require_near)} nearby")
+        if p.forbid_near:
+            rule.append(f"never with {', '.join(p.forbid_near)} nearby")
+        lines.append(f'  "{p.text}" counts {" and ".join(rule)} (within {p.within} words).')
+    if any(c.negative.values()) or any(c.negative_patterns.values()):
+        effect = (
+            "fails the criterion"
+            if c.negative_effect == "fail"
+            else f"takes {c.deduction:g} off the criterion per hit"
+        )
+        lines.append(f"  A negative phrase {effect}: {_examples(c.negative)}.")
+    lines.append('  A phrase right after a negation ("not", "ne", "не", ...) does not count.')
+    na = ["when the interaction has no such turns"]
+    if c.na_when and c.na_when.customer_words_below:
+        na.append(f"when the customer wrote fewer than {c.na_when.customer_words_below} words")
+    if c.na_when and any(c.na_when.customer_phrases.values()):
+        na.append(f"when the customer says e.g. {_examples(c.na_when.customer_phrases, 2)}")
+    lines.append("  Not applicable (left out of the score) " + "; ".join(na) + ".")
+    return lines
+
+
+def explain_rubric(rubric: Rubric) -> str:
+    """What each criterion of the rubric looks for, in plain words."""
+    head = [
+        f"{rubric.name} ({rubric.ref})" + (f", extends {rubric.extends}" if rubric.extends else ""),
+        rubric.description,
+        f"Languages: {', '.join(rubric.languages)}. Score: weighted share of the criteria that apply, 0-100.",
+        "",
+    ]
+    body = [line for c in rubric.criteria for line in [*explain_criterion(c, rubric.total_weight), ""]]
+    return "\n".join([h for h in head if h is not None] + body).rstrip() + "\n"

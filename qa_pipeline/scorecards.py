@@ -42,6 +42,7 @@ def load_results(engine: Engine, rubric: str | None = None) -> tuple[pd.DataFram
     query = select(
         scores.c.interaction_id,
         scores.c.rubric,
+        scores.c.scored_at,
         scores.c.score,
         scores.c.flags,
         scores.c.channel,
@@ -60,6 +61,11 @@ def load_results(engine: Engine, rubric: str | None = None) -> tuple[pd.DataFram
         crit = pd.DataFrame(conn.execute(crit_query).mappings().all())
     if frame.empty:
         return frame, crit
+    if rubric is None:
+        # An interaction scored under several rubric versions counts once: its latest score.
+        frame = frame.sort_values("scored_at").drop_duplicates("interaction_id", keep="last")
+        keep = set(zip(frame["interaction_id"], frame["rubric"], strict=True))
+        crit = crit[[k in keep for k in zip(crit["interaction_id"], crit["rubric"], strict=True)]]
     frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True)
     frame["team"] = frame["team"].fillna("(no team)")
     frame["agent_name"] = frame["agent_name"].fillna(frame["agent_id"])

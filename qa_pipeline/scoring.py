@@ -27,7 +27,7 @@ class Evidence(BaseModel):
     end: int
     text: str
     match: str | None = None
-    kind: Literal["phrase", "negative"] = "phrase"
+    kind: Literal["phrase", "negative", "na"] = "phrase"
 
 
 class CriterionResult(BaseModel):
@@ -68,22 +68,80 @@ def resolve_language(interaction: Interaction, rubric: Rubric) -> str:
     return lang
 
 
+def turn_offsets(interaction: Interaction) -> list[float | None]:
+    """Seconds from the start for each turn: ``start`` on calls, else from the ``at`` timestamps."""
+    first_at = next((t.at for t in interaction.turns if t.at is not None), None)
+    offsets: list[float | None] = []
+    for t in interaction.turns:
+        if t.start is not None:
+            offsets.append(t.start)
+        elif t.at is not None and first_at is not None:
+            offsets.append((t.at - first_at).total_seconds())
+        else:
+            offsets.append(None)
+    return offsets
+
+
 def window_turns(interaction: Interaction, criterion: Criterion) -> list[int]:
-    """Indices of the turns a criterion reads: its speaker's turns, cut to its window."""
-    turns = [i for i, t in enumerate(interaction.turns) if t.speaker == criterion.speaker]
-    if criterion.window.first_turns:
-        turns = turns[: criterion.window.first_turns]
-    if criterion.window.last_turns:
-        turns = turns[-criterion.window.last_turns :]
+    """Indices of the turns a criterion reads: its speaker's turns, cut to its window.
+
+    A seconds window on an interaction without times falls back to reading every turn.
+    """
+    turns = [i for i, t in enumerate(interaction.turns) if criterion.speaker in ("any", t.speaker)]
+    window = criterion.window
+    if window.first_turns:
+        return turns[: window.first_turns]
+    if window.last_turns:
+        return turns[-window.last_turns :]
+    if window.first_seconds or window.last_seconds:
+        offsets = turn_offsets(interaction)
+        known = [o for o in offsets if o is not None]
+        if not known:
+            return turns
+        if window.first_seconds:
+            return [i for i in turns if offsets[i] is not None and offsets[i] <= window.first_seconds]
+        end = max(o for o in known)
+        return [i for i in turns if offsets[i] is not None and offsets[i] >= end - window.last_seconds]
     return turns
 
 
-def judge(criterion: Criterion, interaction: Interaction, hits: list[Hit]) -> CriterionResult:
-    """Decide one criterion from the hits in the interaction's turns."""
+def not_applicable(criterion: Criterion, interaction: Interaction, hits: list[Hit]) -> CriterionResult | None:
+    """An ``na`` result when the criterion does not apply to this interaction, else None."""
     if interaction.channel not in criterion.channels:
         return CriterionResult(
             result="na", score=None, confidence=1.0, reason=f"not scored on {interaction.channel}"
         )
+    rule = criterion.na_when
+    if rule is None:
+        return None
+    customer = [i for i, t in enumerate(interaction.turns) if t.speaker == "customer"]
+    words = sum(len(interaction.turns[i].text.split()) for i in customer)
+    if rule.customer_words_below and words < rule.customer_words_below:
+        return CriterionResult(
+            result="na",
+            score=None,
+            confidence=1.0,
+            reason=f"customer wrote {words} word(s): nothing to {criterion.name.lower()}",
+        )
+    said = [
+        _evidence(h) for h in hits if h.criterion == criterion.id and h.kind == "na" and h.turn in customer
+    ]
+    if said:
+        return CriterionResult(
+            result="na",
+            score=None,
+            confidence=1.0,
+            evidence=said,
+            reason="customer: " + "; ".join(f'"{e.match}"' for e in said),
+        )
+    return None
+
+
+def judge(criterion: Criterion, interaction: Interaction, hits: list[Hit]) -> CriterionResult:
+    """Decide one criterion from the hits in the interaction's turns."""
+    na = not_applicable(criterion, interaction, hits)
+    if na is not None:
+        return na
     turns = set(window_turns(interaction, criterion))
     if not turns:
         return CriterionResult(
@@ -91,22 +149,29 @@ def judge(criterion: Criterion, interaction: Interaction, hits: list[Hit]) -> Cr
         )
     mine = [h for h in hits if h.criterion == criterion.id and h.turn in turns]
     negative = [_evidence(h) for h in mine if h.kind == "negative"]
-    if negative:
+    positive = [_evidence(h) for h in mine if h.kind == "phrase"]
+    offending = "negative phrase: " + "; ".join(f'"{e.match}"' for e in negative)
+    if negative and criterion.negative_effect == "fail":
+        return CriterionResult(
+            result="fail", score=0.0, confidence=CONFIDENCE_FOUND, evidence=negative, reason=offending
+        )
+    if not positive:
         return CriterionResult(
             result="fail",
             score=0.0,
-            confidence=CONFIDENCE_FOUND,
+            confidence=CONFIDENCE_ABSENT if not negative else 1.0,
             evidence=negative,
-            reason="negative phrase: " + "; ".join(f'"{e.match}"' for e in negative),
+            reason=offending
+            if negative
+            else f"no {criterion.name.lower()} phrase in the {len(turns)} turn(s) read",
         )
-    positive = [_evidence(h) for h in mine if h.kind == "phrase"]
-    if positive:
-        return CriterionResult(result="pass", score=1.0, confidence=CONFIDENCE_FOUND, evidence=positive)
+    score = max(0.0, 1.0 - criterion.deduction * len(negative))
     return CriterionResult(
-        result="fail",
-        score=0.0,
-        confidence=CONFIDENCE_ABSENT,
-        reason=f"no {criterion.name.lower()} phrase in the {len(turns)} turn(s) read",
+        result="pass" if score > 0 else "fail",
+        score=score,
+        confidence=CONFIDENCE_FOUND,
+        evidence=positive + negative,
+        reason=offending if negative else None,
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -25,6 +25,14 @@ class Agent(BaseModel):
     name: str = ""
     team: str = ""
     emails: list[str] = Field(default_factory=list)
+
+
+class Route(BaseModel):
+    """Which rubric scores which interactions: the first route whose team and channel match wins."""
+
+    team: str | None = None  # None: any team
+    channel: Literal["call", "chat", "email"] | None = None  # None: any channel
+    rubric: Path
 
 
 class Sources(BaseModel):
@@ -56,6 +64,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///var/qa.db"
     data_dir: Path = Path("var")
     rubric: Path = Path("rubrics/default.yaml")
+    routing: list[Route] = Field(default_factory=list, description="per team/channel rubrics; else `rubric`")
     sources: Sources = Field(default_factory=Sources)
     agents: list[Agent] = Field(default_factory=list)
     agent_domains: list[str] = Field(default_factory=list)
@@ -90,12 +99,20 @@ class Settings(BaseSettings):
     def scorecard_dir(self) -> Path:
         return self.data_dir / "scorecards"
 
-    def rubric_path(self) -> Path:
-        """The rubric file: as given, else relative to the project checkout."""
-        if self.rubric.exists():
-            return self.rubric
-        bundled = PROJECT_ROOT / self.rubric
-        return bundled if bundled.exists() else self.rubric
+    def rubric_path(self, team: str | None = None, channel: str | None = None) -> Path:
+        """The rubric for a team and channel (first matching route, else ``rubric``).
+
+        A relative path that does not exist here is looked up in the project checkout.
+        """
+        chosen = self.rubric
+        for route in self.routing:
+            if route.team in (None, team) and route.channel in (None, channel):
+                chosen = route.rubric
+                break
+        if chosen.exists():
+            return chosen
+        bundled = PROJECT_ROOT / chosen
+        return bundled if bundled.exists() else chosen
 
 
 def load_settings(config: Path | None = None) -> Settings:

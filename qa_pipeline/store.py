@@ -93,6 +93,7 @@ scores = Table(
     Column("score", Float, nullable=False),
     Column("flags", JSON),
     Column("run_id", String(64)),
+    Column("scored_at", DateTime(timezone=True)),
 )
 
 criterion_results = Table(
@@ -138,7 +139,30 @@ def connect(url: str) -> Engine:
             cursor.close()
 
     metadata.create_all(engine)
+    add_missing_columns(engine)
     return engine
+
+
+def add_missing_columns(engine: Engine) -> list[str]:
+    """Add nullable columns that newer versions define to tables an older version created.
+
+    Only additive changes; anything else waits for proper migrations (Alembic).
+    Returns ``table.column`` for each column added.
+    """
+    from sqlalchemy import inspect
+    from sqlalchemy.schema import CreateColumn
+
+    inspector = inspect(engine)
+    added = []
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            existing = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in existing and column.nullable:
+                    ddl = CreateColumn(column).compile(dialect=engine.dialect)
+                    conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {ddl}")
+                    added.append(f"{table.name}.{column.name}")
+    return added
 
 
 def start_run(engine: Engine, run_id: str, night: str | None) -> None:
@@ -244,6 +268,7 @@ def save_scores(engine: Engine, items: Sequence[InteractionScore], run_id: str |
     """Insert or replace scores and criterion results (keyed by interaction and rubric)."""
     if not items:
         return
+    now = datetime.now(UTC)
     with engine.begin() as conn:
         for rubric in {s.rubric for s in items}:
             ids = [s.interaction_id for s in items if s.rubric == rubric]
@@ -266,6 +291,7 @@ def save_scores(engine: Engine, items: Sequence[InteractionScore], run_id: str |
                     "score": s.score,
                     "flags": [f.model_dump(exclude_none=True) for f in s.flags],
                     "run_id": run_id,
+                    "scored_at": now,
                 }
                 for s in items
             ],

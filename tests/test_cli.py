@@ -83,3 +83,51 @@ def test_ingest_chats_command(tmp_path: Path, data: Path):
     assert "read 4 = ingested 2 + quarantined 2" in result.output
     lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
     assert "[CARD]" in lines[0]["turns"][2]["text"]  # redacted before it is written
+
+
+def test_rubric_validate_and_explain():
+    ok = runner.invoke(
+        app,
+        [
+            "rubric",
+            "validate",
+            str(ROOT / "rubrics" / "default.yaml"),
+            str(ROOT / "rubrics" / "billing.yaml"),
+        ],
+    )
+    assert ok.exit_code == 0 and ok.output.count("ok:") == 2 and "billing@1, 6 criteria" in ok.output
+    explained = runner.invoke(app, ["rubric", "explain", str(ROOT / "rubrics" / "default.yaml")])
+    assert explained.exit_code == 0 and "Empathy (empathy)" in explained.output
+
+
+def test_rubric_validate_reports_the_error(tmp_path: Path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "id: x\nversion: 1\nname: X\nlanguages: [en]\ncriteria:\n  - id: g\n    name: G\n    weight: 0\n"
+        "    phrases: {en: [hi]}\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["rubric", "validate", str(bad)])
+    assert result.exit_code == 2 and "criterion 'g', field 'weight'" in result.output
+
+
+def test_score_routes_billing_to_its_rubric(tmp_path: Path):
+    source = tmp_path / "in.jsonl"
+    item = {
+        "id": "chat:x:1",
+        "channel": "chat",
+        "agent_id": "a17",
+        "team": "billing",
+        "language": "en",
+        "turns": [{"speaker": "agent", "text": "Hello, can you confirm your account number?"}],
+    }
+    other = {**item, "id": "chat:x:2", "team": "tech"}
+    source.write_text(json.dumps(item) + "\n" + json.dumps(other) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(
+        app, ["score", str(source), "-o", str(out), "-c", str(ROOT / "examples" / "qa.toml")]
+    )
+    assert result.exit_code == 0, result.output
+    billing, tech = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert billing["rubric"] == "billing@1" and billing["criteria"]["verification"]["result"] == "pass"
+    assert tech["rubric"].startswith("default@") and "verification" not in tech["criteria"]

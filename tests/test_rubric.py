@@ -1,3 +1,4 @@
+import shutil
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,20 @@ def _write(tmp_path: Path, change) -> Path:
     ("change", "expected"),
     [
         (lambda d: d["criteria"][1].update(weight=-5), r"criterion 'empathy', field 'weight'"),
-        (lambda d: d["criteria"][0].update(phrases={}), r"criterion 'greeting', field 'phrases'"),
+        (lambda d: d["criteria"][0].update(phrases={}), r"criterion 'greeting', .*needs at least one phrase"),
+        (
+            lambda d: d["criteria"][0].update(window={"first_turns": 2, "last_turns": 1}),
+            r"criterion 'greeting', field 'window'",
+        ),
+        (lambda d: d["criteria"][3].update(method="telepathy"), r"criterion 'resolution', field 'method'"),
+        (
+            lambda d: d["criteria"][1].update(patterns={"en": [[{"LEMMMA": "sorry"}]]}),
+            r"criterion 'empathy', field 'patterns.en.0'",
+        ),
+        (
+            lambda d: d["criteria"][1]["phrases"]["en"].append({"text": "sorry", "near": ["x"]}),
+            r"criterion 'empathy', field 'phrases.en.\d+.near'",
+        ),
         (lambda d: d["criteria"][2].update(colour="red"), r"criterion 'positive_language', field 'colour'"),
         (lambda d: d["criteria"].append(dict(d["criteria"][0])), r"repeated: greeting"),
         (lambda d: d.pop("version"), r"field 'version'"),
@@ -56,3 +70,72 @@ def test_missing_and_unparsable_rubrics(tmp_path: Path):
     bad.write_text("criteria: [unclosed", encoding="utf-8")
     with pytest.raises(RubricError, match="not valid YAML"):
         load_rubric(bad)
+
+
+def test_team_rubric_extends_default(rubric):
+    billing = load_rubric(ROOT / "rubrics" / "billing.yaml")
+    assert billing.ref == "billing@1" and billing.extends == "default"
+    ids = [c.id for c in billing.criteria]
+    assert ids == [c.id for c in rubric.criteria] + ["verification"]
+    by_id = {c.id: c for c in billing.criteria}
+    assert by_id["resolution"].weight == 35
+    assert (
+        by_id["resolution"].phrases == {c.id: c for c in rubric.criteria}["resolution"].phrases
+    )  # inherited
+    assert by_id["verification"].channels == ["call", "chat"]
+
+
+def test_extends_can_remove_and_replace_one_language(tmp_path: Path):
+    shutil.copy(ROOT / "rubrics" / "default.yaml", tmp_path / "default.yaml")
+    child = tmp_path / "team.yaml"
+    child.write_text(
+        "id: team\nversion: 3\nname: Team\nextends: default\nremove: [thanks]\n"
+        "criteria:\n  - id: greeting\n    phrases:\n      en: [yo]\n",
+        encoding="utf-8",
+    )
+    team = load_rubric(child)
+    greeting = next(c for c in team.criteria if c.id == "greeting")
+    assert "thanks" not in [c.id for c in team.criteria]
+    assert greeting.phrases["en"] == ["yo"] and "dobrý den" in greeting.phrases["cs"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("id: a\nversion: 1\nname: A\nextends: default\nremove: [nope]\n", "no criterion 'nope'"),
+        ("id: a\nversion: 1\nname: A\nextends: a\n", "circular"),
+        ("id: a\nversion: 1\nname: A\nextends: missing\n", "not found"),
+    ],
+)
+def test_bad_extends(tmp_path: Path, text: str, expected: str):
+    shutil.copy(ROOT / "rubrics" / "default.yaml", tmp_path / "default.yaml")
+    path = tmp_path / "a.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(RubricError, match=expected):
+        load_rubric(path)
+
+
+def test_routing_picks_the_first_matching_route():
+    from qa_pipeline.settings import Settings
+
+    settings = Settings(
+        rubric="rubrics/default.yaml",
+        routing=[
+            {"team": "billing", "channel": "email", "rubric": "rubrics/billing-email.yaml"},
+            {"team": "billing", "rubric": "rubrics/billing.yaml"},
+        ],
+    )
+    assert settings.rubric_path("billing", "email").name == "billing-email.yaml"
+    assert settings.rubric_path("billing", "call").name == "billing.yaml"
+    assert settings.rubric_path("tech", "call").name == "default.yaml"
+    assert settings.rubric_path(None, "chat").name == "default.yaml"
+
+
+def test_explain_describes_every_criterion_in_plain_words(rubric):
+    from qa_pipeline.rubric import explain_rubric
+
+    text = explain_rubric(rubric)
+    for c in rubric.criteria:
+        assert f"{c.name} ({c.id})" in text
+    assert "CRITICAL" in text and "first 2 turn(s)" in text and "fewer than 4 words" in text
+    assert '"refund" counts only with' in text

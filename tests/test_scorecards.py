@@ -81,3 +81,11 @@ def test_each_evidence_sentence_is_shown_once_with_its_matches_marked():
     assert key == (0, "Hello, thank you for calling.")
     assert highlight(key[1], matches) == "<mark>Hello</mark>, <mark>thank you for calling</mark>."
     assert highlight("a < b", []) == "a &lt; b"
+
+
+def test_rescoring_under_a_new_rubric_version_counts_each_interaction_once(engine, stored, rubric, tmp_path):
+    items, _ = stored
+    newer = rubric.model_copy(update={"version": rubric.version + 1})
+    save_scores(engine, score_interactions(items, newer))
+    table = pd.read_csv(build_scorecards(engine, tmp_path / "cards").csv)
+    assert table["interactions"].sum() == len(items)

@@ -48,3 +48,21 @@ def test_changed_interaction_replaces_its_turns(engine):
     save_interactions(engine, [shorter])
     assert load_interactions(engine, ["chat:t:0"])[0].turns == [Turn(speaker="agent", text="Hi")]
     assert table_counts(engine)["turns"] == 5
+
+
+def test_database_from_an_older_version_gets_new_nullable_columns(tmp_path):
+    import sqlite3
+
+    from sqlalchemy import inspect
+
+    from qa_pipeline.store import connect
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:  # the scores table as the first release created it
+        db.execute(
+            "CREATE TABLE scores (interaction_id VARCHAR(255), rubric VARCHAR(64), agent_id VARCHAR(64) "
+            "NOT NULL, channel VARCHAR(8) NOT NULL, model VARCHAR(64), language VARCHAR(8), "
+            "score FLOAT NOT NULL, flags JSON, run_id VARCHAR(64), PRIMARY KEY (interaction_id, rubric))"
+        )
+    engine = connect(f"sqlite:///{path}")
+    assert "scored_at" in {c["name"] for c in inspect(engine).get_columns("scores")}

@@ -1,0 +1,160 @@
+"""The rule engine's features, each on a small rubric written for the test."""
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from qa_pipeline.interactions import Interaction, Turn
+from qa_pipeline.rubric import Rubric
+from qa_pipeline.rules import RuleEngine
+from qa_pipeline.scoring import score_interactions
+
+
+def rubric_with(**criterion) -> Rubric:
+    base = {"id": "c", "name": "C", "weight": 1, "phrases": {"en": ["hello"]}}
+    return Rubric.model_validate(
+        {"id": "t", "version": 1, "name": "T", "languages": ["en", "cs"], "criteria": [{**base, **criterion}]}
+    )
+
+
+def turns(*pairs, channel="chat", start_times=None, at=None) -> Interaction:
+    items = []
+    for n, (speaker, text) in enumerate(pairs):
+        extra = {}
+        if start_times:
+            extra["start"] = start_times[n]
+        if at:
+            extra["at"] = at + timedelta(seconds=30 * n)
+        items.append(Turn(speaker=speaker, text=text, **extra))
+    return Interaction(id="x:y:1", channel=channel, language="en", turns=items)
+
+
+def result(rubric, item):
+    [score] = score_interactions([item], rubric)
+    return score.criteria["c"]
+
+
+def test_token_patterns_catch_paraphrases(rubric):
+    item = turns(
+        ("customer", "I want to cancel my plan please"),
+        ("agent", "Done, I have just processed the cancellation."),
+    )
+    [score] = score_interactions([item], rubric)
+    assert score.criteria["resolution"].result == "pass"
+    assert score.criteria["resolution"].evidence[0].match == "have just processed"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("Your refund will be processed today.", "pass"),
+        ("I've issued the refund.", "pass"),
+        ("A refund is not possible for this order.", "fail"),  # forbidden word nearby
+        ("Refunds take a while.", "fail"),  # no required word nearby
+    ],
+)
+def test_refund_counts_only_in_the_right_context(rubric, line, expected):
+    item = turns(("customer", "Where is my money for the broken kettle?"), ("agent", line))
+    [score] = score_interactions([item], rubric)
+    assert score.criteria["resolution"].result == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "negative_hit"),
+    [
+        ("I can't wait to help you with that!", False),  # not a refusal
+        ("No problem at all, happy to help.", False),  # "no problem" is positive
+        ("I can't help you with that.", True),
+        ("There is nothing I can do.", True),
+    ],
+)
+def test_refusals_versus_look_alikes(rubric, line, negative_hit):
+    [score] = score_interactions(
+        [turns(("customer", "Can you help me with my bill?"), ("agent", line))], rubric
+    )
+    hits = [e for e in score.criteria["positive_language"].evidence if e.kind == "negative"]
+    assert bool(hits) == negative_hit
+
+
+def test_require_and_forbid_near_on_a_custom_phrase():
+    rubric = rubric_with(
+        phrases={"en": [{"text": "ticket", "require_near": ["number"], "forbid_near": ["no"]}]}
+    )
+    assert result(rubric, turns(("agent", "Your ticket number is 5512."))).result == "pass"
+    assert result(rubric, turns(("agent", "I opened a ticket."))).result == "fail"
+    assert result(rubric, turns(("agent", "There is no ticket number yet."))).result == "fail"
+
+
+def test_seconds_window_on_calls_and_on_timestamped_chats():
+    rubric = rubric_with(window={"first_seconds": 10})
+    early = turns(("agent", "Hello there."), ("agent", "Okay."), start_times=[1.0, 30.0])
+    late = turns(("agent", "Okay."), ("agent", "Hello there."), start_times=[1.0, 30.0])
+    assert result(rubric, early).result == "pass" and result(rubric, late).result == "fail"
+    chat_late = turns(("agent", "Okay."), ("agent", "Hello there."), at=datetime(2026, 11, 20, 10, 0))
+    assert result(rubric, chat_late).result == "fail"  # 30 s after the first message
+
+
+def test_last_seconds_window():
+    rubric = rubric_with(window={"last_seconds": 15}, phrases={"en": ["bye"]})
+    item = turns(
+        ("agent", "bye for now"), ("agent", "Anything else?"), ("agent", "Fine."), start_times=[0, 40, 50]
+    )
+    assert result(rubric, item).result == "fail"
+
+
+def test_deduct_instead_of_fail():
+    rubric = rubric_with(negative={"en": ["whatever"]}, negative_effect="deduct", deduction=0.25)
+    r = result(rubric, turns(("agent", "Hello. Whatever, fine.")))
+    assert r.result == "pass" and r.score == pytest.approx(0.75)
+    assert {e.kind for e in r.evidence} == {"phrase", "negative"}
+    [score] = score_interactions([turns(("agent", "Hello. Whatever, fine."))], rubric)
+    assert score.score == pytest.approx(75.0)
+
+
+def test_customer_speaker_and_any_speaker():
+    item = turns(("customer", "hello"), ("agent", "hi"))
+    assert result(rubric_with(speaker="customer"), item).result == "pass"
+    assert result(rubric_with(speaker="agent"), item).result == "fail"
+    assert result(rubric_with(speaker="any"), item).result == "pass"
+
+
+def test_channel_not_covered_is_na():
+    rubric = rubric_with(channels=["call"])
+    assert result(rubric, turns(("agent", "hello"), channel="email")).result == "na"
+
+
+@pytest.mark.parametrize(
+    ("customer", "expected"),
+    [
+        ("thanks, bye", "na"),  # nothing to resolve
+        ("Never mind, I found it myself, sorry for bothering you.", "na"),  # withdrawn
+        ("My router has been down since Monday and I work from home.", "fail"),
+    ],
+)
+def test_resolution_na_when_nothing_to_resolve(rubric, customer, expected):
+    [score] = score_interactions(
+        [turns(("agent", "Hello!"), ("customer", customer), ("agent", "Okay."))], rubric
+    )
+    assert score.criteria["resolution"].result == expected
+    if expected == "na":
+        assert score.criteria["resolution"].reason
+        weights = {c.id: c.weight for c in rubric.criteria}
+        applicable = [cid for cid, r in score.criteria.items() if r.result != "na"]
+        passed = [cid for cid, r in score.criteria.items() if r.result == "pass"]
+        assert score.score == pytest.approx(
+            round(100 * sum(weights[c] for c in passed) / sum(weights[c] for c in applicable), 1)
+        )
+
+
+def test_unknown_language_falls_back_to_every_pack(rubric):
+    item = Interaction(
+        id="c:x:1", channel="chat", language="de", turns=[Turn(speaker="agent", text="Hello! Děkuji.")]
+    )
+    [score] = score_interactions([item], rubric)
+    assert score.criteria["greeting"].result == "pass" and score.criteria["thanks"].result == "pass"
+
+
+def test_matchers_are_compiled_once_per_language(rubric):
+    engine = RuleEngine(rubric)
+    assert engine.rules_for("cs") is engine.rules_for("cs")
+    assert engine.rules_for("de") is engine.rules_for("fr")  # both use the fallback pipeline
