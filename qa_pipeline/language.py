@@ -7,6 +7,8 @@ from functools import lru_cache
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 MIN_CHARS = 12  # below this, identification is a guess; fall back to the default
+# Identification time grows with length; a few sentences are enough to tell these languages apart.
+MAX_CHARS = 300
 
 
 @lru_cache(maxsize=8)
@@ -23,5 +25,5 @@ def detect_language(text: str, candidates: tuple[str, ...], default: str = "en")
     """
     if len(text.strip()) < MIN_CHARS:
         return default, 0.0
-    lang, prob = _identifier(tuple(sorted(candidates))).classify(text)
+    lang, prob = _identifier(tuple(sorted(candidates))).classify(text[:MAX_CHARS])
     return lang, round(float(prob), 3)

@@ -1,10 +1,10 @@
 """The rule engine: a rubric compiled once per language into spaCy matchers.
 
-Pipelines are ``spacy.blank(lang)`` plus a sentencizer and a lemmatizer backed by
-``simplemma`` (its data ships in the package and covers en, cs, sl, lt and ru;
+Pipelines are ``spacy.blank(lang)`` whose tokens carry a ``simplemma`` lemma in NORM
+(simplemma's data ships in the package and covers en, cs, sl, lt and ru;
 spacy-lookups-data has no Slovene table and misses capitalised forms). Phrases match
-on lemmas and on lower-case forms, so inflected forms match; token patterns use the
-spaCy Matcher (LOWER, LEMMA, NORM, ...). A positive hit right after a negation word
+on those lemmas, so inflected forms match; token patterns use the spaCy Matcher
+(LOWER, ORTH, LEMMA, ...; LEMMA means our lemma). A positive hit right after a negation word
 ("I'm not sorry"), or on a word with a negation prefix the phrase lacks (Czech
 "nemrzí"), does not count; phrases may require or forbid words nearby.
 """
@@ -14,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 import simplemma
 import spacy
+from spacy.attrs import IDX, IS_SPACE, LENGTH, LOWER, NORM
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 
 from qa_pipeline.rubric import Phrase, Rubric
 
@@ -31,6 +33,7 @@ NEGATORS = {
     "lt": {"ne", "nė", "niekada", "be", "nėra"},
     "ru": {"не", "нет", "никогда", "без"},
 }
+NEGATORS = {lang: frozenset(words) for lang, words in NEGATORS.items()}
 # Verbs and adjectives negated by a prefix ("nemrzí"); Russian writes "не" apart.
 NEGATION_PREFIX = {"cs": "ne", "sl": "ne", "lt": "ne"}
 NEGATION_LOOKBACK = 3  # tokens before a hit that are checked for a negator
@@ -38,8 +41,7 @@ FALLBACK_LANGUAGE = "xx"  # multi-language pipeline for languages the rubric lac
 NEGATABLE = {"phrase", "na"}  # negative hits are never excused by a negation
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     """A phrase found in a turn: character offsets of its sentence, and the words matched."""
 
     criterion: str
@@ -57,9 +59,10 @@ class Rule:
 
     criterion: str
     kind: str
-    pattern: Doc | None = None  # the phrase as tokens (phrases only), for the prefix check
-    require: frozenset[str] = field(default_factory=frozenset)
-    forbid: frozenset[str] = field(default_factory=frozenset)
+    # Phrases only: which of the phrase's own words start with the negation prefix.
+    prefixed: tuple[bool, ...] | None = None
+    require: frozenset[int] = field(default_factory=frozenset)  # lemma and lower-form hashes
+    forbid: frozenset[int] = field(default_factory=frozenset)
     within: int = 5
 
 
@@ -74,40 +77,75 @@ def lemma(word: str, lang: str) -> str:
         return word
 
 
-@Language.factory("qa_lemmatizer")
-def make_lemmatizer(nlp: Language, name: str) -> QALemmatizer:
-    return QALemmatizer(nlp.lang)
-
-
-class QALemmatizer:
-    """Sets ``token.lemma_`` to the lower-case simplemma lemma."""
-
-    def __init__(self, lang: str):
-        self.lang = lang
-
-    def __call__(self, doc: Doc) -> Doc:
-        for token in doc:
-            token.lemma_ = lemma(token.lower_, self.lang)
-        return doc
-
-
 @lru_cache(maxsize=16)
 def pipeline(lang: str) -> Language:
-    """A blank spaCy pipeline for ``lang`` with sentencizer and lemmatizer, built once."""
+    """A blank spaCy pipeline for ``lang`` whose tokens carry their lemma in NORM, built once.
+
+    The lemma is computed once per vocabulary entry (spaCy's lexeme attribute getter),
+    not once per token: this keeps rule scoring close to bare tokenisation speed.
+    """
     nlp = spacy.blank(lang)
-    nlp.add_pipe("sentencizer")
-    nlp.add_pipe("qa_lemmatizer")
+
+    def norm(text: str) -> str:
+        return lemma(text.lower(), lang)
+
+    nlp.vocab.lex_attr_getters[NORM] = norm
+    for lexeme in nlp.vocab:  # entries created before the getter was set
+        lexeme.norm_ = norm(lexeme.orth_)
     return nlp
 
 
+def _lemma_patterns(pattern: list[dict]) -> list[dict]:
+    """Rubric token patterns say LEMMA; our lemma lives in NORM (see ``pipeline``)."""
+    return [{("NORM" if key == "LEMMA" else key): value for key, value in token.items()} for token in pattern]
+
+
+SENTENCE_END = (".", "!", "?", "…", "...", "?!", "!?")
+
+
+class TokenView:
+    """A Doc's lower forms, lemmas and offsets as lists of ints, built only for docs with hits.
+
+    Reading attributes through ``doc[i]`` creates a Token object each time, and string
+    look-ups cost more than comparing hashes; the checks below touch the same few tokens
+    many times.
+    """
+
+    def __init__(self, doc: Doc, text: str, sentence_ends: frozenset[int]):
+        columns = doc.to_array([LOWER, NORM, IDX, LENGTH, IS_SPACE]).T.tolist()
+        self.lower, self.norm, self.idx, self.length, self.space = columns
+        self.doc = doc
+        self.text = text  # Doc.text would rebuild it token by token
+        self.ends = [
+            h in sentence_ends or (sp and "\n" in doc[i].text) if sp else h in sentence_ends
+            for i, (h, sp) in enumerate(zip(self.lower, self.space, strict=True))
+        ]
+        self.size = len(self.lower)
+
+    def chars(self, start: int, end: int) -> tuple[int, int]:
+        """Character offsets of tokens ``start:end``."""
+        return self.idx[start], self.idx[end - 1] + self.length[end - 1]
+
+    def sentence(self, start: int, end: int) -> tuple[int, int]:
+        """Token bounds of the sentence holding tokens ``start:end``."""
+        first = start
+        while first > 0 and not self.ends[first - 1]:
+            first -= 1
+        last = max(end, first + 1)
+        while last < self.size and not self.ends[last - 1]:
+            last += 1
+        while first < last - 1 and self.space[first]:
+            first += 1
+        return first, last
+
+
 class CompiledRules:
-    """One rubric for one language: PhraseMatchers on LEMMA and LOWER, and a token Matcher."""
+    """One rubric for one language: a PhraseMatcher on lemmas (NORM) and a token Matcher."""
 
     def __init__(self, rubric: Rubric, lang: str):
         self.lang = lang
         self.nlp = pipeline(lang)
-        self.lemma_matcher = PhraseMatcher(self.nlp.vocab, attr="LEMMA")
-        self.lower_matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+        self.phrase_matcher = PhraseMatcher(self.nlp.vocab, attr="NORM")
         self.token_matcher = Matcher(self.nlp.vocab)
         self.rules: dict[str, Rule] = {}
         for c in rubric.criteria:
@@ -118,61 +156,77 @@ class CompiledRules:
                 for n, pattern in enumerate(_for_language(packs, lang)):
                     key = f"{c.id}|{kind}|p{n}"
                     self.rules[key] = Rule(c.id, kind)
-                    self.token_matcher.add(key, [pattern])
-
+                    self.token_matcher.add(key, [_lemma_patterns(pattern)])
         # An empty Matcher warns on every call; keep only the ones with patterns.
-        self.matchers = [m for m in (self.lemma_matcher, self.lower_matcher, self.token_matcher) if len(m)]
+        self.matchers = [m for m in (self.phrase_matcher, self.token_matcher) if len(m)]
+        strings = self.nlp.vocab.strings
+        self.negators = frozenset(strings.add(w) for w in NEGATORS.get(lang, ()))
+        self.sentence_ends = frozenset(strings.add(w) for w in SENTENCE_END)
+        self.prefix = NEGATION_PREFIX.get(lang)
 
     def _add_phrases(self, criterion: str, kind: str, phrases: list[str | Phrase]) -> None:
         items = [p if isinstance(p, Phrase) else Phrase(text=p) for p in phrases]
         for n, (item, doc) in enumerate(zip(items, self.nlp.pipe(p.text for p in items), strict=True)):
             key = f"{criterion}|{kind}|{n}"
+            prefix = NEGATION_PREFIX.get(self.lang)
             self.rules[key] = Rule(
                 criterion,
                 kind,
-                doc,
+                tuple(bool(prefix) and t.lower_.startswith(prefix) for t in doc),
                 require=self._lemmas(item.require_near),
                 forbid=self._lemmas(item.forbid_near),
                 within=item.within,
             )
-            self.lemma_matcher.add(key, [doc])
-            self.lower_matcher.add(key, [doc])
+            self.phrase_matcher.add(key, [doc])
 
-    def _lemmas(self, words: list[str]) -> frozenset[str]:
-        return frozenset(t.lemma_ for w in words for t in self.nlp(w)) | frozenset(w.lower() for w in words)
+    def _lemmas(self, words: list[str]) -> frozenset[int]:
+        tokens = [t for w in words for t in self.nlp(w)]
+        return frozenset(t.norm for t in tokens) | frozenset(t.lower for t in tokens)
 
-    def hits(self, doc: Doc, turn: int = 0) -> list[Hit]:
-        """Return the hits in one turn's Doc that survive negation and context checks."""
+    def hits(self, doc: Doc, turn: int = 0, text: str | None = None) -> list[Hit]:
+        """Return the hits in one turn's Doc (of ``text``) that survive negation and context checks."""
+        matches = [m for matcher in self.matchers for m in matcher(doc)]
+        if not matches:
+            return []
+        view = TokenView(doc, doc.text if text is None else text, self.sentence_ends)
         found: dict[tuple[str, str, int], Hit] = {}
-        for matcher in self.matchers:
-            for match_id, start, end in matcher(doc):
-                rule = self.rules[self.nlp.vocab.strings[match_id]]
-                if rule.kind in NEGATABLE and self._negated(doc, start, end, rule.pattern):
-                    continue
-                if (rule.require or rule.forbid) and not self._context_ok(doc, start, end, rule):
-                    continue
-                span = doc[start:end]
-                found.setdefault(
-                    (rule.criterion, rule.kind, span.start_char), _hit(rule, turn, span.sent, span)
+        for match_id, start, end in matches:
+            rule = self.rules[self.nlp.vocab.strings[match_id]]
+            first, last = view.sentence(start, end)
+            if rule.kind in NEGATABLE and self._negated(view, start, end, first, rule.prefixed):
+                continue
+            if (rule.require or rule.forbid) and not self._context_ok(view, start, end, first, last, rule):
+                continue
+            key = (rule.criterion, rule.kind, view.idx[start])
+            if key not in found:
+                s_start, s_end = view.chars(first, last)
+                m_start, m_end = view.chars(start, end)
+                found[key] = Hit(
+                    rule.criterion,
+                    rule.kind,
+                    turn,
+                    s_start,
+                    s_end,
+                    view.text[s_start:s_end],
+                    view.text[m_start:m_end],
                 )
         return sorted(found.values(), key=lambda h: (h.turn, h.start, h.criterion))
 
-    def _negated(self, doc: Doc, start: int, end: int, pattern: Doc | None) -> bool:
-        negators = NEGATORS.get(self.lang, set())
-        window = doc[max(doc[start].sent.start, start - NEGATION_LOOKBACK) : start]
-        if any(t.lower_ in negators for t in window):
+    def _negated(
+        self, view: TokenView, start: int, end: int, first: int, prefixed: tuple[bool, ...] | None
+    ) -> bool:
+        if any(view.lower[i] in self.negators for i in range(max(first, start - NEGATION_LOOKBACK), start)):
             return True
-        prefix = NEGATION_PREFIX.get(self.lang)
-        if prefix and pattern is not None:
-            for token, wanted in zip(doc[start:end], pattern, strict=False):
-                if token.lower_.startswith(prefix) and not wanted.lower_.startswith(prefix):
+        if self.prefix and prefixed is not None:
+            strings = self.nlp.vocab.strings
+            for i, allowed in zip(range(start, end), prefixed, strict=False):
+                if not allowed and strings[view.lower[i]].startswith(self.prefix):
                     return True
         return False
 
-    def _context_ok(self, doc: Doc, start: int, end: int, rule: Rule) -> bool:
-        sent = doc[start].sent
-        near = doc[max(sent.start, start - rule.within) : min(sent.end, end + rule.within)]
-        words = {t.lemma_ for t in near} | {t.lower_ for t in near}
+    def _context_ok(self, view: TokenView, start: int, end: int, first: int, last: int, rule: Rule) -> bool:
+        lo, hi = max(first, start - rule.within), min(last, end + rule.within)
+        words = set(view.norm[lo:hi]) | set(view.lower[lo:hi])
         if rule.require and not words & rule.require:
             return False
         return not (rule.forbid and words & rule.forbid)
@@ -182,18 +236,6 @@ def _for_language(packs: dict, lang: str) -> list:
     if lang == FALLBACK_LANGUAGE:  # every language's entries, for a language the rubric lacks
         return [item for items in packs.values() for item in items]
     return list(packs.get(lang, []))
-
-
-def _hit(rule: Rule, turn: int, sentence: Span, span: Span) -> Hit:
-    return Hit(
-        criterion=rule.criterion,
-        kind=rule.kind,
-        turn=turn,
-        start=sentence.start_char,
-        end=sentence.end_char,
-        text=sentence.text,
-        match=span.text,
-    )
 
 
 class RuleEngine:
@@ -209,7 +251,11 @@ class RuleEngine:
             self._compiled[key] = CompiledRules(self.rubric, key)
         return self._compiled[key]
 
-    def find_hits(self, texts: Sequence[str], lang: str) -> list[list[Hit]]:
-        """Return the hits for each text (one text = one turn) in language ``lang``."""
+    def find_hits(
+        self, texts: Sequence[str], lang: str, turns: Sequence[int] | None = None
+    ) -> list[list[Hit]]:
+        """Return the hits for each text (one text = one turn, numbered by ``turns``) in ``lang``."""
         rules = self.rules_for(lang)
-        return [rules.hits(doc) for doc in rules.nlp.pipe(texts, batch_size=256)]
+        numbers = turns if turns is not None else [0] * len(texts)
+        docs = rules.nlp.pipe(texts, batch_size=256)
+        return [rules.hits(doc, n, text) for doc, n, text in zip(docs, numbers, texts, strict=True)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import replace
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -17,6 +16,11 @@ from qa_pipeline.rules import Hit, RuleEngine
 CONFIDENCE_FOUND = 1.0
 CONFIDENCE_ABSENT = 0.7
 LOW_TRANSCRIPTION_CONFIDENCE = 0.5
+
+
+# Results are built from data validated where it entered (Interaction, Rubric), so the
+# constructors below use model_construct: validating each object again cost a third of
+# rules-only scoring time (benchmarks/bench_scoring.py).
 
 
 class Evidence(BaseModel):
@@ -108,7 +112,7 @@ def window_turns(interaction: Interaction, criterion: Criterion) -> list[int]:
 def not_applicable(criterion: Criterion, interaction: Interaction, hits: list[Hit]) -> CriterionResult | None:
     """An ``na`` result when the criterion does not apply to this interaction, else None."""
     if interaction.channel not in criterion.channels:
-        return CriterionResult(
+        return CriterionResult.model_construct(
             result="na", score=None, confidence=1.0, reason=f"not scored on {interaction.channel}"
         )
     rule = criterion.na_when
@@ -117,7 +121,7 @@ def not_applicable(criterion: Criterion, interaction: Interaction, hits: list[Hi
     customer = [i for i, t in enumerate(interaction.turns) if t.speaker == "customer"]
     words = sum(len(interaction.turns[i].text.split()) for i in customer)
     if rule.customer_words_below and words < rule.customer_words_below:
-        return CriterionResult(
+        return CriterionResult.model_construct(
             result="na",
             score=None,
             confidence=1.0,
@@ -127,7 +131,7 @@ def not_applicable(criterion: Criterion, interaction: Interaction, hits: list[Hi
         _evidence(h) for h in hits if h.criterion == criterion.id and h.kind == "na" and h.turn in customer
     ]
     if said:
-        return CriterionResult(
+        return CriterionResult.model_construct(
             result="na",
             score=None,
             confidence=1.0,
@@ -144,19 +148,20 @@ def judge(criterion: Criterion, interaction: Interaction, hits: list[Hit]) -> Cr
         return na
     turns = set(window_turns(interaction, criterion))
     if not turns:
-        return CriterionResult(
+        return CriterionResult.model_construct(
             result="na", score=None, confidence=1.0, reason=f"no {criterion.speaker} turns"
         )
-    mine = [h for h in hits if h.criterion == criterion.id and h.turn in turns]
+    mine = [h for h in hits if h.turn in turns]  # hits holds this criterion's hits (or more)
+    mine = [h for h in mine if h.criterion == criterion.id]
     negative = [_evidence(h) for h in mine if h.kind == "negative"]
     positive = [_evidence(h) for h in mine if h.kind == "phrase"]
     offending = "negative phrase: " + "; ".join(f'"{e.match}"' for e in negative)
     if negative and criterion.negative_effect == "fail":
-        return CriterionResult(
+        return CriterionResult.model_construct(
             result="fail", score=0.0, confidence=CONFIDENCE_FOUND, evidence=negative, reason=offending
         )
     if not positive:
-        return CriterionResult(
+        return CriterionResult.model_construct(
             result="fail",
             score=0.0,
             confidence=CONFIDENCE_ABSENT if not negative else 1.0,
@@ -166,7 +171,7 @@ def judge(criterion: Criterion, interaction: Interaction, hits: list[Hit]) -> Cr
             else f"no {criterion.name.lower()} phrase in the {len(turns)} turn(s) read",
         )
     score = max(0.0, 1.0 - criterion.deduction * len(negative))
-    return CriterionResult(
+    return CriterionResult.model_construct(
         result="pass" if score > 0 else "fail",
         score=score,
         confidence=CONFIDENCE_FOUND,
@@ -176,7 +181,7 @@ def judge(criterion: Criterion, interaction: Interaction, hits: list[Hit]) -> Cr
 
 
 def _evidence(hit: Hit) -> Evidence:
-    return Evidence(
+    return Evidence.model_construct(
         turn=hit.turn, start=hit.start, end=hit.end, text=hit.text, match=hit.match, kind=hit.kind
     )
 
@@ -199,7 +204,7 @@ def flags_for(rubric: Rubric, interaction: Interaction, results: dict[str, Crite
         r = results[c.id]
         if c.critical and r.result == "fail":
             flags.append(
-                Flag(
+                Flag.model_construct(
                     code="critical_fail",
                     criterion=c.id,
                     reason=f"{c.name} failed: {r.reason}",
@@ -209,16 +214,20 @@ def flags_for(rubric: Rubric, interaction: Interaction, results: dict[str, Crite
         negative = [e for e in r.evidence if e.kind == "negative"]
         if negative:
             flags.append(
-                Flag(code="negative_language", criterion=c.id, reason=r.reason or "", evidence=negative)
+                Flag.model_construct(
+                    code="negative_language", criterion=c.id, reason=r.reason or "", evidence=negative
+                )
             )
     if not interaction.agent_turns():
         flags.append(
-            Flag(code="no_agent_turns", reason="no turn by the agent: unanswered or speakers unknown")
+            Flag.model_construct(
+                code="no_agent_turns", reason="no turn by the agent: unanswered or speakers unknown"
+            )
         )
     confidence = interaction.metadata.get("transcription_confidence")
     if confidence is not None and confidence < LOW_TRANSCRIPTION_CONFIDENCE:
         flags.append(
-            Flag(
+            Flag.model_construct(
                 code="low_transcription_confidence",
                 reason=f"mean word confidence {confidence:.2f}; check the recording",
             )
@@ -233,18 +242,26 @@ def score_interactions(
     engine = engine or RuleEngine(rubric)
     languages = [resolve_language(i, rubric) for i in interactions]
     hits: list[list[Hit]] = [[] for _ in interactions]
-    by_lang: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    # Per language: which interaction each turn belongs to, its text, and its turn number.
+    by_lang: dict[str, tuple[list[int], list[str], list[int]]] = defaultdict(lambda: ([], [], []))
     for n, (interaction, lang) in enumerate(zip(interactions, languages, strict=True)):
-        by_lang[lang] += [(n, t) for t in range(len(interaction.turns))]
-    for lang, refs in by_lang.items():
-        texts = [interactions[n].turns[t].text for n, t in refs]
-        for (n, t), found in zip(refs, engine.find_hits(texts, lang), strict=True):
-            hits[n] += [replace(h, turn=t) for h in found]
+        owners, texts, numbers = by_lang[lang]
+        for t, turn in enumerate(interaction.turns):
+            owners.append(n)
+            texts.append(turn.text)
+            numbers.append(t)
+    for lang, (owners, texts, numbers) in by_lang.items():
+        for n, found in zip(owners, engine.find_hits(texts, lang, numbers), strict=True):
+            if found:
+                hits[n] += found
     scores = []
     for interaction, lang, found in zip(interactions, languages, hits, strict=True):
-        results = {c.id: judge(c, interaction, found) for c in rubric.criteria}
+        by_criterion: dict[str, list[Hit]] = defaultdict(list)
+        for hit in found:
+            by_criterion[hit.criterion].append(hit)
+        results = {c.id: judge(c, interaction, by_criterion[c.id]) for c in rubric.criteria}
         scores.append(
-            InteractionScore(
+            InteractionScore.model_construct(
                 interaction_id=interaction.id,
                 agent_id=interaction.agent_id,
                 channel=interaction.channel,
