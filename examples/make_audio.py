@@ -173,12 +173,12 @@ def duration(path: Path) -> float:
     return float(out.stdout)
 
 
-def build_call(dialogue, layout: str, target: Path, work: Path) -> None:
+def build_call(dialogue, layout: str, target: Path, work: Path, voices=(AGENT_VOICE, CUSTOMER_VOICE)) -> None:
     """Assemble a dialogue into a stereo or 8 kHz mono recording at ``target``."""
     left, right = [], []  # per-channel pieces: agent left, customer right
     for i, (who, text) in enumerate(dialogue):
         clip = work / f"u{i}.wav"
-        speak(text, AGENT_VOICE if who == "A" else CUSTOMER_VOICE, clip)
+        speak(text, voices[0] if who == "A" else voices[1], clip)
         silence = work / f"s{i}.wav"
         subprocess.run(
             ["sox", "-n", "-r", "16000", "-c", "1", str(silence), "trim", "0", str(duration(clip))],

@@ -54,6 +54,12 @@ class WhisperSettings(BaseModel):
     beam_size: int = 1
     cpu_threads: int = 0  # 0: let CTranslate2 decide
     language: str | None = None  # None: the model's own (English for *.en), else detected
+    cache_dir: Path | None = None  # reassembled models; None: ~/.cache/qa-pipeline/models
+    # Languages detection may choose from (multilingual models only).
+    languages: tuple[str, ...] = ("en", "cs", "sl", "lt", "ru")
+    chunk_seconds: float = Field(
+        default=300.0, ge=30, description="audio transcribed at a time: bounds memory"
+    )
 
 
 class Settings(BaseSettings):

@@ -1,13 +1,16 @@
 """Real faster-whisper on real (espeak-generated) audio: slow, and still run in CI."""
 
+from difflib import SequenceMatcher
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
 from qa_pipeline.errors import InputError, ModelError
+from qa_pipeline.interactions import Turn
+from qa_pipeline.settings import WhisperSettings
 from qa_pipeline.sources.calls import call_details, ingest_calls, load_manifest
-from qa_pipeline.transcribe import decode, resolve_model, transcribe_call
+from qa_pipeline.transcribe import Transcriber, call_metrics, decode, resolve_model, transcribe_call
 
 
 def test_bundled_model_resolves_to_a_local_folder():
@@ -68,3 +71,63 @@ def test_without_manifest_or_pattern_the_agent_is_unknown(data):
     assert load_manifest(data / "chats") == {}
     details = call_details(Path("recording-17.wav"), {})
     assert details["agent_id"] == "unknown" and details["agent_source"] == "none"
+
+
+@pytest.mark.parametrize("name", ["call.flac", "call.ogg", "call.opus", "call.m4a"])
+def test_compressed_formats_decode_with_both_channels(data, name):
+    reference = decode(data / "calls" / "short-stereo.wav")
+    channels = decode(data / "formats" / name)
+    assert len(channels) == 2
+    assert abs(channels[0].size - reference[0].size) < 0.1 * 16_000  # same length within 100 ms
+
+
+@pytest.mark.slow
+def test_line_noise_is_quarantined_not_hallucinated(data, transcriber):
+    with pytest.raises(InputError, match="no speech"):
+        transcribe_call(data / "noise" / "line-noise.wav", transcriber)
+
+
+@pytest.mark.slow
+def test_chunked_transcription_keeps_words_and_times(data, transcriber):
+    whole, meta = transcribe_call(data / "calls" / "short-stereo.wav", transcriber)
+    chunked, chunk_meta = transcribe_call(data / "calls" / "short-stereo.wav", transcriber, chunk_seconds=4)
+    words = lambda turns: " ".join(t.text for t in turns).lower().split()  # noqa: E731
+    assert SequenceMatcher(None, words(whole), words(chunked)).ratio() > 0.85
+    assert chunk_meta["duration"] == meta["duration"]
+    assert all(0 <= t.start <= t.end <= meta["duration"] + 0.5 for t in chunked)
+    assert max(t.end for t in chunked) > 8  # times were shifted by each chunk's offset
+
+
+@pytest.mark.slow
+def test_multilingual_model_detects_language_among_the_configured_ones(data):
+    multilingual = Transcriber(WhisperSettings(model="base-multilingual"))
+    turns, meta = transcribe_call(data / "calls" / "short-stereo.wav", multilingual)
+    assert meta["language"] == "en" and meta["language_source"] == "detected"
+    assert 0.5 < meta["language_probability"] <= 1
+    assert "calling" in turns[0].text.lower()
+
+
+@pytest.mark.slow
+def test_manifest_language_sets_the_language_and_the_rubric_pack(data, rubric):
+    from qa_pipeline.scoring import score_interactions
+
+    multilingual = Transcriber(WhisperSettings(model="base-multilingual"))
+    [call] = ingest_calls([data / "calls-cs"], multilingual).interactions
+    assert call.language == "cs" and call.metadata["language_source"] == "given"
+    assert call.agent_id == "a42" and call.team == "cee"
+    [score] = score_interactions([call], rubric)
+    assert score.language == "cs"
+
+
+def test_call_metrics():
+    turns = [
+        Turn(speaker="agent", text="hello there how are you", start=0.0, end=3.0),
+        Turn(speaker="customer", text="fine", start=2.0, end=4.0),  # 1 s over the agent
+        Turn(speaker="agent", text="good", start=10.0, end=12.0),
+    ]
+    m = call_metrics(turns, duration=15.0, stereo=True)
+    assert m["handle_time_s"] == 15.0 and m["agent_talk_s"] == 5.0 and m["customer_talk_s"] == 2.0
+    assert m["agent_talk_ratio"] == pytest.approx(5 / 7, abs=1e-3)
+    assert m["longest_silence_s"] == 6.0 and m["overtalk_count"] == 1
+    assert m["agent_words_per_minute"] == pytest.approx(60 * 6 / 5)
+    assert call_metrics(turns, 15.0, stereo=False)["overtalk_count"] is None

@@ -1,7 +1,8 @@
 """Call recordings (+ a manifest) -> call Interactions, through a Transcriber.
 
 The manifest is ``manifest.csv`` (or ``manifest.json``) beside the recordings, with
-columns ``file, call_id, agent_id, agent_name, team, started_at, agent_channel``.
+columns ``file, call_id, agent_id, agent_name, team, started_at, agent_channel, language``
+(all but ``file`` optional; ``language`` skips detection).
 Without a manifest row, the file name may follow ``AGENTID_YYYYMMDDTHHMMSS_CALLID.ext``;
 otherwise the agent is ``unknown`` and the interaction says so in its metadata.
 """
@@ -64,6 +65,7 @@ def call_details(path: Path, manifest: dict[str, dict[str, str]]) -> dict[str, A
             "team": row.get("team") or None,
             "started_at": datetime.fromisoformat(started) if started else None,
             "agent_channel": row.get("agent_channel") or None,
+            "language": row.get("language") or None,
             "agent_source": "manifest",
         }
     match = FILENAME_PATTERN.match(path.stem)
@@ -87,7 +89,13 @@ def ingest_call(
     """Transcribe one recording into an Interaction; raise InputError if it is unusable."""
     details = call_details(path, manifest)
     channel = details.pop("agent_channel", None) or default_agent_channel
-    turns, meta = transcribe_call(path, transcriber, agent_channel=channel)
+    turns, meta = transcribe_call(
+        path,
+        transcriber,
+        agent_channel=channel,
+        language=details.pop("language", None),
+        chunk_seconds=transcriber.settings.chunk_seconds,
+    )
     meta["agent_source"] = details.pop("agent_source")
     language = meta.get("language")
     return Interaction(
