@@ -70,6 +70,9 @@ def load_results(engine: Engine, rubric: str | None = None) -> tuple[pd.DataFram
     frame["team"] = frame["team"].fillna("(no team)")
     frame["agent_name"] = frame["agent_name"].fillna(frame["agent_id"])
     frame["duration"] = frame["metadata"].map(lambda m: (m or {}).get("duration"))
+    metrics = frame["metadata"].map(lambda m: (m or {}).get("metrics") or {})
+    frame["agent_talk_ratio"] = metrics.map(lambda m: m.get("agent_talk_ratio"))
+    frame["longest_silence_s"] = metrics.map(lambda m: m.get("longest_silence_s"))
     frame["flag_count"] = frame["flags"].map(lambda f: len(f or []))
     frame["critical_fail"] = frame["flags"].map(
         lambda f: any(x.get("code") == "critical_fail" for x in f or [])
@@ -92,6 +95,8 @@ def summarise(frame: pd.DataFrame, crit: pd.DataFrame, period: str = "day") -> p
             flags=("flag_count", "sum"),
             critical_fails=("critical_fail", "sum"),
             avg_handle_time_s=("duration", "mean"),
+            avg_agent_talk_ratio=("agent_talk_ratio", "mean"),
+            avg_longest_silence_s=("longest_silence_s", "mean"),
         )
         .reset_index()
     )
@@ -272,6 +277,7 @@ def write_agent_page(
         f"<p><a href='../index.html'>← team overview</a></p><h1>{html.escape(name)} "
         f"<span class='small'>({html.escape(agent_id)}, {html.escape(str(mine['team'].iloc[0]))})</span></h1>"
         f"<p>{len(mine)} interactions, average score <b>{mine['score'].mean():.1f}</b></p>"
+        f"{call_summary(mine)}"
         f"<h2>Pass rate per criterion</h2>{bar_chart(rates)}"
         f"<h2>Score trend</h2>{trend_chart(trend)}"
         f"<table><tr><th>period</th><th>interactions</th><th>average score</th><th>critical fails</th></tr>"
@@ -281,6 +287,31 @@ def write_agent_page(
     path = folder / agent_file_name(agent_id)
     path.write_text(_page(f"Scorecard: {name}", body), encoding="utf-8")
     return path
+
+
+def minutes(seconds: float) -> str:
+    """``m:ss`` for a number of seconds."""
+    total = round(seconds)
+    return f"{total // 60}:{total % 60:02d}"
+
+
+def aht(frame: pd.DataFrame) -> str:
+    """Average handle time of the calls in ``frame``, or a dash."""
+    durations = frame.loc[frame["channel"] == "call", "duration"].dropna()
+    return minutes(durations.mean()) if len(durations) else "–"
+
+
+def call_summary(frame: pd.DataFrame) -> str:
+    """One line on the agent's calls: average handle time, talk ratio, longest silence."""
+    calls = frame[frame["channel"] == "call"]
+    if calls.empty or calls["duration"].isna().all():
+        return ""
+    parts = [f"{len(calls)} calls, average handle time <b>{minutes(calls['duration'].mean())}</b>"]
+    if calls["agent_talk_ratio"].notna().any():
+        parts.append(f"agent talks {100 * calls['agent_talk_ratio'].mean():.0f}% of the time")
+    if calls["longest_silence_s"].notna().any():
+        parts.append(f"longest silence {calls['longest_silence_s'].mean():.0f} s on average")
+    return "<p>" + ", ".join(parts) + "</p>"
 
 
 def render_index(frame: pd.DataFrame, table: pd.DataFrame) -> str:
@@ -293,14 +324,14 @@ def render_index(frame: pd.DataFrame, table: pd.DataFrame) -> str:
             f"<tr><td><a href='agents/{agent_file_name(a)}'>"
             f"{html.escape(str(g['agent_name'].iloc[0]))}</a></td>"
             f"<td>{len(g)}</td><td>{g['score'].mean():.1f}</td><td>{int(g['critical_fail'].sum())}</td>"
-            f"<td>{int(g['flag_count'].sum())}</td></tr>"
+            f"<td>{int(g['flag_count'].sum())}</td><td>{aht(g)}</td></tr>"
             for a, g in group.groupby("agent_id")
         )
         sections.append(
             f"<h2>{html.escape(str(team))}</h2>"
             f"<p>{len(group)} interactions, average {group['score'].mean():.1f}</p>"
             "<table><tr><th>agent</th><th>interactions</th><th>average score</th><th>critical fails</th>"
-            f"<th>flags</th></tr>{rows}</table>"
+            f"<th>flags</th><th>average handle time (calls)</th></tr>{rows}</table>"
         )
     periods = ", ".join(sorted(table["period"].astype(str).unique()))
     body = (

@@ -52,7 +52,11 @@ class WhisperSettings(BaseModel):
     device: str = "cpu"
     compute_type: str = "int8"
     beam_size: int = 1
-    cpu_threads: int = 0  # 0: let CTranslate2 decide
+    # >0: BatchedInferencePipeline with this batch size (VAD segments decoded together);
+    # 4 matched sequential beam-5 accuracy at 1.2x its speed (benchmarks/transcribe_results.md).
+    batch_size: int = Field(default=4, ge=0)
+    workers: int = Field(default=2, ge=1, description="calls transcribed at once, sharing one model")
+    cpu_threads: int = 0  # per worker; 0: the machine's cores divided among the workers
     language: str | None = None  # None: the model's own (English for *.en), else detected
     cache_dir: Path | None = None  # reassembled models; None: ~/.cache/qa-pipeline/models
     # Languages detection may choose from (multilingual models only).

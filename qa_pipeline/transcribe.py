@@ -6,6 +6,7 @@ is downloaded. Any faster-whisper model name or a local CTranslate2 folder also 
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -152,6 +153,7 @@ class Transcriber:
     def __init__(self, settings: WhisperSettings | None = None):
         self.settings = settings or WhisperSettings()
         self._model: WhisperModel | None = None
+        self._batched: Any = None
 
     @property
     def model(self) -> WhisperModel:
@@ -160,11 +162,13 @@ class Transcriber:
 
             source = resolve_model(self.settings.model, self.settings.cache_dir)
             try:
+                workers = self.settings.workers
                 self._model = WhisperModel(
                     source,
                     device=self.settings.device,
                     compute_type=self.settings.compute_type,
-                    cpu_threads=self.settings.cpu_threads,
+                    cpu_threads=self.settings.cpu_threads or max(1, (os.cpu_count() or 1) // workers),
+                    num_workers=workers,  # lets that many threads transcribe at once
                 )
             except Exception as exc:
                 raise ModelError(
@@ -172,6 +176,15 @@ class Transcriber:
                     "tiny.en, a local CTranslate2 folder, or a model name with network access"
                 ) from exc
         return self._model
+
+    @property
+    def batched(self) -> Any:
+        """The model wrapped in faster-whisper's BatchedInferencePipeline (built once)."""
+        if self._batched is None:
+            from faster_whisper import BatchedInferencePipeline
+
+            self._batched = BatchedInferencePipeline(self.model)
+        return self._batched
 
     @property
     def multilingual(self) -> bool:
@@ -191,15 +204,18 @@ class Transcriber:
 
     def words(self, audio: np.ndarray, language: str | None, offset: float = 0.0) -> list[Word]:
         """Recognised words of ``audio`` with times shifted by ``offset`` seconds."""
-        segments, _ = self.model.transcribe(
-            audio,
-            beam_size=self.settings.beam_size,
-            language=language,
-            vad_filter=True,  # skips silence, where Whisper hallucinates
-            condition_on_previous_text=False,  # stops one bad segment repeating itself
-            word_timestamps=True,  # turn boundaries come from word times
-            hallucination_silence_threshold=2.0,  # drops words invented over long pauses
-        )
+        options = {
+            "beam_size": self.settings.beam_size,
+            "language": language,
+            "vad_filter": True,  # skips silence, where Whisper hallucinates
+            "condition_on_previous_text": False,  # stops one bad segment repeating itself
+            "word_timestamps": True,  # turn boundaries come from word times
+            "hallucination_silence_threshold": 2.0,  # drops words invented over long pauses
+        }
+        if self.settings.batch_size:
+            segments, _ = self.batched.transcribe(audio, batch_size=self.settings.batch_size, **options)
+        else:
+            segments, _ = self.model.transcribe(audio, **options)
         return [
             Word(w.start + offset, w.end + offset, w.word, w.probability)
             for segment in segments

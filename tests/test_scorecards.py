@@ -89,3 +89,25 @@ def test_rescoring_under_a_new_rubric_version_counts_each_interaction_once(engin
     save_scores(engine, score_interactions(items, newer))
     table = pd.read_csv(build_scorecards(engine, tmp_path / "cards").csv)
     assert table["interactions"].sum() == len(items)
+
+
+def test_call_handle_time_and_talk_metrics_reach_the_scorecards(engine, rubric, tmp_path):
+    call = interaction(9, "a3", 20, GOOD).model_copy(
+        update={
+            "id": "call:t:9",
+            "channel": "call",
+            "metadata": {"duration": 125.0, "metrics": {"agent_talk_ratio": 0.6, "longest_silence_s": 12.0}},
+        }
+    )
+    save_interactions(engine, [call])
+    save_scores(engine, score_interactions([call], rubric))
+    files = build_scorecards(engine, tmp_path / "cards")
+    row = pd.read_csv(files.csv).iloc[0]
+    assert (
+        row.avg_handle_time_s == 125.0
+        and row.avg_agent_talk_ratio == 0.6
+        and row.avg_longest_silence_s == 12.0
+    )
+    page = (tmp_path / "cards" / "agents" / "a3.html").read_text(encoding="utf-8")
+    assert "average handle time <b>2:05</b>" in page and "agent talks 60%" in page
+    assert "<td>2:05</td>" in files.index.read_text(encoding="utf-8")

@@ -112,21 +112,32 @@ def ingest_call(
 def ingest_calls(
     paths: list[Path], transcriber: Transcriber | None = None, default_agent_channel: str = "left"
 ) -> IngestResult:
-    """Transcribe every recording under ``paths``; unusable ones are quarantined, not fatal."""
+    """Transcribe every recording under ``paths``; unusable ones are quarantined, not fatal.
+
+    ``transcriber.settings.workers`` recordings are transcribed at once (threads sharing
+    one model); results keep the order of the files.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from qa_pipeline.progress import progress
 
     transcriber = transcriber or Transcriber()
-    result = IngestResult()
-    manifests: dict[Path, dict[str, dict[str, str]]] = {}
-    for path in progress(find_recordings(paths), desc="transcribing calls", unit="call"):
+    files = find_recordings(paths)
+    manifests = {folder: load_manifest(folder) for folder in {p.parent for p in files}}
+
+    def one(path: Path) -> Interaction | Quarantined:
         try:
-            if path.parent not in manifests:
-                manifests[path.parent] = load_manifest(path.parent)
-            result.interactions.append(
-                ingest_call(path, transcriber, manifests[path.parent], default_agent_channel)
-            )
+            return ingest_call(path, transcriber, manifests[path.parent], default_agent_channel)
         except InputError as exc:
-            result.quarantined.append(Quarantined.from_error("call", exc, str(path)))
-        except (ValueError, KeyError, json.JSONDecodeError) as exc:  # bad manifest values
-            result.quarantined.append(Quarantined("call", str(path), f"bad manifest entry: {exc}"))
+            return Quarantined.from_error("call", exc, str(path))
+        except (ValueError, KeyError) as exc:  # bad manifest values
+            return Quarantined("call", str(path), f"bad manifest entry: {exc}")
+
+    result = IngestResult()
+    with ThreadPoolExecutor(transcriber.settings.workers) as pool:
+        for outcome in progress(pool.map(one, files), desc="transcribing calls", unit="call"):
+            if isinstance(outcome, Quarantined):
+                result.quarantined.append(outcome)
+            else:
+                result.interactions.append(outcome)
     return result
