@@ -66,10 +66,14 @@ def default_night() -> date:
 
 
 @flow(name="nightly_qa", log_prints=True)
-def nightly_qa(night: str | None = None, config: str | None = None) -> dict[str, Any]:
+def nightly_qa(
+    night: str | None = None, config: str | None = None, whisper: dict | None = None
+) -> dict[str, Any]:
     """Run the whole batch for one night; return the run summary (read = scored + quarantined)."""
     logger = get_run_logger()
     settings = load_settings(Path(config) if config else None)
+    if whisper:
+        settings.whisper = settings.whisper.model_copy(update=whisper)
     the_night = date.fromisoformat(night) if night else default_night()
     run_id = f"nightly-{the_night.isoformat()}-{uuid.uuid4().hex[:8]}"
     engine = connect(settings.database_url)
@@ -123,11 +127,20 @@ def task_runner_for(settings: Settings) -> Any:
     raise ConfigError(f"unknown task_runner '{settings.task_runner}'; use 'threads' or 'dask://HOST:PORT'")
 
 
-def run_nightly(config: Path | None, night: date | None) -> dict[str, Any]:
-    """Run the flow with the task runner from settings; return its summary."""
+def run_nightly(
+    config: Path | None, night: date | None, whisper: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Run the flow with the task runner from settings; return its summary.
+
+    ``whisper`` overrides Whisper settings for this run (e.g. ``{"model": "base-multilingual"}``).
+    """
     settings = load_settings(config)
     configured = nightly_qa.with_options(task_runner=task_runner_for(settings))
-    return configured(night=night.isoformat() if night else None, config=str(config) if config else None)
+    return configured(
+        night=night.isoformat() if night else None,
+        config=str(config) if config else None,
+        whisper=whisper or None,
+    )
 
 
 def nightly_deployment(config: Path | None, cron: str, timezone: str | None = None) -> Any:

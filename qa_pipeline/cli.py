@@ -93,13 +93,22 @@ def _ingest_help() -> None:
     """Turn raw sources into Interaction JSONL: qa ingest calls|chats|emails PATH -o OUT.jsonl."""
 
 
-def _ingest(kind: str, paths: list[Path], output: Path, config: Path | None, fmt: str | None) -> None:
+def _ingest(
+    kind: str,
+    paths: list[Path],
+    output: Path,
+    config: Path | None,
+    fmt: str | None,
+    whisper: dict | None = None,
+) -> None:
     from qa_pipeline.interactions import write_jsonl
     from qa_pipeline.pipeline import read_channel
     from qa_pipeline.redact import redact_interaction
     from qa_pipeline.settings import load_settings
 
     settings = load_settings(config)
+    if whisper:
+        settings.whisper = settings.whisper.model_copy(update=whisper)
     if fmt:
         settings.chat_format = fmt
     if kind == "call":
@@ -118,15 +127,33 @@ def _ingest(kind: str, paths: list[Path], output: Path, config: Path | None, fmt
     )
 
 
+ModelOption = Annotated[
+    str | None,
+    typer.Option("--model", help="tiny.en (bundled), base-multilingual (bundled), a model name or a folder"),
+]
+DeviceOption = Annotated[str | None, typer.Option("--device", help="cpu, cuda or auto")]
+
+
+def whisper_overrides(model: str | None, device: str | None) -> dict:
+    """Whisper settings given on the command line (over qa.toml and QA_WHISPER__*)."""
+    return {k: v for k, v in {"model": model, "device": device}.items() if v}
+
+
 PathsArg = Annotated[list[Path], typer.Argument(help="files or folders", exists=True)]
 OutOption = Annotated[Path, typer.Option("--output", "-o", help="Interaction JSONL to write")]
 
 
 @ingest_app.command("calls")
 @friendly
-def ingest_calls_cmd(paths: PathsArg, output: OutOption, config: ConfigOption = None) -> None:
+def ingest_calls_cmd(
+    paths: PathsArg,
+    output: OutOption,
+    config: ConfigOption = None,
+    model: ModelOption = None,
+    device: DeviceOption = None,
+) -> None:
     """Transcribe recordings (WAV, MP3, FLAC, OGG, M4A) with their manifest.csv into interactions."""
-    _ingest("call", paths, output, config, None)
+    _ingest("call", paths, output, config, None, whisper_overrides(model, device))
 
 
 @ingest_app.command("chats")
@@ -185,6 +212,8 @@ def nightly(
     ] = False,
     cron: Annotated[str, typer.Option(help="schedule for --serve")] = "0 2 * * *",
     timezone: Annotated[str | None, typer.Option(help="time zone of --cron, e.g. Europe/Prague")] = None,
+    model: ModelOption = None,
+    device: DeviceOption = None,
 ) -> None:
     """Run the whole nightly batch (the Prefect flow nightly_qa) and print the run summary."""
     from flows.nightly import run_nightly, serve_nightly
@@ -198,8 +227,10 @@ def nightly(
     except ValueError:
         raise QAError(f"--date {night!r} is not a date; use YYYY-MM-DD") from None
     started = time.perf_counter()
-    result = run_nightly(config, the_night)
-    summary = RunSummary(channels=result["channels"], reasons=result["reasons"])
+    result = run_nightly(config, the_night, whisper_overrides(model, device))
+    summary = RunSummary(
+        channels=result["channels"], reasons=result["reasons"], notes=result.get("notes", [])
+    )
     typer.echo(f"\nrun {result['run_id']} (night {result['night']}) in {time.perf_counter() - started:.1f}s")
     typer.echo(summary.render())
     typer.echo(f"\nscorecards: {Path(result['scorecards']).resolve()}")

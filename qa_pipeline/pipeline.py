@@ -41,6 +41,7 @@ class BatchReport:
     scored: int = 0
     quarantined: int = 0
     reasons: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # scored, but someone should look
 
 
 @dataclass
@@ -49,6 +50,7 @@ class RunSummary:
 
     channels: dict[str, dict[str, int]]
     reasons: list[str]
+    notes: list[str] = field(default_factory=list)
 
     @property
     def balanced(self) -> bool:
@@ -68,6 +70,7 @@ class RunSummary:
         if not self.balanced:
             lines.append("WARNING: read != scored + quarantined; see the run record in the database")
         lines += [f"  quarantined: {r}" for r in self.reasons]
+        lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
 
@@ -75,11 +78,13 @@ def summarise_reports(reports: list[BatchReport]) -> RunSummary:
     """Add up batch reports into one summary, per channel."""
     channels = {c: {"read": 0, "scored": 0, "quarantined": 0} for c in CHANNELS}
     reasons: list[str] = []
+    notes: list[str] = []
     for r in reports:
         for key in ("read", "scored", "quarantined"):
             channels[r.channel][key] += getattr(r, key)
         reasons += r.reasons
-    return RunSummary(channels=channels, reasons=reasons)
+        notes += r.notes
+    return RunSummary(channels=channels, reasons=reasons, notes=notes)
 
 
 def expand(patterns: list[str], night: date | None) -> list[Path]:
@@ -139,8 +144,19 @@ def ingest_batch(channel: str, paths: list[Path], settings: Settings, run_id: st
         ids=[i.id for i in clean],
         read=result.read,
         quarantined=len(result.quarantined),
+        notes=[unknown_agent_note(i) for i in clean if i.agent_id == "unknown"],
         reasons=[_reason(q) for q in result.quarantined],
     )
+
+
+def unknown_agent_note(interaction: Interaction) -> str:
+    """Why an interaction has no agent, and how to give it one."""
+    hints = {
+        "call": "no manifest row, and the file name is not AGENTID_YYYYMMDDTHHMMSS_CALLID",
+        "email": "no sender is a configured agent address or agent domain",
+        "chat": "the export names no agent",
+    }
+    return f"[{interaction.channel}] {interaction.source}: agent unknown ({hints[interaction.channel]})"
 
 
 def fill_agent(interaction: Interaction, agents: dict) -> Interaction:

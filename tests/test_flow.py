@@ -26,6 +26,7 @@ def config(tmp_path: Path, data: Path) -> Path:
     calls.mkdir(parents=True)
     for name in ("short-stereo.wav", "corrupt.mp3", "manifest.csv"):
         shutil.copy(data / "calls" / name, calls / name)
+    shutil.copy(data / "calls" / "short-stereo.wav", calls / "recording-17.wav")  # no manifest row
     path = tmp_path / "qa.toml"
     path.write_text(
         f"""
@@ -51,8 +52,9 @@ def test_nightly_reconciles_and_is_idempotent(harness, config, tmp_path):
     for channel in ("call", "chat", "email"):
         c = channels[channel]
         assert c["read"] == c["scored"] + c["quarantined"] and c["scored"] > 0, channel
-    assert channels["call"] == {"read": 2, "scored": 1, "quarantined": 1}
+    assert channels["call"] == {"read": 3, "scored": 2, "quarantined": 1}
     assert any("corrupt.mp3" in r for r in first["reasons"])
+    assert any("recording-17.wav: agent unknown" in n for n in first["notes"])
     assert Path(first["scorecards"]).exists()
 
     engine = connect(f"sqlite:///{tmp_path / 'qa.db'}")

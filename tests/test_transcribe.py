@@ -132,3 +132,29 @@ def test_call_metrics():
     assert m["longest_silence_s"] == 6.0 and m["overtalk_count"] == 1
     assert m["agent_words_per_minute"] == pytest.approx(60 * 6 / 5)
     assert call_metrics(turns, 15.0, stereo=False)["overtalk_count"] is None
+
+
+def test_json_manifest(tmp_path: Path):
+    (tmp_path / "manifest.json").write_text(
+        '[{"file": "x.wav", "call_id": "c-9", "agent_id": "a5", "team": "tech", "language": "lt"}]',
+        encoding="utf-8",
+    )
+    details = call_details(tmp_path / "x.wav", load_manifest(tmp_path))
+    assert details["call_id"] == "c-9" and details["agent_id"] == "a5" and details["language"] == "lt"
+
+
+@pytest.mark.slow
+def test_ingest_calls_command_takes_a_model(tmp_path: Path, data: Path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from qa_pipeline.cli import app
+
+    out = tmp_path / "calls.jsonl"
+    result = CliRunner().invoke(
+        app, ["ingest", "calls", str(data / "calls-cs"), "-o", str(out), "--model", "base-multilingual"]
+    )
+    assert result.exit_code == 0, result.output
+    [call] = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert call["language"] == "cs" and call["metadata"]["metrics"]["handle_time_s"] > 10
