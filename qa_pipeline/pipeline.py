@@ -134,7 +134,7 @@ def read_channel(channel: str, paths: list[Path], settings: Settings) -> IngestR
 def ingest_batch(channel: str, paths: list[Path], settings: Settings, run_id: str) -> BatchReport:
     """Read, redact and store one batch of source files; quarantine what cannot be used."""
     result = read_channel(channel, paths, settings)
-    agents = {a.id: a for a in settings.agents}
+    agents = {key: a for a in settings.agents for key in (a.id, *a.aliases)}
     clean = [redact_interaction(fill_agent(i, agents)) for i in result.interactions]
     engine = connect(settings.database_url)
     save_interactions(engine, clean, run_id)
@@ -160,13 +160,14 @@ def unknown_agent_note(interaction: Interaction) -> str:
 
 
 def fill_agent(interaction: Interaction, agents: dict) -> Interaction:
-    """Complete agent name and team from the configured agent list where the source lacks them."""
+    """Map a help-desk alias to the configured agent; take its name, and its team if the source has none."""
     agent = agents.get(interaction.agent_id)
     if agent is None:
         return interaction
     return interaction.model_copy(
         update={
-            "agent_name": interaction.agent_name or agent.name or None,
+            "agent_id": agent.id,  # a help-desk alias becomes the agent's own id
+            "agent_name": agent.name or interaction.agent_name or None,
             "team": interaction.team or agent.team or None,
         }
     )

@@ -25,6 +25,8 @@ class Agent(BaseModel):
     name: str = ""
     team: str = ""
     emails: list[str] = Field(default_factory=list)
+    # The agent's ids in help desks, e.g. "zendesk:394", "intercom:814", "freshdesk:51".
+    aliases: list[str] = Field(default_factory=list)
 
 
 class Route(BaseModel):

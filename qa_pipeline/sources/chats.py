@@ -1,6 +1,7 @@
 """Chat exports -> chat Interactions. Each export format is one registered reader.
 
-Built in: ``generic``, a documented JSON/JSONL format (README: "Chat export format").
+Built in: ``generic``, a documented JSON/JSONL format (README: "Chat export format"),
+and ``zendesk``, ``intercom`` and ``freshdesk`` (their API objects, one module each).
 One bad conversation quarantines that conversation; an unreadable file quarantines
 the file.
 """
@@ -8,14 +9,16 @@ the file.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from qa_pipeline.errors import InputError
-from qa_pipeline.interactions import Interaction, Turn, stable_id
+from qa_pipeline.interactions import Interaction
 from qa_pipeline.sources import IngestResult, Quarantined, chat_formats
+from qa_pipeline.sources.conversations import Message, build_interaction, to_datetime
 
 ROLE_TO_SPEAKER = {
     "agent": "agent",
@@ -29,14 +32,18 @@ ROLE_TO_SPEAKER = {
 NOT_SAID_TO_CUSTOMER = {"system", "note", "internal", "event"}
 
 
-def load_records(path: Path) -> list[Any]:
-    """Return the conversation records of a .json or .jsonl export; raise InputError if unreadable."""
+def load_records(path: Path, key: str = "conversations") -> list[Any]:
+    """Records of a .json file (a list, or an object with a ``key`` list) or a .jsonl file.
+
+    A bad JSONL line becomes an InputError in the list, so only that record is
+    quarantined; an unreadable file raises InputError.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read file ({exc})", source=str(path)) from exc
     if path.suffix.lower() == ".jsonl":
-        records = []
+        records: list[Any] = []
         for number, line in enumerate(text.splitlines(), start=1):
             if line.strip():
                 try:
@@ -57,18 +64,43 @@ def load_records(path: Path) -> list[Any]:
             f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); is the export complete?",
             source=str(path),
         ) from exc
-    if isinstance(data, dict) and isinstance(data.get("conversations"), list):
-        return data["conversations"]
+    if isinstance(data, dict) and isinstance(data.get(key), list):
+        return data[key]
     if isinstance(data, list):
         return data
-    raise InputError(
-        "expected a list of conversations or an object with a 'conversations' list", source=str(path)
-    )
+    raise InputError(f"expected a list of records or an object with a '{key}' list", source=str(path))
+
+
+def read_records(
+    path: Path, parse: Callable[[Any, str], Interaction], key: str = "conversations"
+) -> IngestResult:
+    """Parse every record of a file with ``parse``; quarantine bad records, or the file if unreadable."""
+    result = IngestResult()
+    try:
+        records = load_records(path, key)
+    except InputError as exc:
+        result.quarantined.append(Quarantined.from_error("chat", exc, str(path)))
+        return result
+    for record in records:
+        try:
+            if isinstance(record, InputError):
+                raise record
+            if not isinstance(record, dict):
+                raise InputError("record is not a JSON object", source=str(path), record=str(record)[:10_000])
+            result.interactions.append(parse(record, str(path)))
+        except InputError as exc:
+            result.quarantined.append(Quarantined.from_error("chat", exc, str(path)))
+        except (ValidationError, TypeError, ValueError, AttributeError) as exc:
+            ident = record.get("id", "?") if isinstance(record, dict) else "?"
+            result.quarantined.append(
+                Quarantined("chat", f"{path}#{ident}", f"malformed record ({exc})"[:500])
+            )
+    return result
 
 
 def parse_generic_conversation(record: dict[str, Any], source: str) -> Interaction:
     """Turn one generic-format conversation into an Interaction; raise InputError if malformed."""
-    if not isinstance(record, dict) or not record.get("id"):
+    if not record.get("id"):
         raise InputError("conversation has no 'id'", source=source, record=json.dumps(record)[:10_000])
     ident = str(record["id"])
     where = f"{source}#{ident}"
@@ -77,11 +109,11 @@ def parse_generic_conversation(record: dict[str, Any], source: str) -> Interacti
         raise InputError(
             f"conversation {ident} has no messages", source=where, record=json.dumps(record)[:10_000]
         )
-    turns, hidden = [], 0
+    parsed = []
     for position, message in enumerate(messages):
         role = str(message.get("from", "")).lower() if isinstance(message, dict) else ""
         if role in NOT_SAID_TO_CUSTOMER:
-            hidden += 1
+            parsed.append(Message("unknown", str(message.get("text", "")), visible=False))
             continue
         if role not in ROLE_TO_SPEAKER or not isinstance(message.get("text"), str):
             raise InputError(
@@ -90,48 +122,26 @@ def parse_generic_conversation(record: dict[str, Any], source: str) -> Interacti
                 source=where,
                 record=json.dumps(record)[:10_000],
             )
-        if message["text"].strip():
-            turns.append(Turn(speaker=ROLE_TO_SPEAKER[role], text=message["text"], at=message.get("at")))
-    if not turns:
-        raise InputError(f"conversation {ident} has no customer-visible text", source=where)
+        parsed.append(Message(ROLE_TO_SPEAKER[role], message["text"], to_datetime(message.get("at"))))
     agent = record.get("agent") or {}
-    try:
-        return Interaction(
-            id=stable_id("chat", str(record.get("system") or "generic"), ident),
-            channel="chat",
-            agent_id=str(record.get("agent_id") or agent.get("id") or "unknown"),
-            agent_name=record.get("agent_name") or agent.get("name"),
-            team=record.get("team"),
-            language=record.get("language"),
-            started_at=record.get("started_at") or turns[0].at,
-            source=source,
-            turns=turns,
-            metadata={"hidden_messages": hidden} if hidden else {},
-        )
-    except ValidationError as exc:
-        raise InputError(
-            f"conversation {ident}: {exc.errors()[0]['msg']} at {'.'.join(map(str, exc.errors()[0]['loc']))}",
-            source=where,
-        ) from exc
+    return build_interaction(
+        str(record.get("system") or "generic"),
+        ident,
+        parsed,
+        source,
+        agent_id=str(record.get("agent_id") or agent.get("id") or "unknown"),
+        agent_name=record.get("agent_name") or agent.get("name"),
+        team=record.get("team"),
+        language=record.get("language"),
+        started_at=to_datetime(record.get("started_at")),
+        resolved_at=to_datetime(record.get("resolved_at")),
+    )
 
 
 @chat_formats.register("generic")
 def read_generic(path: Path) -> IngestResult:
     """Read one generic chat export (.json or .jsonl)."""
-    result = IngestResult()
-    try:
-        records = load_records(path)
-    except InputError as exc:
-        result.quarantined.append(Quarantined.from_error("chat", exc, str(path)))
-        return result
-    for record in records:
-        try:
-            if isinstance(record, InputError):
-                raise record
-            result.interactions.append(parse_generic_conversation(record, str(path)))
-        except InputError as exc:
-            result.quarantined.append(Quarantined.from_error("chat", exc, str(path)))
-    return result
+    return read_records(path, parse_generic_conversation)
 
 
 def ingest_chats(paths: list[Path], fmt: str = "generic") -> IngestResult:
@@ -141,3 +151,7 @@ def ingest_chats(paths: list[Path], fmt: str = "generic") -> IngestResult:
     for path in paths:
         result.extend(reader(path))
     return result
+
+
+# The built-in help-desk formats register themselves on import, as a user's would.
+from qa_pipeline.sources import freshdesk, intercom, zendesk  # noqa: E402, F401

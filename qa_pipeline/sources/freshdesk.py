@@ -1,0 +1,62 @@
+"""Freshdesk tickets as the Freshdesk API returns them
+(``GET /api/v2/tickets/{id}?include=conversations,stats``).
+
+A file holds ticket objects (a JSON list, ``{"tickets": [...]}``, or JSONL). The
+ticket's ``description_text`` is the customer's opening message; in ``conversations``,
+``incoming`` marks the customer's replies and ``private`` the internal notes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from qa_pipeline.errors import InputError
+from qa_pipeline.sources import IngestResult, chat_formats
+from qa_pipeline.sources.chats import read_records
+from qa_pipeline.sources.conversations import Message, build_interaction, plain, to_datetime
+
+
+def parse_ticket(ticket: dict[str, Any], source: str) -> Any:
+    """One Freshdesk ticket -> Interaction."""
+    ident = ticket.get("id")
+    if not ident:
+        raise InputError("ticket has no id", source=source, record=str(ticket)[:10_000])
+    messages = [
+        Message(
+            "customer",
+            ticket.get("description_text") or plain(ticket.get("description")),
+            to_datetime(ticket.get("created_at")),
+        )
+    ]
+    for c in ticket.get("conversations") or []:
+        messages.append(
+            Message(
+                speaker="customer" if c.get("incoming") else "agent",
+                text=c.get("body_text") or plain(c.get("body")),
+                at=to_datetime(c.get("created_at")),
+                visible=not c.get("private", False),
+            )
+        )
+    responder = ticket.get("responder_id")
+    stats = ticket.get("stats") or {}
+    return build_interaction(
+        "freshdesk",
+        str(ident),
+        messages,
+        source,
+        agent_id=f"freshdesk:{responder}" if responder else None,
+        started_at=to_datetime(ticket.get("created_at")),
+        resolved_at=to_datetime(stats.get("resolved_at")),
+        metadata={
+            "subject": ticket.get("subject"),
+            "status": ticket.get("status"),
+            "group_id": ticket.get("group_id"),
+        },
+    )
+
+
+@chat_formats.register("freshdesk")
+def read_freshdesk(path: Path) -> IngestResult:
+    """Read a file of Freshdesk tickets with their conversations."""
+    return read_records(path, parse_ticket, key="tickets")

@@ -1,0 +1,81 @@
+"""Zendesk tickets as the Zendesk API returns them.
+
+A file holds one bundle per ticket (a JSON list, a ``{"tickets": [...]}`` object, or
+JSONL): the ticket (``GET /api/v2/tickets/{id}``'s ``ticket``), its comments
+(``GET /api/v2/tickets/{id}/comments?include=users``: ``comments`` and side-loaded
+``users``) and, optionally, ``ticket_metric`` (``solved_at``). Private comments are
+internal notes; comments by Zendesk itself (author -1, or via a trigger) are the bot.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from qa_pipeline.errors import InputError
+from qa_pipeline.sources import IngestResult, chat_formats
+from qa_pipeline.sources.chats import read_records
+from qa_pipeline.sources.conversations import Message, build_interaction, plain, to_datetime
+
+SYSTEM_AUTHOR = -1
+AGENT_ROLES = {"agent", "admin"}
+
+
+def speaker_for(comment: dict[str, Any], users: dict[Any, dict[str, Any]], requester: Any) -> str:
+    """Who wrote a comment, from the author's side-loaded role."""
+    author = comment.get("author_id")
+    via = (comment.get("via") or {}).get("channel")
+    if author == SYSTEM_AUTHOR or via == "rule":
+        return "bot"
+    role = (users.get(author) or {}).get("role")
+    if role in AGENT_ROLES:
+        return "agent"
+    if role == "end-user" or author == requester:
+        return "customer"
+    return "unknown"
+
+
+def parse_ticket(bundle: dict[str, Any], source: str) -> Any:
+    """One ticket bundle -> Interaction; InputError when it lacks a ticket id or comments."""
+    ticket = bundle.get("ticket") or {}
+    if not ticket.get("id"):
+        raise InputError("bundle has no ticket.id", source=source, record=str(bundle)[:10_000])
+    comments = bundle.get("comments")
+    if not isinstance(comments, list):
+        raise InputError(f"ticket {ticket['id']} has no comments list", source=f"{source}#{ticket['id']}")
+    users = {u.get("id"): u for u in bundle.get("users") or []}
+    messages = [
+        Message(
+            speaker=speaker_for(c, users, ticket.get("requester_id")),
+            text=c.get("plain_body") or plain(c.get("html_body") or c.get("body")),
+            at=to_datetime(c.get("created_at")),
+            visible=c.get("public", True) is not False,
+        )
+        for c in comments
+    ]
+    assignee = ticket.get("assignee_id")
+    solved = (bundle.get("ticket_metric") or {}).get("solved_at")
+    if not solved and ticket.get("status") in {"solved", "closed"}:
+        solved = ticket.get("updated_at")
+    return build_interaction(
+        "zendesk",
+        str(ticket["id"]),
+        messages,
+        source,
+        agent_id=f"zendesk:{assignee}" if assignee else None,
+        agent_name=(users.get(assignee) or {}).get("name"),
+        started_at=to_datetime(ticket.get("created_at")),
+        resolved_at=to_datetime(solved),
+        metadata={
+            "subject": ticket.get("subject"),
+            "status": ticket.get("status"),
+            "group_id": ticket.get("group_id"),
+            "via": (ticket.get("via") or {}).get("channel"),
+        },
+    )
+
+
+@chat_formats.register("zendesk")
+def read_zendesk(path: Path) -> IngestResult:
+    """Read a file of Zendesk ticket bundles."""
+    return read_records(path, parse_ticket, key="tickets")
