@@ -70,11 +70,12 @@ def score(
         load_rubric(rubric)  # fail early, before reading the input
         settings.routing, settings.rubric = [], rubric
     good, bad = [], []
+    extra = settings.compiled_redactions()
     for item in iter_jsonl(source, Interaction):
         if isinstance(item, QAError):
             bad.append({"source": item.source, "reason": item.reason, "record": item.record})
         else:
-            good.append(redact_interaction(item) if redact else item)
+            good.append(redact_interaction(item, extra) if redact else item)
     results = score_routed(good, settings)
     write_jsonl(output, results)
     quarantine = output.with_suffix(".quarantine.jsonl")
@@ -116,9 +117,10 @@ def _ingest(
 
         paths = find_recordings(paths)
     elif kind == "chat":
-        paths = [p for path in paths for p in (sorted(path.glob("*.json*")) if path.is_dir() else [path])]
+        paths = [p for path in paths for p in (sorted(path.glob("*.[jc][sv]*")) if path.is_dir() else [path])]
     result = read_channel(kind, paths, settings)
-    write_jsonl(output, (redact_interaction(i) for i in result.interactions))
+    extra = settings.compiled_redactions()
+    write_jsonl(output, (redact_interaction(i, extra) for i in result.interactions))
     for q in result.quarantined:
         typer.echo(f"quarantined: {q.source}: {q.reason}", err=True)
     typer.echo(

@@ -127,7 +127,7 @@ def read_channel(channel: str, paths: list[Path], settings: Settings) -> IngestR
         with _transcribe_lock:
             return ingest_calls(paths, _transcriber(settings.whisper), settings.agent_channel)
     if channel == "chat":
-        return ingest_chats(paths, settings.chat_format)
+        return ingest_chats(paths, settings.chat_format, settings.chat_csv)
     return ingest_emails(paths, AgentDirectory(settings.agents, settings.agent_domains))
 
 
@@ -135,7 +135,8 @@ def ingest_batch(channel: str, paths: list[Path], settings: Settings, run_id: st
     """Read, redact and store one batch of source files; quarantine what cannot be used."""
     result = read_channel(channel, paths, settings)
     agents = {key: a for a in settings.agents for key in (a.id, *a.aliases)}
-    clean = [redact_interaction(fill_agent(i, agents)) for i in result.interactions]
+    extra = settings.compiled_redactions()
+    clean = [redact_interaction(fill_agent(i, agents), extra) for i in result.interactions]
     engine = connect(settings.database_url)
     save_interactions(engine, clean, run_id)
     save_quarantined(engine, result.quarantined, run_id)

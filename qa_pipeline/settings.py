@@ -6,11 +6,12 @@ e.g. ``QA_WHISPER__MODEL=base-multilingual``.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from qa_pipeline.errors import ConfigError
@@ -35,6 +36,21 @@ class Route(BaseModel):
     team: str | None = None  # None: any team
     channel: Literal["call", "chat", "email"] | None = None  # None: any channel
     rubric: Path
+
+
+class CsvMapping(BaseModel):
+    """How a generic chat CSV (one row per message) names its columns and roles."""
+
+    conversation: str = "conversation_id"
+    speaker: str = "from"
+    text: str = "text"
+    at: str = "at"
+    agent_id: str = "agent_id"
+    agent_name: str = "agent_name"
+    team: str = "team"
+    language: str = "language"
+    # The file's role values -> ours (agent, customer, bot, note, system); compared lower-case.
+    roles: dict[str, str] = Field(default_factory=dict)
 
 
 class Sources(BaseModel):
@@ -81,6 +97,9 @@ class Settings(BaseSettings):
     agents: list[Agent] = Field(default_factory=list)
     agent_domains: list[str] = Field(default_factory=list)
     chat_format: str = "generic"
+    chat_csv: CsvMapping = Field(default_factory=CsvMapping)
+    # Extra PII patterns (regular expressions), replaced by [REDACTED], e.g. customer numbers.
+    redact_patterns: list[str] = Field(default_factory=list)
     agent_channel: str = Field(
         default="left", pattern="^(left|right)$", description="stereo calls: agent side"
     )
@@ -90,6 +109,20 @@ class Settings(BaseSettings):
     task_runner: str = Field(default="threads", description="'threads', or 'dask' / 'dask://HOST:PORT'")
     max_workers: int = 2
     ingest_retries: int = 2
+
+    @field_validator("redact_patterns")
+    @classmethod
+    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a regular expression ({exc})") from None
+        return patterns
+
+    def compiled_redactions(self) -> list[re.Pattern[str]]:
+        """The configured extra PII patterns, compiled."""
+        return [re.compile(p) for p in self.redact_patterns]
 
     @classmethod
     def settings_customise_sources(

@@ -51,3 +51,19 @@ def test_interaction_redaction_covers_every_turn_and_subject():
     assert clean.metadata["subject"] == "card [CARD]"
     assert "from" not in clean.turns[0].metadata
     assert item.turns[0].text == "mail me at a@b.cz"  # the original is untouched
+
+
+def test_configured_patterns_are_redacted_and_bad_ones_refused(tmp_path):
+    from qa_pipeline.errors import ConfigError
+    from qa_pipeline.settings import load_settings
+
+    config = tmp_path / "qa.toml"
+    config.write_text('redact_patterns = ["\\\\bCUST-\\\\d{6}\\\\b"]\n', encoding="utf-8")
+    extra = load_settings(config).compiled_redactions()
+    assert (
+        redact_text("customer CUST-123456 called, CUST-12 did not", extra)
+        == "customer [REDACTED] called, CUST-12 did not"
+    )
+    config.write_text('redact_patterns = ["(unclosed"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="redact_patterns"):
+        load_settings(config)

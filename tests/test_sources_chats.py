@@ -40,3 +40,30 @@ def test_reingest_gives_the_same_ids(data):
     one = ingest_chats([data / "chats" / "export.json"])
     two = ingest_chats([data / "chats" / "export.json"])
     assert [i.id for i in one.interactions] == [i.id for i in two.interactions]
+
+
+def test_csv_export_with_a_column_mapping(data):
+    from qa_pipeline.settings import CsvMapping
+
+    mapping = CsvMapping(
+        conversation="Chat ID",
+        speaker="Author",
+        text="Message",
+        at="Time",
+        agent_id="Operator",
+        team="Group",
+        roles={"Operator": "agent", "Visitor": "customer", "System": "system"},
+    )
+    result = ingest_chats([data / "chats" / "livechat-export.csv"], "generic", mapping)
+    [chat] = result.interactions
+    assert chat.id == "chat:generic:LC-1" and chat.agent_id == "marta.v" and chat.team == "billing"
+    assert [t.speaker for t in chat.turns] == ["agent", "customer", "agent"]  # the system event is hidden
+    assert chat.metadata["metrics"]["first_response_s"] == 120.0
+    [bad] = result.quarantined  # LC-2: the role "Robot" is not mapped
+    assert "LC-2" in bad.source and "message 1" in bad.reason
+
+
+def test_csv_without_the_mapped_column_is_quarantined_with_a_hint(data):
+    result = ingest_chats([data / "chats" / "livechat-export.csv"])
+    [bad] = result.quarantined
+    assert "chat_csv.conversation" in bad.reason and "Chat ID" in bad.reason

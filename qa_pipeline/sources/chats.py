@@ -8,6 +8,7 @@ the file.
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ from pydantic import ValidationError
 
 from qa_pipeline.errors import InputError
 from qa_pipeline.interactions import Interaction
+from qa_pipeline.settings import CsvMapping
 from qa_pipeline.sources import IngestResult, Quarantined, chat_formats
 from qa_pipeline.sources.conversations import Message, build_interaction, to_datetime
 
@@ -138,18 +140,74 @@ def parse_generic_conversation(record: dict[str, Any], source: str) -> Interacti
     )
 
 
+def csv_conversations(path: Path, mapping: CsvMapping) -> list[dict[str, Any]]:
+    """Rows of a one-message-per-row CSV grouped into generic-format conversations, in file order."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"cannot read CSV ({exc})", source=str(path)) from exc
+    if rows and mapping.conversation not in rows[0]:
+        raise InputError(
+            f"no column '{mapping.conversation}'; set chat_csv.conversation to the column "
+            f"that identifies a conversation (columns: {', '.join(rows[0])})",
+            source=str(path),
+        )
+    roles = {k.lower(): v for k, v in mapping.roles.items()}
+    conversations: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        ident = (row.get(mapping.conversation) or "").strip()
+        conversation = conversations.setdefault(
+            ident,
+            {
+                "id": ident,
+                "agent_id": row.get(mapping.agent_id) or None,
+                "agent_name": row.get(mapping.agent_name) or None,
+                "team": row.get(mapping.team) or None,
+                "language": row.get(mapping.language) or None,
+                "messages": [],
+            },
+        )
+        role = (row.get(mapping.speaker) or "").strip()
+        conversation["messages"].append(
+            {
+                "from": roles.get(role.lower(), role),
+                "text": row.get(mapping.text),
+                "at": row.get(mapping.at) or None,
+            }
+        )
+        for key, column in (("agent_id", mapping.agent_id), ("agent_name", mapping.agent_name)):
+            conversation[key] = conversation[key] or row.get(column) or None
+    return list(conversations.values())
+
+
 @chat_formats.register("generic")
-def read_generic(path: Path) -> IngestResult:
-    """Read one generic chat export (.json or .jsonl)."""
-    return read_records(path, parse_generic_conversation)
+def read_generic(path: Path, csv_mapping: CsvMapping | None = None) -> IngestResult:
+    """Read one generic chat export: .json, .jsonl, or .csv (columns named by ``csv_mapping``)."""
+    if path.suffix.lower() != ".csv":
+        return read_records(path, parse_generic_conversation)
+    result = IngestResult()
+    try:
+        conversations = csv_conversations(path, csv_mapping or CsvMapping())
+    except InputError as exc:
+        result.quarantined.append(Quarantined.from_error("chat", exc, str(path)))
+        return result
+    for record in conversations:
+        try:
+            result.interactions.append(parse_generic_conversation(record, str(path)))
+        except InputError as exc:
+            result.quarantined.append(Quarantined.from_error("chat", exc, str(path)))
+    return result
 
 
-def ingest_chats(paths: list[Path], fmt: str = "generic") -> IngestResult:
+def ingest_chats(
+    paths: list[Path], fmt: str = "generic", csv_mapping: CsvMapping | None = None
+) -> IngestResult:
     """Read every chat export file in ``paths`` with the registered reader ``fmt``."""
     reader = chat_formats.get(fmt)
     result = IngestResult()
     for path in paths:
-        result.extend(reader(path))
+        result.extend(reader(path, csv_mapping) if fmt == "generic" else reader(path))
     return result
 
 
