@@ -61,3 +61,37 @@ def test_bad_message_and_non_mbox_file_are_quarantined(data):
 )
 def test_strip_quotes_in_several_languages(body, kept):
     assert strip_quotes_and_signature(body) == kept
+
+
+@pytest.mark.parametrize(
+    ("body", "kept", "gone"),
+    [
+        (
+            "Dear Jane,\n\nI have issued the refund.\n\nThank you,\nSarah\n-- \nSarah K. | Acme\n\n"
+            "On Fri, 20 Nov 2026 at 08:00, Jane <jane@example.org> wrote:\n> Where is my refund?\n",
+            ["I have issued the refund.", "Thank you,"],
+            ["Where is my refund", "Acme"],
+        ),
+        (
+            "Dobrý den,\nfakturu jsem poslala.\n\nDěkuji,\nPetra\n\nDne po 20. 11. 2026 v 8:00 Jan Novák <jan@example.cz> napsal(a):\n> Kde je faktura?\n",
+            ["fakturu jsem poslala", "Děkuji,"],
+            ["Kde je faktura"],
+        ),
+        (
+            "Hi,\nsee below.\n\nFrom: Bob <bob@example.net>\nSent: Friday\nTo: support@acme.example\nSubject: Invoice\n\nold text\n",
+            ["see below."],
+            ["old text"],
+        ),
+        (
+            "Pozdravljeni,\nračun sem popravila.\n\nHvala,\nMaja\n\nV pet., 20. nov. 2026 je Luka napisal:\n> napačen račun\n",
+            ["račun sem popravila", "Hvala,"],
+            ["napačen račun"],
+        ),
+    ],
+)
+def test_new_text_keeps_the_reply_and_its_sign_off(body, kept, gone):
+    from qa_pipeline.sources.emails import new_text
+
+    text = new_text(body)
+    assert all(k in text for k in kept), text
+    assert not any(g in text for g in gone), text

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import parseaddr, parsedate_to_datetime
+from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 
 import charset_normalizer
+from mailparser_reply import EmailReplyParser
 
 from qa_pipeline.errors import InputError
 from qa_pipeline.interactions import Interaction, Turn, content_hash, stable_id
@@ -31,6 +33,8 @@ QUOTE_HEADER = re.compile(
     r"^\s*(on\b.*\bwrote:|dne\b.*\bnapsal[a]?:|.*\b(wrote|napsal[a]?|napisal[a]?|rašė|пишет|написал[а]?):)\s*$",
     re.IGNORECASE,
 )
+# Languages whose reply headers mail-parser-reply knows and our customers' mail uses.
+REPLY_PARSER_LANGUAGES = ("en", "cs", "de", "pl")
 FORWARD_MARKER = re.compile(
     r"^-{2,}\s*(original message|původní zpráva|prvotno sporočilo|исходное сообщение)", re.IGNORECASE
 )
@@ -86,6 +90,24 @@ def html_to_text(html: str) -> str:
     return re.sub(r"\n\s*\n+", "\n\n", "".join(parser.parts)).strip()
 
 
+@lru_cache(maxsize=1)
+def _reply_parser() -> EmailReplyParser:
+    return EmailReplyParser(languages=list(REPLY_PARSER_LANGUAGES))
+
+
+def new_text(body: str) -> str:
+    """The text the sender wrote in this message: quoted history and signature block removed.
+
+    mail-parser-reply finds where quoted history starts (reply headers in the languages
+    it knows); its ``full_body`` is used because its ``body`` also drops sign-offs such
+    as "Thank you," or "Děkuji," - the very sentences the thanks criterion scores. Our
+    own rules then cover the languages it lacks (sl, lt, ru), ``>`` lines and "-- ".
+    """
+    replies = _reply_parser().read(body).replies if body.strip() else []
+    first = replies[0].full_body if replies else body
+    return strip_quotes_and_signature(first)
+
+
 def strip_quotes_and_signature(text: str) -> str:
     """Return the new text of a reply: without quoted lines, quoted history or signature."""
     kept: list[str] = []
@@ -132,7 +154,7 @@ def parse_message(message: EmailMessage, source: str) -> Message:
             "message has no valid From address", source=source, record=str(message.get("Subject", ""))[:500]
         )
     body, attachments = _body(message)
-    text = strip_quotes_and_signature(body)
+    text = new_text(body)
     message_id = str(message.get("Message-ID", "")).strip()
     if not message_id:
         message_id = "<" + content_hash(sender, str(message.get("Date", "")), body) + "@no-message-id>"
