@@ -22,17 +22,35 @@ from qa_pipeline.pipeline import (
     batches,
     discover,
     ingest_batch,
+    pull_batch,
     score_batch,
     summarise_reports,
 )
 from qa_pipeline.scorecards import build_scorecards
-from qa_pipeline.settings import Settings, load_settings
-from qa_pipeline.store import connect, finish_run, start_run
+from qa_pipeline.settings import PullSource, Settings, load_settings
+from qa_pipeline.store import connect, finish_run, set_watermark, start_run
 
 
 @task(name="ingest", retries=2, retry_delay_seconds=5)
 def ingest_task(channel: str, paths: list[str], settings: Settings, run_id: str) -> BatchReport:
     return ingest_batch(channel, [Path(p) for p in paths], settings, run_id)
+
+
+# No task retries: the Pager already retries 429/5xx with back-off; a retry here would
+# only repeat the whole pull.
+@task(name="pull")
+def pull_task(source: PullSource, settings: Settings, run_id: str) -> tuple[BatchReport, str]:
+    report, started = pull_batch(source, settings, run_id)
+    return report, started.isoformat()
+
+
+def _settle_pull(future: Any, source: PullSource) -> tuple[BatchReport, str | None]:
+    """A pull that failed after its retries is reported as one quarantined source; its watermark stays."""
+    try:
+        return future.result()
+    except Exception as exc:
+        reason = f"[chat] pull {source.name} ({source.url}): {type(exc).__name__}: {exc}"
+        return BatchReport(channel="chat", read=1, quarantined=1, reasons=[reason]), None
 
 
 @task(name="score")
@@ -95,7 +113,13 @@ def nightly_qa(
             )
             for channel, paths in plan
         ]
+        pull_futures = [
+            (source, pull_task.with_options(name=f"pull-{source.name}").submit(source, settings, run_id))
+            for source in settings.sources.pulls
+        ]
         ingested = [_settle(f, c, [str(p) for p in paths], "ingest") for c, paths, f in ingest_futures]
+        pulled = [_settle_pull(f, source) for source, f in pull_futures]
+        ingested += [report for report, _ in pulled]
         score_futures = [
             (r.channel, ids, score_task.submit(r.channel, ids, settings, run_id))
             for r in ingested
@@ -104,6 +128,10 @@ def nightly_qa(
         scored = [_settle(f, c, ids, "score") for c, ids, f in score_futures]
         summary = summarise_reports(ingested + scored)
         index = scorecards_task(settings)
+        # Only now, with everything stored and scored, do the pulled sources' watermarks move.
+        for (source, _), (_, started) in zip(pull_futures, pulled, strict=True):
+            if started:
+                set_watermark(engine, source.name, datetime.fromisoformat(started), run_id)
     except Exception as exc:
         finish_run(engine, run_id, "failed", {"error": f"{type(exc).__name__}: {exc}"})
         raise

@@ -9,7 +9,7 @@ from __future__ import annotations
 import glob
 import threading
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,12 +19,20 @@ from qa_pipeline.redact import redact_interaction
 from qa_pipeline.rubric import cached_rubric
 from qa_pipeline.rules import RuleEngine
 from qa_pipeline.scoring import InteractionScore, score_interactions
-from qa_pipeline.settings import Settings, WhisperSettings
+from qa_pipeline.settings import PullSource, Settings, WhisperSettings
 from qa_pipeline.sources import IngestResult, Quarantined
 from qa_pipeline.sources.calls import find_recordings, ingest_calls
 from qa_pipeline.sources.chats import ingest_chats
 from qa_pipeline.sources.emails import AgentDirectory, ingest_emails
-from qa_pipeline.store import connect, load_interactions, save_interactions, save_quarantined, save_scores
+from qa_pipeline.sources.pull import Pager, pull_source
+from qa_pipeline.store import (
+    connect,
+    get_watermark,
+    load_interactions,
+    save_interactions,
+    save_quarantined,
+    save_scores,
+)
 from qa_pipeline.transcribe import Transcriber
 
 CHANNELS = ("call", "chat", "email")
@@ -133,10 +141,18 @@ def read_channel(channel: str, paths: list[Path], settings: Settings) -> IngestR
 
 def ingest_batch(channel: str, paths: list[Path], settings: Settings, run_id: str) -> BatchReport:
     """Read, redact and store one batch of source files; quarantine what cannot be used."""
-    result = read_channel(channel, paths, settings)
+    return store_result(channel, read_channel(channel, paths, settings), settings, run_id)
+
+
+def store_result(
+    channel: str, result: IngestResult, settings: Settings, run_id: str, team: str | None = None
+) -> BatchReport:
+    """Map agents, redact and store what a reader produced; record what it quarantined."""
     agents = {key: a for a in settings.agents for key in (a.id, *a.aliases)}
     extra = settings.compiled_redactions()
     clean = [redact_interaction(fill_agent(i, agents), extra) for i in result.interactions]
+    if team:
+        clean = [i if i.team else i.model_copy(update={"team": team}) for i in clean]
     engine = connect(settings.database_url)
     save_interactions(engine, clean, run_id)
     save_quarantined(engine, result.quarantined, run_id)
@@ -148,6 +164,32 @@ def ingest_batch(channel: str, paths: list[Path], settings: Settings, run_id: st
         notes=[unknown_agent_note(i) for i in clean if i.agent_id == "unknown"],
         reasons=[_reason(q) for q in result.quarantined],
     )
+
+
+def pull_batch(
+    source: PullSource, settings: Settings, run_id: str, pager: Pager | None = None
+) -> tuple[BatchReport, datetime]:
+    """Pull a source since its watermark, ingest what came, and return the report and the pull's start.
+
+    The caller moves the watermark to that start only once the whole run succeeded, so a
+    failed run pulls the same records again next night (stable ids keep them single).
+    """
+    engine = connect(settings.database_url)
+    started = datetime.now(UTC)
+    staging = settings.data_dir / "pulls" / source.name / f"{run_id}.jsonl"
+    path, _ = pull_source(
+        source.url,
+        key=source.key,
+        since_param=source.since_param,
+        since=get_watermark(engine, source.name),
+        since_format=source.since_format,
+        out=staging,
+        token=settings.token(source),
+        fmt=source.format,
+        pager=pager or Pager(settings.token(source), retries=source.retries, backoff=source.backoff_s),
+    )
+    result = ingest_chats([path], source.format, settings.chat_csv)
+    return store_result("chat", result, settings, run_id, team=source.team), started
 
 
 def unknown_agent_note(interaction: Interaction) -> str:

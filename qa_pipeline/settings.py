@@ -6,6 +6,7 @@ e.g. ``QA_WHISPER__MODEL=base-multilingual``.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -53,12 +54,34 @@ class CsvMapping(BaseModel):
     roles: dict[str, str] = Field(default_factory=dict)
 
 
+class PullSource(BaseModel):
+    """A help-desk API to pull from each night, since the last successful pull (its watermark)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="names the watermark and staging folder")
+    format: str = Field(description="reader and expander: zendesk, intercom, freshdesk or generic")
+    url: str = Field(
+        description="first page, e.g. https://acme.zendesk.com/api/v2/incremental/tickets/cursor.json"
+    )
+    key: str | None = Field(
+        default=None, description="the records' list in each page (e.g. tickets); none: a list"
+    )
+    since_param: str | None = Field(
+        default=None, description="query parameter for the watermark, e.g. start_time"
+    )
+    since_format: Literal["unix", "iso"] = "iso"
+    token_env: str | None = Field(default=None, description="environment variable holding the API token")
+    team: str | None = Field(default=None, description="team for pulled interactions that name none")
+    retries: int = Field(default=5, ge=0, description="retries of a request answered 429/5xx")
+    backoff_s: float = Field(default=1.0, ge=0, description="first back-off; doubles on each retry")
+
+
 class Sources(BaseModel):
     """Where the nightly batch reads from. Globs allowed; ``{date}`` is the night's date."""
 
     calls: list[str] = Field(default_factory=list)
     chats: list[str] = Field(default_factory=list)
     emails: list[str] = Field(default_factory=list)
+    pulls: list[PullSource] = Field(default_factory=list)
 
 
 class WhisperSettings(BaseModel):
@@ -119,6 +142,15 @@ class Settings(BaseSettings):
             except re.error as exc:
                 raise ValueError(f"{pattern!r} is not a regular expression ({exc})") from None
         return patterns
+
+    def token(self, source: PullSource) -> str | None:
+        """The API token of a pull source, from the environment variable it names."""
+        if not source.token_env:
+            return None
+        token = os.environ.get(source.token_env)
+        if not token:
+            raise ConfigError(f"pull source '{source.name}': set the environment variable {source.token_env}")
+        return token
 
     def compiled_redactions(self) -> list[re.Pattern[str]]:
         """The configured extra PII patterns, compiled."""

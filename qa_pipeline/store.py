@@ -122,6 +122,30 @@ quarantine = Table(
     Column("last_run_id", String(64)),
 )
 
+watermarks = Table(
+    "watermarks",
+    metadata,
+    Column("source", String(128), primary_key=True),
+    Column("value", DateTime(timezone=True), nullable=False),
+    Column("run_id", String(64)),
+)
+
+
+def get_watermark(engine: Engine, source: str) -> datetime | None:
+    """When ``source`` was last pulled successfully, or None."""
+    with engine.connect() as conn:
+        value = conn.execute(
+            select(watermarks.c.value).where(watermarks.c.source == source)
+        ).scalar_one_or_none()
+    return value.replace(tzinfo=value.tzinfo or UTC) if value else None
+
+
+def set_watermark(engine: Engine, source: str, value: datetime, run_id: str | None = None) -> None:
+    """Record that ``source`` was pulled completely up to ``value``."""
+    with engine.begin() as conn:
+        conn.execute(delete(watermarks).where(watermarks.c.source == source))
+        conn.execute(insert(watermarks).values(source=source, value=value, run_id=run_id))
+
 
 def connect(url: str) -> Engine:
     """Return an engine for ``url`` with the schema created; SQLite gets WAL and a busy timeout."""

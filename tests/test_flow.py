@@ -95,3 +95,38 @@ def test_unknown_task_runner_is_a_config_error(tmp_path):
 
     with pytest.raises(ConfigError, match="unknown task_runner"):
         task_runner_for(Settings(task_runner="ray"))
+
+
+def test_nightly_pulls_apis_and_moves_watermarks_only_for_complete_pulls(harness, tmp_path, data):
+    from fake_helpdesk import FakeZendesk
+
+    from flows.nightly import run_nightly
+    from qa_pipeline.store import get_watermark
+
+    with FakeZendesk() as good, FakeZendesk(fail_always=True) as bad:
+        config = tmp_path / "qa.toml"
+        pulls = "".join(
+            f"""
+[[sources.pulls]]
+name = "{name}"
+format = "zendesk"
+url = "{api.base}/api/v2/incremental/tickets/cursor.json"
+key = "tickets"
+since_param = "start_time"
+since_format = "unix"
+retries = 1
+backoff_s = 0
+"""
+            for name, api in (("zendesk-good", good), ("zendesk-down", bad))
+        )
+        config.write_text(
+            f'database_url = "sqlite:///{tmp_path / "qa.db"}"\ndata_dir = "{tmp_path / "var"}"\n{pulls}',
+            encoding="utf-8",
+        )
+        result = run_nightly(config, date(2026, 11, 20))
+    chat = result["channels"]["chat"]
+    assert chat == {"read": 3, "scored": 2, "quarantined": 1}  # two tickets, one source down
+    assert any("pull zendesk-down" in r and "500" in r for r in result["reasons"])
+    engine = connect(f"sqlite:///{tmp_path / 'qa.db'}")
+    assert get_watermark(engine, "zendesk-good") is not None
+    assert get_watermark(engine, "zendesk-down") is None

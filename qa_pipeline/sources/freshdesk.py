@@ -15,6 +15,7 @@ from qa_pipeline.errors import InputError
 from qa_pipeline.sources import IngestResult, chat_formats
 from qa_pipeline.sources.chats import read_records
 from qa_pipeline.sources.conversations import Message, build_interaction, plain, to_datetime
+from qa_pipeline.sources.pull import Pager, api_root, expanders
 
 
 def parse_ticket(ticket: dict[str, Any], source: str) -> Any:
@@ -60,3 +61,14 @@ def parse_ticket(ticket: dict[str, Any], source: str) -> Any:
 def read_freshdesk(path: Path) -> IngestResult:
     """Read a file of Freshdesk tickets with their conversations."""
     return read_records(path, parse_ticket, key="tickets")
+
+
+@expanders.register("freshdesk")
+def expand_ticket(pager: Pager, ticket: dict[str, Any], listing_url: str) -> dict[str, Any]:
+    """A listed ticket -> the ticket with all its conversations (paged through Link headers)."""
+    conversations: list[dict[str, Any]] = []
+    for page in pager.pages(
+        f"{api_root(listing_url)}/api/v2/tickets/{ticket['id']}/conversations", None, None
+    ):
+        conversations += page
+    return {**ticket, "conversations": conversations}

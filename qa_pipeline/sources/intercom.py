@@ -15,6 +15,7 @@ from qa_pipeline.errors import InputError
 from qa_pipeline.sources import IngestResult, chat_formats
 from qa_pipeline.sources.chats import read_records
 from qa_pipeline.sources.conversations import Message, build_interaction, plain, to_datetime
+from qa_pipeline.sources.pull import Pager, api_root, expanders
 
 AUTHOR_TO_SPEAKER = {
     "admin": "agent",
@@ -78,3 +79,9 @@ def parse_conversation(conversation: dict[str, Any], source: str) -> Any:
 def read_intercom(path: Path) -> IngestResult:
     """Read a file of Intercom conversation objects."""
     return read_records(path, parse_conversation, key="conversations")
+
+
+@expanders.register("intercom")
+def expand_conversation(pager: Pager, listed: dict[str, Any], listing_url: str) -> dict[str, Any]:
+    """A listed conversation (no parts) -> the full conversation with its parts."""
+    return pager.get(f"{api_root(listing_url)}/conversations/{listed['id']}").json()

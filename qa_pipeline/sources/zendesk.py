@@ -16,6 +16,7 @@ from qa_pipeline.errors import InputError
 from qa_pipeline.sources import IngestResult, chat_formats
 from qa_pipeline.sources.chats import read_records
 from qa_pipeline.sources.conversations import Message, build_interaction, plain, to_datetime
+from qa_pipeline.sources.pull import Pager, api_root, expanders
 
 SYSTEM_AUTHOR = -1
 AGENT_ROLES = {"agent", "admin"}
@@ -79,3 +80,20 @@ def parse_ticket(bundle: dict[str, Any], source: str) -> Any:
 def read_zendesk(path: Path) -> IngestResult:
     """Read a file of Zendesk ticket bundles."""
     return read_records(path, parse_ticket, key="tickets")
+
+
+@expanders.register("zendesk")
+def expand_ticket(pager: Pager, ticket: dict[str, Any], listing_url: str) -> dict[str, Any]:
+    """A ticket from the incremental export -> the bundle read_zendesk reads (comments and users)."""
+    url = f"{api_root(listing_url)}/api/v2/tickets/{ticket['id']}/comments.json"
+    comments: list[dict[str, Any]] = []
+    users: dict[Any, dict[str, Any]] = {}
+    response = pager.get(url, {"include": "users"})
+    while True:
+        body = response.json()
+        comments += body.get("comments", [])
+        users.update({u.get("id"): u for u in body.get("users", [])})
+        if not body.get("next_page"):
+            break
+        response = pager.get(body["next_page"])
+    return {"ticket": ticket, "comments": comments, "users": list(users.values())}
