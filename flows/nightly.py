@@ -20,6 +20,7 @@ from qa_pipeline.errors import ConfigError
 from qa_pipeline.pipeline import (
     BatchReport,
     batches,
+    chat_groups,
     discover,
     ingest_batch,
     pull_batch,
@@ -32,8 +33,15 @@ from qa_pipeline.store import connect, finish_run, set_watermark, start_run
 
 
 @task(name="ingest", retries=2, retry_delay_seconds=5)
-def ingest_task(channel: str, paths: list[str], settings: Settings, run_id: str) -> BatchReport:
-    return ingest_batch(channel, [Path(p) for p in paths], settings, run_id)
+def ingest_task(
+    channel: str,
+    paths: list[str],
+    settings: Settings,
+    run_id: str,
+    fmt: str | None = None,
+    team: str | None = None,
+) -> BatchReport:
+    return ingest_batch(channel, [Path(p) for p in paths], settings, run_id, fmt, team)
 
 
 # No task retries: the Pager already retries 429/5xx with back-off; a retry here would
@@ -99,19 +107,24 @@ def nightly_qa(
     try:
         found = discover(settings, the_night)
         logger.info("inputs: %s", {c: len(p) for c, p in found.items()})
-        # Mail threads can span files, so all mail files of the night are one batch.
-        plan = [("call", b) for b in batches(found["call"], settings.batch_size)]
-        plan += [("chat", b) for b in batches(found["chat"], settings.batch_size)]
-        plan += [("email", found["email"])] if found["email"] else []
+        # (channel, files, chat format, team). Mail threads can span files, so all mail
+        # files of the night are one batch.
+        plan = [("call", b, None, None) for b in batches(found["call"], settings.batch_size)]
+        plan += [
+            ("chat", b, source.format, source.team)
+            for source, paths in chat_groups(settings, the_night)
+            for b in batches(paths, settings.batch_size)
+        ]
+        plan += [("email", found["email"], None, None)] if found["email"] else []
         ingest_futures = [
             (
                 channel,
                 paths,
                 ingest_task.with_options(name=f"ingest-{channel}s", retries=settings.ingest_retries).submit(
-                    channel, [str(p) for p in paths], settings, run_id
+                    channel, [str(p) for p in paths], settings, run_id, fmt, team
                 ),
             )
-            for channel, paths in plan
+            for channel, paths, fmt, team in plan
         ]
         pull_futures = [
             (source, pull_task.with_options(name=f"pull-{source.name}").submit(source, settings, run_id))

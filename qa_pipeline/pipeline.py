@@ -19,7 +19,7 @@ from qa_pipeline.redact import redact_interaction
 from qa_pipeline.rubric import cached_rubric
 from qa_pipeline.rules import RuleEngine
 from qa_pipeline.scoring import InteractionScore, score_interactions
-from qa_pipeline.settings import PullSource, Settings, WhisperSettings
+from qa_pipeline.settings import ChatFiles, PullSource, Settings, WhisperSettings
 from qa_pipeline.sources import IngestResult, Quarantined
 from qa_pipeline.sources.calls import find_recordings, ingest_calls
 from qa_pipeline.sources.chats import ingest_chats
@@ -109,9 +109,17 @@ def discover(settings: Settings, night: date | None) -> dict[str, list[Path]]:
     """The night's inputs per channel: recordings, chat export files, mail files."""
     return {
         "call": find_recordings(expand(settings.sources.calls, night)),
-        "chat": [p for p in expand(settings.sources.chats, night) if p.is_file()],
+        "chat": [p for _, paths in chat_groups(settings, night) for p in paths],
         "email": expand(settings.sources.emails, night),
     }
+
+
+def chat_groups(settings: Settings, night: date | None) -> list[tuple[ChatFiles, list[Path]]]:
+    """Each chat source with its files for the night (format and team travel with them)."""
+    return [
+        (source, [p for p in expand([source.path], night) if p.is_file()])
+        for source in settings.sources.chat_files()
+    ]
 
 
 def batches(items: list[T], size: int) -> list[list[T]]:
@@ -127,21 +135,28 @@ def _transcriber(whisper: WhisperSettings) -> Transcriber:
     return Transcriber(whisper)
 
 
-def read_channel(channel: str, paths: list[Path], settings: Settings) -> IngestResult:
-    """Run the channel's source reader over ``paths``."""
+def read_channel(channel: str, paths: list[Path], settings: Settings, fmt: str | None = None) -> IngestResult:
+    """Run the channel's source reader over ``paths`` (chats: with format ``fmt``)."""
     if channel == "call":
-        # One model per process; calls are transcribed one at a time because CTranslate2
-        # already uses every core, and two at once only thrash the cache.
+        # One model per process and one batch of calls at a time; inside a batch,
+        # whisper.workers calls run at once (more would only oversubscribe the cores).
         with _transcribe_lock:
             return ingest_calls(paths, _transcriber(settings.whisper), settings.agent_channel)
     if channel == "chat":
-        return ingest_chats(paths, settings.chat_format, settings.chat_csv)
+        return ingest_chats(paths, fmt or settings.chat_format, settings.chat_csv)
     return ingest_emails(paths, AgentDirectory(settings.agents, settings.agent_domains))
 
 
-def ingest_batch(channel: str, paths: list[Path], settings: Settings, run_id: str) -> BatchReport:
+def ingest_batch(
+    channel: str,
+    paths: list[Path],
+    settings: Settings,
+    run_id: str,
+    fmt: str | None = None,
+    team: str | None = None,
+) -> BatchReport:
     """Read, redact and store one batch of source files; quarantine what cannot be used."""
-    return store_result(channel, read_channel(channel, paths, settings), settings, run_id)
+    return store_result(channel, read_channel(channel, paths, settings, fmt), settings, run_id, team=team)
 
 
 def store_result(

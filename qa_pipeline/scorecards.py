@@ -73,6 +73,8 @@ def load_results(engine: Engine, rubric: str | None = None) -> tuple[pd.DataFram
     metrics = frame["metadata"].map(lambda m: (m or {}).get("metrics") or {})
     frame["agent_talk_ratio"] = metrics.map(lambda m: m.get("agent_talk_ratio"))
     frame["longest_silence_s"] = metrics.map(lambda m: m.get("longest_silence_s"))
+    frame["first_response_s"] = metrics.map(lambda m: m.get("first_response_s"))
+    frame["resolution_s"] = metrics.map(lambda m: m.get("resolution_s"))
     frame["flag_count"] = frame["flags"].map(lambda f: len(f or []))
     frame["critical_fail"] = frame["flags"].map(
         lambda f: any(x.get("code") == "critical_fail" for x in f or [])
@@ -97,6 +99,8 @@ def summarise(frame: pd.DataFrame, crit: pd.DataFrame, period: str = "day") -> p
             avg_handle_time_s=("duration", "mean"),
             avg_agent_talk_ratio=("agent_talk_ratio", "mean"),
             avg_longest_silence_s=("longest_silence_s", "mean"),
+            avg_first_response_s=("first_response_s", "mean"),
+            avg_resolution_s=("resolution_s", "mean"),
         )
         .reset_index()
     )
@@ -277,7 +281,7 @@ def write_agent_page(
         f"<p><a href='../index.html'>← team overview</a></p><h1>{html.escape(name)} "
         f"<span class='small'>({html.escape(agent_id)}, {html.escape(str(mine['team'].iloc[0]))})</span></h1>"
         f"<p>{len(mine)} interactions, average score <b>{mine['score'].mean():.1f}</b></p>"
-        f"{call_summary(mine)}"
+        f"{call_summary(mine)}{response_summary(mine)}"
         f"<h2>Pass rate per criterion</h2>{bar_chart(rates)}"
         f"<h2>Score trend</h2>{trend_chart(trend)}"
         f"<table><tr><th>period</th><th>interactions</th><th>average score</th><th>critical fails</th></tr>"
@@ -312,6 +316,19 @@ def call_summary(frame: pd.DataFrame) -> str:
     if calls["longest_silence_s"].notna().any():
         parts.append(f"longest silence {calls['longest_silence_s'].mean():.0f} s on average")
     return "<p>" + ", ".join(parts) + "</p>"
+
+
+def response_summary(frame: pd.DataFrame) -> str:
+    """One line on chat/email response times, where the sources gave timestamps."""
+    first, resolved = frame["first_response_s"].dropna(), frame["resolution_s"].dropna()
+    parts = []
+    if len(first):
+        parts.append(
+            f"first response in <b>{minutes(first.mean())}</b> on average ({len(first)} conversations)"
+        )
+    if len(resolved):
+        parts.append(f"resolved in {minutes(resolved.mean())} on average ({len(resolved)} conversations)")
+    return "<p>" + "; ".join(parts) + "</p>" if parts else ""
 
 
 def render_index(frame: pd.DataFrame, table: pd.DataFrame) -> str:

@@ -75,13 +75,25 @@ class PullSource(BaseModel):
     backoff_s: float = Field(default=1.0, ge=0, description="first back-off; doubles on each retry")
 
 
+class ChatFiles(BaseModel):
+    """Chat export files of one help desk and team: a path or glob (``{date}`` allowed)."""
+
+    path: str
+    format: str | None = Field(default=None, description="reader; default: chat_format")
+    team: str | None = Field(default=None, description="team for interactions that name none")
+
+
 class Sources(BaseModel):
     """Where the nightly batch reads from. Globs allowed; ``{date}`` is the night's date."""
 
     calls: list[str] = Field(default_factory=list)
-    chats: list[str] = Field(default_factory=list)
+    chats: list[str | ChatFiles] = Field(default_factory=list)
     emails: list[str] = Field(default_factory=list)
     pulls: list[PullSource] = Field(default_factory=list)
+
+    def chat_files(self) -> list[ChatFiles]:
+        """Every chat source as ChatFiles (a plain string is a path with the default format)."""
+        return [c if isinstance(c, ChatFiles) else ChatFiles(path=c) for c in self.chats]
 
 
 class WhisperSettings(BaseModel):

@@ -111,3 +111,19 @@ def test_call_handle_time_and_talk_metrics_reach_the_scorecards(engine, rubric, 
     page = (tmp_path / "cards" / "agents" / "a3.html").read_text(encoding="utf-8")
     assert "average handle time <b>2:05</b>" in page and "agent talks 60%" in page
     assert "<td>2:05</td>" in files.index.read_text(encoding="utf-8")
+
+
+def test_chat_response_times_reach_the_scorecards(engine, rubric, tmp_path):
+    chats = [
+        interaction(n, "a4", 20, GOOD).model_copy(
+            update={"metadata": {"metrics": {"first_response_s": s, "resolution_s": r}}}
+        )
+        for n, s, r in ((11, 60.0, 600.0), (12, 180.0, None))
+    ]
+    save_interactions(engine, chats)
+    save_scores(engine, score_interactions(chats, rubric))
+    files = build_scorecards(engine, tmp_path / "cards")
+    row = pd.read_csv(files.csv).iloc[0]
+    assert row.avg_first_response_s == 120.0 and row.avg_resolution_s == 600.0
+    page = (tmp_path / "cards" / "agents" / "a4.html").read_text(encoding="utf-8")
+    assert "first response in <b>2:00</b>" in page and "resolved in 10:00" in page

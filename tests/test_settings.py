@@ -34,3 +34,26 @@ def test_unknown_setting_is_rejected(tmp_path: Path):
     config.write_text('databse_url = "x"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="databse_url"):
         load_settings(config)
+
+
+def test_chat_sources_per_help_desk_and_team(tmp_path: Path, data: Path):
+    from qa_pipeline.pipeline import chat_groups, discover
+
+    config = tmp_path / "qa.toml"
+    config.write_text(
+        f"""
+[sources]
+chats = ["{data / "chats"}/export.json",
+         {{path = "{data / "helpdesk"}/zendesk.json", format = "zendesk", team = "billing"}},
+         {{path = "{data / "helpdesk"}/*.jsonl", format = "freshdesk", team = "tech"}}]
+""",
+        encoding="utf-8",
+    )
+    settings = load_settings(config)
+    groups = [(s.format, s.team, [p.name for p in paths]) for s, paths in chat_groups(settings, None)]
+    assert groups == [
+        (None, None, ["export.json"]),
+        ("zendesk", "billing", ["zendesk.json"]),
+        ("freshdesk", "tech", ["freshdesk.jsonl"]),
+    ]
+    assert len(discover(settings, None)["chat"]) == 3

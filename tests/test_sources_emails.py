@@ -95,3 +95,15 @@ def test_new_text_keeps_the_reply_and_its_sign_off(body, kept, gone):
     text = new_text(body)
     assert all(k in text for k in kept), text
     assert not any(g in text for g in gone), text
+
+
+def test_non_ascii_separator_attachments_and_eml_folders(data):
+    result = ingest_emails([data / "emails-odd"], DIRECTORY)
+    assert not result.quarantined
+    by_subject = {i.metadata["subject"]: i for i in result.interactions}
+    claim = by_subject["Reklamace"]  # the mbox whose first "From " line has a non-ASCII address
+    assert [t.speaker for t in claim.turns] == ["customer", "agent"]
+    assert claim.metadata["attachments"] == 1 and "PNG" not in claim.turns[0].text
+    assert "Děkujeme," in claim.turns[1].text
+    olga = by_subject["Счёт"]  # an .eml with an HTML-only KOI8-R body
+    assert olga.turns[0].text == "Здравствуйте! Счёт неверный."
