@@ -92,3 +92,27 @@ def test_missing_token_is_a_clear_config_error():
         settings.token(
             PullSource(name="x", format="zendesk", url="http://127.0.0.1/", token_env="QA_TEST_NO_SUCH_TOKEN")
         )
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "3"}, [3.0]),  # seconds until reset
+        ({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": None}, [4.0]),  # epoch (Intercom), filled below
+        ({"X-RateLimit-Remaining": "7", "X-RateLimit-Reset": "3"}, []),  # quota left: no pause
+    ],
+)
+def test_spent_rate_limit_quota_pauses_until_reset(headers, expected):
+    import time
+
+    import httpx
+
+    if headers["X-RateLimit-Reset"] is None:
+        headers["X-RateLimit-Reset"] = str(int(time.time()) + 4)
+    waits: list[float] = []
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=[], headers=headers))
+    Pager(None, sleep=waits.append, transport=transport).get("http://127.0.0.1/x")
+    assert len(waits) == len(expected)
+    assert all(
+        e - 1 <= w <= e for w, e in zip(waits, expected, strict=True)
+    )  # an epoch reset loses < 1 s to rounding

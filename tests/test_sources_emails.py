@@ -107,3 +107,43 @@ def test_non_ascii_separator_attachments_and_eml_folders(data):
     assert "Děkujeme," in claim.turns[1].text
     olga = by_subject["Счёт"]  # an .eml with an HTML-only KOI8-R body
     assert olga.turns[0].text == "Здравствуйте! Счёт неверный."
+
+
+def _mail(sender: str, to: str, subject: str, minute: int, mid: str, irt: str = "") -> bytes:
+    headers = f"From: {sender}\nTo: {to}\nSubject: {subject}\nDate: Fri, 20 Nov 2026 10:{minute:02d}:00 +0000\nMessage-ID: <{mid}>\n"
+    if irt:
+        headers += f"In-Reply-To: <{irt}>\n"
+    return (headers + "Content-Type: text/plain; charset=utf-8\n\nHello, text " + mid + "\n").encode()
+
+
+def test_subject_fallback_joins_replies_without_headers_only_between_participants(tmp_path):
+    folder = tmp_path / "eml"
+    folder.mkdir()
+    mails = {
+        "1.eml": _mail("jan@example.cz", "podpora@acme.example", "Faktura za říjen", 1, "a@x"),
+        "2.eml": _mail(
+            "petra.s@acme.example", "jan@example.cz", "Odp: Faktura za říjen", 5, "b@x"
+        ),  # no In-Reply-To
+        "3.eml": _mail(
+            "eva@example.cz", "podpora@acme.example", "Re: Faktura za říjen", 7, "c@x"
+        ),  # other customer
+        "4.eml": _mail("ivan@example.ru", "support@acme.example", "Счёт", 8, "d@x"),
+        "5.eml": _mail("ivan.r@acme.example", "ivan@example.ru", "Ответ: Счёт", 9, "e@x"),
+    }
+    for name, raw in mails.items():
+        (folder / name).write_bytes(raw)
+    result = ingest_emails([folder], DIRECTORY)
+    sizes = sorted(len(i.turns) for i in result.interactions)
+    assert sizes == [1, 2, 2]  # Jan + Petra, Ivan + his reply; Eva's "Re:" stays alone
+
+
+def test_a_message_with_mangled_headers_is_quarantined_not_fatal(tmp_path):
+    folder = tmp_path / "eml"
+    folder.mkdir()
+    (folder / "bad.eml").write_bytes(
+        b"From: a@x.cz\\nTo: b@y.cz, Group: ;\\nSubject: x\\n\\nbody"
+    )  # all on one line
+    (folder / "good.eml").write_bytes(_mail("jan@example.cz", "podpora@acme.example", "Dotaz", 1, "g@x"))
+    result = ingest_emails([folder], DIRECTORY)
+    assert len(result.interactions) == 1
+    assert len(result.quarantined) == 1 and "bad.eml" in result.quarantined[0].source

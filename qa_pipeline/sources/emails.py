@@ -11,11 +11,11 @@ import email
 import email.policy
 import mailbox
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import parseaddr, parsedate_to_datetime
+from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
@@ -35,6 +35,9 @@ QUOTE_HEADER = re.compile(
 )
 # Languages whose reply headers mail-parser-reply knows and our customers' mail uses.
 REPLY_PARSER_LANGUAGES = ("en", "cs", "de", "pl")
+REPLY_PREFIX = re.compile(
+    r"^\s*((re|fw|fwd|aw|wg|odp|odg|ats|sv|vs|ответ|отв)(\[\d+\])?\s*:\s*)+", re.IGNORECASE
+)
 FORWARD_MARKER = re.compile(
     r"^-{2,}\s*(original message|původní zpráva|prvotno sporočilo|исходное сообщение)", re.IGNORECASE
 )
@@ -48,6 +51,7 @@ class Message:
     parents: list[str]
     sender: str
     sender_name: str
+    recipients: frozenset[str]
     subject: str
     date: datetime | None
     body: str
@@ -147,7 +151,17 @@ def _body(message: EmailMessage) -> tuple[str, int]:
 
 
 def parse_message(message: EmailMessage, source: str) -> Message:
-    """Parse one mail message; raise InputError when it has no sender or no text."""
+    """Parse one mail message; raise InputError when it is unusable (no sender, mangled headers)."""
+    try:
+        return _parse_message(message, source)
+    except InputError:
+        raise
+    except (AttributeError, ValueError, TypeError, IndexError, LookupError) as exc:
+        # The standard library's header parser fails in these ways on mangled headers.
+        raise InputError(f"malformed message headers ({type(exc).__name__}: {exc})", source=source) from exc
+
+
+def _parse_message(message: EmailMessage, source: str) -> Message:
     _, sender = parseaddr(str(message.get("From", "")))
     if "@" not in sender:
         raise InputError(
@@ -168,6 +182,9 @@ def parse_message(message: EmailMessage, source: str) -> Message:
         parents=[p for p in parents if p != message_id],
         sender=sender.lower(),
         sender_name=parseaddr(str(message.get("From", "")))[0],
+        recipients=frozenset(
+            a.lower() for _, a in getaddresses([str(message.get(h, "")) for h in ("To", "Cc")]) if a
+        ),
         subject=str(message.get("Subject", "")),
         date=date,
         body=text,
@@ -177,8 +194,19 @@ def parse_message(message: EmailMessage, source: str) -> Message:
     )
 
 
-def thread_messages(messages: list[Message]) -> list[list[Message]]:
-    """Group messages into threads by Message-ID links; each thread sorted by date."""
+def base_subject(subject: str) -> str:
+    """A subject without reply/forward prefixes, lower-case: what a thread's messages share."""
+    return REPLY_PREFIX.sub("", subject).strip().lower()
+
+
+def thread_messages(
+    messages: list[Message], ours: Callable[[str], bool] = lambda address: False
+) -> list[list[Message]]:
+    """Group messages into threads by Message-ID links (subject as a fallback); each sorted by date.
+
+    ``ours`` tells the contact centre's own addresses, which every thread shares and so
+    never prove that two messages belong together.
+    """
     parent = {m.message_id: m.message_id for m in messages}
 
     def find(x: str) -> str:
@@ -191,10 +219,29 @@ def thread_messages(messages: list[Message]) -> list[list[Message]]:
         for ref in m.parents:
             if ref in parent:
                 parent[find(m.message_id)] = find(ref)
+    # Fallback for clients that drop the headers: a reply ("Re:", "Odp:", "Ответ:" ...)
+    # with no known parent joins the latest earlier message with the same subject and a
+    # shared participant.
+    order = lambda m: (m.date.timestamp() if m.date else 0.0, m.message_id)  # noqa: E731
+    earlier: list[Message] = []
+    for m in sorted(messages, key=order):
+        if REPLY_PREFIX.match(m.subject) and not any(ref in parent for ref in m.parents):
+            people = {a for a in (m.sender, *m.recipients) if not ours(a)}
+            match = next(
+                (
+                    e
+                    for e in reversed(earlier)
+                    if base_subject(e.subject) == base_subject(m.subject)
+                    and people & {e.sender, *e.recipients}
+                ),
+                None,
+            )
+            if match is not None:
+                parent[find(m.message_id)] = find(match.message_id)
+        earlier.append(m)
     groups: dict[str, list[Message]] = {}
     for m in messages:
         groups.setdefault(find(m.message_id), []).append(m)
-    order = lambda m: (m.date.timestamp() if m.date else 0.0, m.message_id)  # noqa: E731
     return sorted((sorted(g, key=order) for g in groups.values()), key=lambda g: order(g[0]))
 
 
@@ -300,7 +347,7 @@ def ingest_emails(paths: list[Path], directory: AgentDirectory | None = None) ->
             continue
         messages += found
         result.quarantined += bad
-    for thread in thread_messages(messages):
+    for thread in thread_messages(messages, lambda address: directory.lookup(address) is not None):
         try:
             result.interactions.append(thread_to_interaction(thread, directory))
         except InputError as exc:

@@ -68,6 +68,9 @@ class Pager:
                     raise InputError(
                         f"{url} answered {response.status_code}: {response.text[:200]}", source=url
                     )
+                pause = rate_limit_pause(response)
+                if pause:  # the quota is spent: wait for its reset instead of earning a 429
+                    self.sleep(pause)
                 return response
             if attempt == self.retries:
                 raise InputError(
@@ -89,6 +92,25 @@ class Pager:
 
     def close(self) -> None:
         self.client.close()
+
+
+REMAINING = ("X-RateLimit-Remaining", "X-Rate-Limit-Remaining", "RateLimit-Remaining")
+RESET = ("X-RateLimit-Reset", "X-Rate-Limit-Reset", "RateLimit-Reset")
+MAX_PAUSE = 900.0  # a reset further away than this is a misread header, not a plan
+
+
+def rate_limit_pause(response: httpx.Response) -> float:
+    """Seconds to wait when the response says no requests are left (reset as seconds or epoch)."""
+    remaining = next((response.headers[h] for h in REMAINING if h in response.headers), None)
+    reset = next((response.headers[h] for h in RESET if h in response.headers), None)
+    try:
+        if remaining is None or int(float(remaining)) > 0 or reset is None:
+            return 0.0
+        value = float(reset)
+    except ValueError:
+        return 0.0
+    wait = value - time.time() if value > 1e9 else value  # Intercom sends an epoch, others seconds
+    return min(max(wait, 0.0), MAX_PAUSE)
 
 
 def retry_after(response: httpx.Response) -> float:
