@@ -6,7 +6,6 @@ replaced by id, so running the same night twice leaves one copy of everything.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -375,8 +374,3 @@ def table_counts(engine: Engine) -> dict[str, int]:
             t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
             for t in metadata.sorted_tables
         }
-
-
-def dump_json(value: Any) -> str:
-    """JSON for log lines and summaries (datetimes as ISO strings)."""
-    return json.dumps(value, default=str, ensure_ascii=False)
