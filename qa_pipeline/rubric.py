@@ -115,6 +115,21 @@ class Criterion(BaseModel):
         return value
 
 
+class FlagRules(BaseModel):
+    """When a scored interaction is flagged for a supervisor, beyond failed criteria."""
+
+    model_config = {"extra": "forbid"}
+
+    score_below: float | None = Field(default=60.0, ge=0, le=100, description="flag a lower score")
+    # Customer phrases anywhere: asks for a manager, threatens to cancel, complain or sue.
+    escalation: dict[str, list[str]] = Field(default_factory=dict)
+    # Customer phrases in their last turns: still unhappy when the interaction ended.
+    upset: dict[str, list[str]] = Field(default_factory=dict)
+    upset_last_turns: int = Field(default=2, ge=1)
+    long_silence_s: float | None = Field(default=30.0, gt=0)
+    low_transcription_confidence: float | None = Field(default=0.5, gt=0, lt=1)
+
+
 class Rubric(BaseModel):
     """A versioned set of criteria."""
 
@@ -127,6 +142,7 @@ class Rubric(BaseModel):
     extends: str | None = None
     languages: list[str] = Field(min_length=1)
     criteria: list[Criterion] = Field(min_length=1)
+    flags: FlagRules = Field(default_factory=FlagRules)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Rubric:
@@ -183,7 +199,8 @@ def _parent_path(path: Path, name: str) -> Path:
 
 def merge_rubrics(base: dict[str, Any], child: dict[str, Any], path: Path) -> dict[str, Any]:
     """The child's top-level fields over the base; criteria merged by id; ``remove`` drops some."""
-    merged = {**base, **{k: v for k, v in child.items() if k not in {"criteria", "remove"}}}
+    merged = {**base, **{k: v for k, v in child.items() if k not in {"criteria", "remove", "flags"}}}
+    merged["flags"] = {**(base.get("flags") or {}), **(child.get("flags") or {})}
     criteria = {c["id"]: dict(c) for c in base.get("criteria", []) if isinstance(c, dict) and "id" in c}
     order = list(criteria)
     for change in child.get("criteria", []) or []:

@@ -38,7 +38,8 @@ NEGATORS = {lang: frozenset(words) for lang, words in NEGATORS.items()}
 NEGATION_PREFIX = {"cs": "ne", "sl": "ne", "lt": "ne"}
 NEGATION_LOOKBACK = 3  # tokens before a hit that are checked for a negator
 FALLBACK_LANGUAGE = "xx"  # multi-language pipeline for languages the rubric lacks
-NEGATABLE = {"phrase", "na"}  # negative hits are never excused by a negation
+NEGATABLE = {"phrase", "na", "cue"}  # negative hits are never excused by a negation
+ESCALATION, UPSET = "_escalation", "_upset"  # pseudo-criteria for the flag cues
 
 
 class Hit(NamedTuple):
@@ -59,7 +60,7 @@ class Rule:
 
     criterion: str
     kind: str
-    # Phrases only: which of the phrase's own words start with the negation prefix.
+    # Phrases only: which of the phrase's own words carry the negation prefix (cs, sl, lt).
     prefixed: tuple[bool, ...] | None = None
     require: frozenset[int] = field(default_factory=frozenset)  # lemma and lower-form hashes
     forbid: frozenset[int] = field(default_factory=frozenset)
@@ -157,6 +158,9 @@ class CompiledRules:
                     key = f"{c.id}|{kind}|p{n}"
                     self.rules[key] = Rule(c.id, kind)
                     self.token_matcher.add(key, [_lemma_patterns(pattern)])
+        # Supervisor cues (escalation, still upset) are phrases like any other, keyed apart.
+        self._add_phrases(ESCALATION, "cue", _for_language(rubric.flags.escalation, lang))
+        self._add_phrases(UPSET, "cue", _for_language(rubric.flags.upset, lang))
         # An empty Matcher warns on every call; keep only the ones with patterns.
         self.matchers = [m for m in (self.phrase_matcher, self.token_matcher) if len(m)]
         strings = self.nlp.vocab.strings
@@ -193,7 +197,9 @@ class CompiledRules:
         for match_id, start, end in matches:
             rule = self.rules[self.nlp.vocab.strings[match_id]]
             first, last = view.sentence(start, end)
-            if rule.kind in NEGATABLE and self._negated(view, start, end, first, rule.prefixed):
+            if self._polarity_differs(view, start, end, rule.prefixed):
+                continue
+            if rule.kind in NEGATABLE and self._negated(view, start, first):
                 continue
             if (rule.require or rule.forbid) and not self._context_ok(view, start, end, first, last, rule):
                 continue
@@ -212,17 +218,26 @@ class CompiledRules:
                 )
         return sorted(found.values(), key=lambda h: (h.turn, h.start, h.criterion))
 
-    def _negated(
-        self, view: TokenView, start: int, end: int, first: int, prefixed: tuple[bool, ...] | None
+    def _negated(self, view: TokenView, start: int, first: int) -> bool:
+        """A negation word just before the hit, in the same sentence ("I'm not sorry")."""
+        return any(
+            view.lower[i] in self.negators for i in range(max(first, start - NEGATION_LOOKBACK), start)
+        )
+
+    def _polarity_differs(
+        self, view: TokenView, start: int, end: int, prefixed: tuple[bool, ...] | None
     ) -> bool:
-        if any(view.lower[i] in self.negators for i in range(max(first, start - NEGATION_LOOKBACK), start)):
-            return True
-        if self.prefix and prefixed is not None:
-            strings = self.nlp.vocab.strings
-            for i, allowed in zip(range(start, end), prefixed, strict=False):
-                if not allowed and strings[view.lower[i]].startswith(self.prefix):
-                    return True
-        return False
+        """A word negated by prefix on one side only ("nechápu" for "chápu", "jsem" for "nejsem").
+
+        Lemmas drop the prefix, so lemma matching alone would equate the two.
+        """
+        if not self.prefix or prefixed is None:
+            return False
+        strings = self.nlp.vocab.strings
+        return any(
+            strings[view.lower[i]].startswith(self.prefix) != has_prefix
+            for i, has_prefix in zip(range(start, end), prefixed, strict=False)
+        )
 
     def _context_ok(self, view: TokenView, start: int, end: int, first: int, last: int, rule: Rule) -> bool:
         lo, hi = max(first, start - rule.within), min(last, end + rule.within)

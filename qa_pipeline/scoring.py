@@ -10,12 +10,11 @@ from pydantic import BaseModel, Field
 from qa_pipeline.interactions import Interaction
 from qa_pipeline.language import detect_language
 from qa_pipeline.rubric import Criterion, Rubric
-from qa_pipeline.rules import Hit, RuleEngine
+from qa_pipeline.rules import ESCALATION, UPSET, Hit, RuleEngine
 
 # A rule fail by absence of any phrase is weaker evidence than a phrase that was found.
 CONFIDENCE_FOUND = 1.0
 CONFIDENCE_ABSENT = 0.7
-LOW_TRANSCRIPTION_CONFIDENCE = 0.5
 
 
 # Results are built from data validated where it entered (Interaction, Rubric), so the
@@ -197,8 +196,14 @@ def total_score(rubric: Rubric, results: dict[str, CriterionResult]) -> float:
     return round(100.0 * sum(c.weight * (results[c.id].score or 0.0) for c in applicable) / weight, 1)
 
 
-def flags_for(rubric: Rubric, interaction: Interaction, results: dict[str, CriterionResult]) -> list[Flag]:
-    """The flags a supervisor should see for this interaction."""
+def flags_for(
+    rubric: Rubric,
+    interaction: Interaction,
+    results: dict[str, CriterionResult],
+    cues: dict[str, list[Hit]] | None = None,
+) -> list[Flag]:
+    """The flags a supervisor should see for this interaction, each with its reason and evidence."""
+    rules, cues = rubric.flags, cues or {}
     flags = []
     for c in rubric.criteria:
         r = results[c.id]
@@ -218,6 +223,26 @@ def flags_for(rubric: Rubric, interaction: Interaction, results: dict[str, Crite
                     code="negative_language", criterion=c.id, reason=r.reason or "", evidence=negative
                 )
             )
+    customer = [i for i, t in enumerate(interaction.turns) if t.speaker == "customer"]
+    escalation = [_evidence(h) for h in cues.get(ESCALATION, []) if h.turn in customer]
+    if escalation:
+        flags.append(
+            Flag.model_construct(
+                code="escalation",
+                reason="customer: " + "; ".join(f'"{e.match}"' for e in escalation),
+                evidence=escalation,
+            )
+        )
+    last = set(customer[-rules.upset_last_turns :])
+    upset = [_evidence(h) for h in cues.get(UPSET, []) if h.turn in last]
+    if upset:
+        flags.append(
+            Flag.model_construct(
+                code="customer_upset_at_end",
+                reason="customer at the end: " + "; ".join(f'"{e.match}"' for e in upset),
+                evidence=upset,
+            )
+        )
     if not interaction.agent_turns():
         flags.append(
             Flag.model_construct(
@@ -225,14 +250,35 @@ def flags_for(rubric: Rubric, interaction: Interaction, results: dict[str, Crite
             )
         )
     confidence = interaction.metadata.get("transcription_confidence")
-    if confidence is not None and confidence < LOW_TRANSCRIPTION_CONFIDENCE:
+    if (
+        rules.low_transcription_confidence
+        and confidence is not None
+        and confidence < rules.low_transcription_confidence
+    ):
         flags.append(
             Flag.model_construct(
                 code="low_transcription_confidence",
                 reason=f"mean word confidence {confidence:.2f}; check the recording",
             )
         )
+    silence = (interaction.metadata.get("metrics") or {}).get("longest_silence_s")
+    if rules.long_silence_s and silence is not None and silence >= rules.long_silence_s:
+        flags.append(
+            Flag.model_construct(code="long_silence", reason=f"{silence:.0f} s without speech (hold?)")
+        )
     return flags
+
+
+def score_flag(rubric: Rubric, score: float, results: dict[str, CriterionResult]) -> list[Flag]:
+    """A flag when the score is under the rubric's (the team's) threshold and anything was scored."""
+    threshold = rubric.flags.score_below
+    if threshold is None or score >= threshold or all(r.result == "na" for r in results.values()):
+        return []
+    return [
+        Flag.model_construct(
+            code="low_score", reason=f"score {score:.0f} is under the threshold {threshold:.0f}"
+        )
+    ]
 
 
 def score_interactions(
@@ -260,6 +306,7 @@ def score_interactions(
         for hit in found:
             by_criterion[hit.criterion].append(hit)
         results = {c.id: judge(c, interaction, by_criterion[c.id]) for c in rubric.criteria}
+        score = total_score(rubric, results)
         scores.append(
             InteractionScore.model_construct(
                 interaction_id=interaction.id,
@@ -267,9 +314,10 @@ def score_interactions(
                 channel=interaction.channel,
                 rubric=rubric.ref,
                 language=lang,
-                score=total_score(rubric, results),
+                score=score,
                 criteria=results,
-                flags=flags_for(rubric, interaction, results),
+                flags=flags_for(rubric, interaction, results, by_criterion)
+                + score_flag(rubric, score, results),
             )
         )
     return scores

@@ -198,3 +198,74 @@ def test_scores_are_deterministic(rubric):
         chat("cs", "Dobrý den. Musíte počkat."),
     ]
     assert score_interactions(items, rubric) == score_interactions(items, rubric)
+
+
+@pytest.mark.parametrize(
+    ("customer_lines", "code"),
+    [
+        (["I want to speak to a manager right now."], "escalation"),
+        (["Chci mluvit s vedoucím!"], "escalation"),
+        (["Позовите руководителя."], "escalation"),
+        (["Ok.", "This is still not working, unacceptable."], "customer_upset_at_end"),
+        (
+            ["Pořád to nefunguje.", "Zkusím to znovu.", "Díky, už to jde, jsem spokojen."],
+            None,
+        ),  # upset early, fine at the end
+        (["I'm not unhappy, all good."], None),
+    ],
+)
+def test_supervisor_cues(rubric, customer_lines, code):
+    lang = (
+        "cs"
+        if "Pořád" in customer_lines[0] or "Chci" in customer_lines[0]
+        else ("ru" if "Позовите" in customer_lines[0] else "en")
+    )
+    turns = [Turn(speaker="agent", text="Hello.")]
+    for line in customer_lines:
+        turns += [Turn(speaker="customer", text=line), Turn(speaker="agent", text="Okay.")]
+    [score] = score_interactions(
+        [Interaction(id="chat:t:cue", channel="chat", language=lang, turns=turns)], rubric
+    )
+    cue_codes = {f.code for f in score.flags} & {"escalation", "customer_upset_at_end"}
+    assert cue_codes == ({code} if code else set())
+    for flag in score.flags:
+        if flag.code == code:
+            assert flag.evidence and all(turns[e.turn].speaker == "customer" for e in flag.evidence)
+
+
+def test_low_score_and_long_silence_flags_follow_the_rubric(rubric):
+    call = Interaction(
+        id="call:t:1",
+        channel="call",
+        language="en",
+        metadata={"metrics": {"longest_silence_s": 45.0}},
+        turns=[
+            Turn(speaker="agent", text="Hello."),
+            Turn(speaker="customer", text="My router is broken again."),
+        ],
+    )
+    [score] = score_interactions([call], rubric)
+    codes = {f.code for f in score.flags}
+    assert "long_silence" in codes and "low_score" in codes and score.score < rubric.flags.score_below
+    lenient = rubric.model_copy(
+        update={"flags": rubric.flags.model_copy(update={"score_below": None, "long_silence_s": 60.0})}
+    )
+    [again] = score_interactions([call], lenient)
+    assert not {"long_silence", "low_score"} & {f.code for f in again.flags}
+
+
+@pytest.mark.parametrize(
+    ("line", "upset"),
+    [
+        ("Nejsem spokojen.", True),
+        ("Jsem spokojen, díky.", False),  # "nejsem" and "jsem" share the lemma "být"
+        ("To je nepřijatelné!", True),
+        ("To je přijatelné.", False),
+    ],
+)
+def test_prefix_negation_counts_on_both_sides(rubric, line, upset):
+    turns = [Turn(speaker="agent", text="Dobrý den."), Turn(speaker="customer", text=line)]
+    [score] = score_interactions(
+        [Interaction(id="chat:t:neg", channel="chat", language="cs", turns=turns)], rubric
+    )
+    assert ("customer_upset_at_end" in {f.code for f in score.flags}) == upset
