@@ -9,7 +9,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -260,6 +260,67 @@ def scorecards(
         f"{files.rows} agent-period rows, {len(files.agent_pages)} agent pages\n"
         f"overview: {files.index.resolve()}\ncsv: {files.csv}\nparquet: {files.parquet}"
     )
+
+
+@app.command()
+@friendly
+def search(
+    query: Annotated[
+        str, typer.Argument(help='words (all must match), "a phrase", or word* for a prefix')
+    ] = "",
+    agent: Annotated[str | None, typer.Option(help="agent id")] = None,
+    team: Annotated[str | None, typer.Option(help="team")] = None,
+    channel: Annotated[str | None, typer.Option(help="call, chat or email")] = None,
+    since: Annotated[str | None, typer.Option(help="from this date, YYYY-MM-DD")] = None,
+    until: Annotated[str | None, typer.Option(help="before this date, YYYY-MM-DD")] = None,
+    flag: Annotated[
+        str | None, typer.Option(help="flag code, e.g. escalation, critical_fail, low_score")
+    ] = None,
+    failed: Annotated[str | None, typer.Option(help="criterion that failed, e.g. empathy")] = None,
+    min_score: Annotated[float | None, typer.Option(help="lowest score")] = None,
+    max_score: Annotated[float | None, typer.Option(help="highest score")] = None,
+    limit: Annotated[int, typer.Option(help="most results")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON for tools instead of a table")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Search scored interactions by text and filters; best match first, with a snippet and flags."""
+    from qa_pipeline.search import SearchFilters, search_interactions
+    from qa_pipeline.search import as_json as hits_json
+    from qa_pipeline.settings import load_settings
+    from qa_pipeline.store import connect
+
+    def day(value: str | None, option: str) -> datetime | None:
+        try:
+            return datetime.fromisoformat(value) if value else None
+        except ValueError:
+            raise QAError(f"--{option} {value!r} is not a date; use YYYY-MM-DD") from None
+
+    filters = SearchFilters(
+        agent=agent,
+        team=team,
+        channel=channel,
+        since=day(since, "since"),
+        until=day(until, "until"),
+        flag=flag,
+        failed=failed,
+        min_score=min_score,
+        max_score=max_score,
+    )
+    hits = search_interactions(connect(load_settings(config).database_url), query, filters, limit)
+    if as_json:
+        typer.echo(hits_json(hits))
+        return
+    if not hits:
+        typer.echo("no interactions match")
+        return
+    for h in hits:
+        score = f"{h.score:5.1f}" if h.score is not None else "    -"
+        typer.echo(
+            f"{score}  {h.started_at or '':16}  {h.channel:5}  {h.agent_name or h.agent_id:14.14}  "
+            f"{h.interaction_id}  {' '.join(h.flags)}"
+        )
+        if h.snippet:
+            typer.echo(f"       turn {h.turn}: {h.snippet}")
 
 
 def main() -> None:

@@ -163,7 +163,44 @@ def connect(url: str) -> Engine:
 
     metadata.create_all(engine)
     add_missing_columns(engine)
+    if is_sqlite:
+        create_search_index(engine)
     return engine
+
+
+FTS_TABLE = "turns_fts"
+
+
+def create_search_index(engine: Engine) -> None:
+    """The SQLite FTS5 index over turn texts (built from the turns table when first created).
+
+    ``remove_diacritics 2`` lets "vraceni" find "vrácení", as supervisors type.
+    """
+    with engine.begin() as conn:
+        exists = conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (FTS_TABLE,)
+        ).first()
+        if exists:
+            return
+        conn.exec_driver_sql(
+            f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(text, interaction_id UNINDEXED, idx UNINDEXED, "
+            "tokenize = 'unicode61 remove_diacritics 2')"
+        )
+        conn.exec_driver_sql(
+            f"INSERT INTO {FTS_TABLE} (text, interaction_id, idx) SELECT text, interaction_id, idx FROM turns"
+        )
+
+
+def _sync_search_index(conn: Any, ids: Sequence[str], rows: list[dict[str, Any]]) -> None:
+    if conn.dialect.name != "sqlite":
+        return
+    marks = ",".join("?" * len(ids))
+    conn.exec_driver_sql(f"DELETE FROM {FTS_TABLE} WHERE interaction_id IN ({marks})", tuple(ids))
+    if rows:
+        conn.exec_driver_sql(
+            f"INSERT INTO {FTS_TABLE} (text, interaction_id, idx) VALUES (?, ?, ?)",
+            [(r["text"], r["interaction_id"], r["idx"]) for r in rows],
+        )
 
 
 def add_missing_columns(engine: Engine) -> list[str]:
@@ -248,6 +285,7 @@ def save_interactions(engine: Engine, items: Sequence[Interaction], run_id: str 
         ]
         if rows:
             conn.execute(insert(turns), rows)
+        _sync_search_index(conn, ids, rows)
 
 
 def load_interactions(engine: Engine, ids: Sequence[str]) -> list[Interaction]:

@@ -137,5 +137,5 @@ def test_explain_describes_every_criterion_in_plain_words(rubric):
     text = explain_rubric(rubric)
     for c in rubric.criteria:
         assert f"{c.name} ({c.id})" in text
-    assert "CRITICAL" in text and "first 2 turn(s)" in text and "fewer than 4 words" in text
+    assert "CRITICAL" in text and "first 2 turn(s)" in text and "fewer than 3 words" in text
     assert '"refund" counts only with' in text

@@ -1,0 +1,165 @@
+"""Full-text search with filters (SQLite FTS5), including hostile queries."""
+
+import json
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from qa_pipeline.interactions import Interaction, Turn
+from qa_pipeline.scoring import score_interactions
+from qa_pipeline.search import SearchFilters, fts_expression, search_interactions
+from qa_pipeline.store import save_interactions, save_scores, table_counts
+
+
+def chat(n: int, agent: str, team: str, day: int, lang: str, *agent_lines: str, customer: str) -> Interaction:
+    turns = [Turn(speaker="customer", text=customer)] + [Turn(speaker="agent", text=t) for t in agent_lines]
+    return Interaction(
+        id=f"chat:t:{n}",
+        channel="chat",
+        agent_id=agent,
+        team=team,
+        language=lang,
+        started_at=f"2026-11-{day:02d}T10:00:00Z",
+        turns=turns,
+    )
+
+
+@pytest.fixture
+def stored(engine, rubric):
+    items = [
+        chat(
+            1,
+            "a1",
+            "billing",
+            18,
+            "en",
+            "Hello! I'm sorry, I have issued the refund. Thank you!",
+            customer="I want a refund for my refund request, refund now",
+        ),
+        chat(
+            2,
+            "a1",
+            "billing",
+            19,
+            "en",
+            "Calm down, you have to wait.",
+            customer="Where is my refund? I want to speak to a manager.",
+        ),
+        chat(
+            3,
+            "a2",
+            "cee",
+            20,
+            "cs",
+            "Dobrý den, vrácení peněz jsem odeslala. Děkujeme.",
+            customer="Kdy přijde vrácení peněz?",
+        ),
+        chat(
+            4,
+            "a2",
+            "cee",
+            20,
+            "ru",
+            "Здравствуйте! Возврат средств оформлен. Спасибо!",
+            customer="Где мой возврат?",
+        ),
+    ]
+    save_interactions(engine, items)
+    save_scores(engine, score_interactions(items, rubric))
+    return items
+
+
+def ids(hits):
+    return [h.interaction_id for h in hits]
+
+
+def test_words_rank_and_snippets(engine, stored):
+    hits = search_interactions(engine, "refund")
+    assert ids(hits) == ["chat:t:1", "chat:t:2"]  # three mentions outrank one
+    assert "[refund]" in hits[0].snippet and hits[0].turn == 0
+
+
+def test_diacritics_prefix_and_phrases(engine, stored):
+    assert ids(search_interactions(engine, "vraceni")) == ["chat:t:3"]  # typed without diacritics
+    assert ids(search_interactions(engine, "возврат*")) == ["chat:t:4"]
+    assert ids(search_interactions(engine, '"speak to a manager"')) == ["chat:t:2"]
+    assert search_interactions(engine, '"manager to speak"') == []
+
+
+def test_filters(engine, stored, rubric):
+    from datetime import datetime
+
+    scores = {s.interaction_id: s for s in score_interactions(stored, rubric)}
+    by_id = {i.id: i for i in stored}
+
+    def expect(keep):
+        return sorted(i for i in by_id if keep(by_id[i], scores[i]))
+
+    cases = [
+        (SearchFilters(agent="a2"), expect(lambda i, s: i.agent_id == "a2")),
+        (
+            SearchFilters(team="billing", since=datetime(2026, 11, 19)),
+            expect(lambda i, s: i.team == "billing" and i.started_at.day >= 19),
+        ),
+        (SearchFilters(flag="escalation"), expect(lambda i, s: "escalation" in {f.code for f in s.flags})),
+        (SearchFilters(failed="empathy"), expect(lambda i, s: s.criteria["empathy"].result == "fail")),
+        (SearchFilters(min_score=50, max_score=90), expect(lambda i, s: 50 <= s.score <= 90)),
+    ]
+    for filters, expected in cases:
+        assert expected, filters  # each case must select something to prove the filter
+        assert len(expected) < len(stored), filters  # ... and leave something out
+        assert sorted(ids(search_interactions(engine, "", filters))) == expected, filters
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"',
+        'refund" OR 1=1 --',
+        "'; DROP TABLE turns; --",
+        "NEAR(refund",
+        "refund AND",
+        "*",
+        "^",
+        "💥",
+        "column:text",
+        "a\x00b",
+        "(((",
+        "{x}",
+        'ř"ž',
+        "%_%",
+    ],
+)
+def test_hostile_queries_never_error_or_inject(engine, stored, query):
+    before = table_counts(engine)
+    search_interactions(engine, query)
+    assert table_counts(engine) == before
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM turns_fts")).scalar_one() == before["turns"]
+
+
+def test_expression_is_built_from_words_only():
+    assert fts_expression('refund "speak to" mana* ") OR (') == '"refund" "speak to" "mana"* "OR"'
+
+
+def test_index_follows_rewrites(engine, stored):
+    changed = stored[0].model_copy(update={"turns": [Turn(speaker="customer", text="nothing about money")]})
+    save_interactions(engine, [changed])
+    assert ids(search_interactions(engine, "refund")) == ["chat:t:2"]
+    assert ids(search_interactions(engine, "money")) == ["chat:t:1"]
+
+
+def test_cli_table_and_json(engine, stored, tmp_path):
+    from qa_pipeline.cli import app
+
+    config = tmp_path / "qa.toml"
+    config.write_text(f'database_url = "{engine.url}"\n', encoding="utf-8")
+    runner = CliRunner()
+    table = runner.invoke(app, ["search", "refund", "--team", "billing", "-c", str(config)])
+    assert table.exit_code == 0 and "chat:t:1" in table.output and "[refund]" in table.output
+    raw = runner.invoke(app, ["search", "", "--flag", "escalation", "--json", "-c", str(config)])
+    [hit] = json.loads(raw.output)
+    assert hit["interaction_id"] == "chat:t:2" and "escalation" in hit["flags"]
+    bad = runner.invoke(app, ["search", "x", "--since", "last week", "-c", str(config)])
+    assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
