@@ -16,6 +16,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from qa_pipeline.alerts import flag_summary, send_alert
 from qa_pipeline.errors import ConfigError
 from qa_pipeline.pipeline import (
     BatchReport,
@@ -70,6 +71,22 @@ def score_task(channel: str, ids: list[str], settings: Settings, run_id: str) ->
 def scorecards_task(settings: Settings) -> str:
     files = build_scorecards(connect(settings.database_url), settings.scorecard_dir)
     return str(files.index)
+
+
+@task(name="alert", retries=1, retry_delay_seconds=3)
+def _deliver(settings: Settings, run_id: str) -> dict[str, Any]:
+    summary = flag_summary(connect(settings.database_url), run_id)
+    send_alert(settings.alert_url or "", summary)
+    return summary
+
+
+def alert_task(settings: Settings, run_id: str) -> str:
+    """Send the run's flag summary; an undeliverable alert is reported, never fails the run."""
+    try:
+        summary = _deliver(settings, run_id)
+    except Exception as exc:
+        return f"not sent: {exc}"
+    return f"sent: {summary['flagged_interactions']} flagged interactions"
 
 
 def _settle(future: Any, channel: str, items: list[str], stage: str) -> BatchReport:
@@ -149,6 +166,8 @@ def nightly_qa(
         finish_run(engine, run_id, "failed", {"error": f"{type(exc).__name__}: {exc}"})
         raise
     result = {"run_id": run_id, "night": the_night.isoformat(), **summary.as_dict(), "scorecards": index}
+    if settings.alert_url:
+        result["alert"] = alert_task(settings, run_id)
     finish_run(engine, run_id, "ok" if summary.balanced else "unbalanced", result)
     logger.info("run summary\n%s", summary.render())
     return result

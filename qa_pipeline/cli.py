@@ -236,6 +236,8 @@ def nightly(
     typer.echo(f"\nrun {result['run_id']} (night {result['night']}) in {time.perf_counter() - started:.1f}s")
     typer.echo(summary.render())
     typer.echo(f"\nscorecards: {Path(result['scorecards']).resolve()}")
+    if "alert" in result:
+        typer.echo(f"alert: {result['alert']}")
     if not summary.balanced:
         raise typer.Exit(1)
 

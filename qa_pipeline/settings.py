@@ -143,6 +143,9 @@ class Settings(BaseSettings):
     score_batch_size: int = Field(default=200, ge=1, description="interactions per scoring task")
     task_runner: str = Field(default="threads", description="'threads', or 'dask' / 'dask://HOST:PORT'")
     max_workers: int = 2
+    alert_url: str | None = Field(
+        default=None, description="after each nightly run: webhook (JSON) or Apprise URL"
+    )
     ingest_retries: int = 2
 
     @field_validator("redact_patterns")

@@ -44,9 +44,20 @@ emails = ["{data / "emails"}/*.mbox"]
 
 
 def test_nightly_reconciles_and_is_idempotent(harness, config, tmp_path):
+    from fake_helpdesk import WebhookSink
+
     from flows.nightly import run_nightly
 
-    first = run_nightly(config, date(2026, 11, 20))
+    with WebhookSink() as sink:
+        config.write_text(
+            config.read_text(encoding="utf-8").replace("[sources]", f'alert_url = "{sink.url}"\n[sources]'),
+            encoding="utf-8",
+        )
+        first = run_nightly(config, date(2026, 11, 20))
+    [alert] = sink.received
+    assert alert["run_id"] == first["run_id"] and first["alert"].startswith("sent")
+    assert alert["flagged_interactions"] > 0 and sum(alert["flags"].values()) >= alert["flagged_interactions"]
+    assert "flagged" in alert["text"]
     channels = first["channels"]
     assert first["balanced"]
     for channel in ("call", "chat", "email"):

@@ -1,0 +1,87 @@
+"""After a nightly run: summarise the run's new flags and send them to a notification target.
+
+The target is ``alert_url`` in settings: an http(s) URL receives the summary as JSON
+(POST); any other URL is handed to Apprise (Slack, Teams, email, ...) when the
+``apprise`` package is installed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, select
+
+from qa_pipeline.errors import ConfigError, QAError
+from qa_pipeline.store import interactions, scores
+
+TOP = 10
+
+
+def flag_summary(engine: Engine, run_id: str) -> dict[str, Any]:
+    """Flags raised by this run: counts per code and the most-flagged interactions with reasons."""
+    query = (
+        select(
+            scores.c.interaction_id,
+            scores.c.score,
+            scores.c.flags,
+            interactions.c.agent_id,
+            interactions.c.agent_name,
+            interactions.c.team,
+            interactions.c.channel,
+        )
+        .join(interactions, interactions.c.id == scores.c.interaction_id)
+        .where(scores.c.run_id == run_id)
+    )
+    with engine.connect() as conn:
+        rows = [r for r in conn.execute(query).mappings() if r["flags"]]
+    counts = Counter(f["code"] for r in rows for f in r["flags"])
+    worst = sorted(rows, key=lambda r: (-len(r["flags"]), r["score"]))[:TOP]
+    return {
+        "run_id": run_id,
+        "flagged_interactions": len(rows),
+        "flags": dict(counts.most_common()),
+        "top": [
+            {
+                "interaction_id": r["interaction_id"],
+                "agent": r["agent_name"] or r["agent_id"],
+                "team": r["team"],
+                "channel": r["channel"],
+                "score": r["score"],
+                "flags": [{"code": f["code"], "reason": f.get("reason", "")} for f in r["flags"]],
+            }
+            for r in worst
+        ],
+    }
+
+
+def render_text(summary: dict[str, Any]) -> str:
+    """The summary as a short message for chat tools and email."""
+    lines = [f"QA run {summary['run_id']}: {summary['flagged_interactions']} interactions flagged"]
+    lines += [f"  {code}: {count}" for code, count in summary["flags"].items()]
+    for item in summary["top"][:5]:
+        reasons = "; ".join(f"{f['code']}: {f['reason']}" for f in item["flags"][:2])
+        lines.append(f"- {item['interaction_id']} ({item['agent']}, score {item['score']:.0f}): {reasons}")
+    return "\n".join(lines)
+
+
+def send_alert(url: str, summary: dict[str, Any], timeout: float = 10.0) -> None:
+    """Deliver the summary to ``url``; raise QAError if it cannot be delivered."""
+    if url.startswith(("http://", "https://")):
+        try:
+            response = httpx.post(url, json={**summary, "text": render_text(summary)}, timeout=timeout)
+        except httpx.HTTPError as exc:
+            raise QAError(f"alert not delivered to {url}: {exc}") from exc
+        if response.status_code >= 300:
+            raise QAError(f"alert not delivered: {url} answered {response.status_code}")
+        return
+    try:
+        import apprise
+    except ImportError:
+        raise ConfigError(
+            f"alert_url {url!r} is not http(s); for other targets pip install apprise"
+        ) from None
+    notifier = apprise.Apprise()
+    if not notifier.add(url) or not notifier.notify(title="QA flags", body=render_text(summary)):
+        raise QAError(f"alert not delivered through Apprise to {url.split('://')[0]}://...")
