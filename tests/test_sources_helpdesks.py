@@ -90,3 +90,60 @@ def test_scored_help_desk_chat_keeps_agent_points_out_of_bot_turns(data, rubric)
     bot_turn = 1
     assert all(e.turn != bot_turn for r in score.criteria.values() for e in r.evidence)
     assert score.criteria["empathy"].result == "pass" and score.criteria["resolution"].result == "pass"
+
+
+def test_zendesk_admin_export_with_inline_comments(tmp_path):
+    export = tmp_path / "zendesk-export.jsonl"
+    ticket = {
+        "id": 7,
+        "requester_id": 1,
+        "assignee_id": 2,
+        "created_at": "2026-11-20T08:00:00Z",
+        "comments": [
+            {
+                "id": 1,
+                "author_id": 1,
+                "public": True,
+                "created_at": "2026-11-20T08:00:00Z",
+                "body": "Help, my order is late",
+            },
+            {
+                "id": 2,
+                "author_id": 2,
+                "public": False,
+                "created_at": "2026-11-20T08:01:00Z",
+                "body": "internal",
+            },
+            {
+                "id": 3,
+                "author_id": 2,
+                "public": True,
+                "created_at": "2026-11-20T08:05:00Z",
+                "body": "Hello, I have resent it.",
+            },
+        ],
+    }
+    export.write_text(json.dumps(ticket) + "\n", encoding="utf-8")
+    [interaction] = ingest_chats([export], "zendesk").interactions
+    assert [t.speaker for t in interaction.turns] == ["customer", "agent"]
+    assert interaction.metadata["metrics"]["first_response_s"] == 300.0
+
+
+def test_intercom_parts_as_a_bare_list(tmp_path):
+    export = tmp_path / "intercom.json"
+    conversation = {
+        "id": "9",
+        "created_at": 1763633700,
+        "source": {"body": "<p>Hi</p>", "author": {"type": "user", "id": "u"}},
+        "conversation_parts": [
+            {
+                "part_type": "comment",
+                "created_at": 1763633760,
+                "body": "Hello!",
+                "author": {"type": "admin", "id": "7", "name": "Lina"},
+            }
+        ],
+    }
+    export.write_text(json.dumps([conversation]), encoding="utf-8")
+    [interaction] = ingest_chats([export], "intercom").interactions
+    assert [t.speaker for t in interaction.turns] == ["customer", "agent"]

@@ -74,7 +74,7 @@ def test_without_manifest_or_pattern_the_agent_is_unknown(data):
     assert details["agent_id"] == "unknown" and details["agent_source"] == "none"
 
 
-@pytest.mark.parametrize("name", ["call.flac", "call.ogg", "call.opus", "call.m4a"])
+@pytest.mark.parametrize("name", ["call.flac", "call.ogg", "call.opus", "call.m4a", "call-mulaw-8k.wav"])
 def test_compressed_formats_decode_with_both_channels(data, name):
     reference = decode(data / "calls" / "short-stereo.wav")
     channels = decode(data / "formats" / name)

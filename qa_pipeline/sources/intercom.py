@@ -46,7 +46,9 @@ def parse_conversation(conversation: dict[str, Any], source: str) -> Any:
         raise InputError("conversation has no id", source=source, record=str(conversation)[:10_000])
     opening = dict(conversation.get("source") or {})
     opening.setdefault("created_at", conversation.get("created_at"))
-    parts = (conversation.get("conversation_parts") or {}).get("conversation_parts") or []
+    parts = conversation.get("conversation_parts") or []
+    if isinstance(parts, dict):  # the API wraps the list: {"type": "conversation_part.list", ...}
+        parts = parts.get("conversation_parts") or []
     messages = [message_from(opening, opening=True)] + [message_from(p) for p in parts]
     assignee = conversation.get("admin_assignee_id")
     name = next(

@@ -1,7 +1,8 @@
 """Zendesk tickets as the Zendesk API returns them.
 
 A file holds one bundle per ticket (a JSON list, a ``{"tickets": [...]}`` object, or
-JSONL): the ticket (``GET /api/v2/tickets/{id}``'s ``ticket``), its comments
+JSONL), or tickets with their ``comments`` inside as the admin JSON export writes them:
+the ticket (``GET /api/v2/tickets/{id}``'s ``ticket``), its comments
 (``GET /api/v2/tickets/{id}/comments?include=users``: ``comments`` and side-loaded
 ``users``) and, optionally, ``ticket_metric`` (``solved_at``). Private comments are
 internal notes; comments by Zendesk itself (author -1, or via a trigger) are the bot.
@@ -23,7 +24,8 @@ AGENT_ROLES = {"agent", "admin"}
 
 
 def speaker_for(comment: dict[str, Any], users: dict[Any, dict[str, Any]], requester: Any) -> str:
-    """Who wrote a comment, from the author's side-loaded role."""
+    """Who wrote a comment: from the author's side-loaded role, else the requester is the customer
+    and anyone else (an export without users) is taken to be staff."""
     author = comment.get("author_id")
     via = (comment.get("via") or {}).get("channel")
     if author == SYSTEM_AUTHOR or via == "rule":
@@ -33,12 +35,15 @@ def speaker_for(comment: dict[str, Any], users: dict[Any, dict[str, Any]], reque
         return "agent"
     if role == "end-user" or author == requester:
         return "customer"
+    if not users and author is not None:
+        return "agent"
     return "unknown"
 
 
 def parse_ticket(bundle: dict[str, Any], source: str) -> Any:
     """One ticket bundle -> Interaction; InputError when it lacks a ticket id or comments."""
-    ticket = bundle.get("ticket") or {}
+    # Zendesk's admin JSON export puts the comments inside each ticket, without users.
+    ticket = bundle.get("ticket") or (bundle if "comments" in bundle and "id" in bundle else {})
     if not ticket.get("id"):
         raise InputError("bundle has no ticket.id", source=source, record=str(bundle)[:10_000])
     comments = bundle.get("comments")
