@@ -135,7 +135,7 @@ def not_applicable(criterion: Criterion, interaction: Interaction, hits: list[Hi
             score=None,
             confidence=1.0,
             evidence=said,
-            reason="customer: " + "; ".join(f'"{e.match}"' for e in said),
+            reason="customer: " + quoted(said),
         )
     return None
 
@@ -154,7 +154,7 @@ def judge(criterion: Criterion, interaction: Interaction, hits: list[Hit]) -> Cr
     mine = [h for h in mine if h.criterion == criterion.id]
     negative = [_evidence(h) for h in mine if h.kind == "negative"]
     positive = [_evidence(h) for h in mine if h.kind == "phrase"]
-    offending = "negative phrase: " + "; ".join(f'"{e.match}"' for e in negative)
+    offending = "negative phrase: " + quoted(negative)
     if negative and criterion.negative_effect == "fail":
         return CriterionResult.model_construct(
             result="fail", score=0.0, confidence=CONFIDENCE_FOUND, evidence=negative, reason=offending
@@ -224,25 +224,9 @@ def flags_for(
                 )
             )
     customer = [i for i, t in enumerate(interaction.turns) if t.speaker == "customer"]
-    escalation = [_evidence(h) for h in cues.get(ESCALATION, []) if h.turn in customer]
-    if escalation:
-        flags.append(
-            Flag.model_construct(
-                code="escalation",
-                reason="customer: " + "; ".join(f'"{e.match}"' for e in escalation),
-                evidence=escalation,
-            )
-        )
+    flags += cue_flag("escalation", "customer", cues.get(ESCALATION, []), set(customer))
     last = set(customer[-rules.upset_last_turns :])
-    upset = [_evidence(h) for h in cues.get(UPSET, []) if h.turn in last]
-    if upset:
-        flags.append(
-            Flag.model_construct(
-                code="customer_upset_at_end",
-                reason="customer at the end: " + "; ".join(f'"{e.match}"' for e in upset),
-                evidence=upset,
-            )
-        )
+    flags += cue_flag("customer_upset_at_end", "customer at the end", cues.get(UPSET, []), last)
     if not interaction.agent_turns():
         flags.append(
             Flag.model_construct(
@@ -267,6 +251,19 @@ def flags_for(
             Flag.model_construct(code="long_silence", reason=f"{silence:.0f} s without speech (hold?)")
         )
     return flags
+
+
+def quoted(evidence: list[Evidence]) -> str:
+    """The matched words of each piece of evidence, quoted: '"calm down"; "not my department"'."""
+    return "; ".join(f'"{e.match}"' for e in evidence)
+
+
+def cue_flag(code: str, who: str, hits: list[Hit], turns: set[int]) -> list[Flag]:
+    """A flag for supervisor cue phrases found in ``turns``, or none."""
+    evidence = [_evidence(h) for h in hits if h.turn in turns]
+    if not evidence:
+        return []
+    return [Flag.model_construct(code=code, reason=f"{who}: {quoted(evidence)}", evidence=evidence)]
 
 
 def score_flag(rubric: Rubric, score: float, results: dict[str, CriterionResult]) -> list[Flag]:
