@@ -28,8 +28,8 @@ from qa_pipeline.rubric import Phrase, Rubric
 # Words that negate what follows them, per language.
 NEGATORS = {
     "en": {"not", "n't", "never", "no", "without", "nor"},
-    "cs": {"ne", "nikdy", "bez", "není", "nejsem", "nebylo"},
-    "sl": {"ne", "nikoli", "nikdar", "brez", "ni", "nisem"},
+    "cs": {"ne", "nikdy", "bez", "není", "nejsem", "nejsme", "nejsou", "nebylo", "nemám", "nemáme"},
+    "sl": {"ne", "nikoli", "nikdar", "brez", "ni", "nisem", "nismo", "niste", "niso", "nimam", "nimamo"},
     "lt": {"ne", "nė", "niekada", "be", "nėra"},
     "ru": {"не", "нет", "никогда", "без"},
 }
@@ -242,9 +242,23 @@ class CompiledRules:
     def _context_ok(self, view: TokenView, start: int, end: int, first: int, last: int, rule: Rule) -> bool:
         lo, hi = max(first, start - rule.within), min(last, end + rule.within)
         words = set(view.norm[lo:hi]) | set(view.lower[lo:hi])
-        if rule.require and not words & rule.require:
+        if rule.forbid and words & rule.forbid:
             return False
-        return not (rule.forbid and words & rule.forbid)
+        if not rule.require:
+            return True
+        # A required word counts only un-negated: "nepřijde" shares the lemma of "přijde".
+        strings = self.nlp.vocab.strings
+        positive = {
+            h
+            for i in range(lo, hi)
+            if not (
+                self.prefix
+                and strings[view.lower[i]].startswith(self.prefix)
+                and not strings[view.norm[i]].startswith(self.prefix)
+            )
+            for h in (view.norm[i], view.lower[i])
+        }
+        return bool(positive & rule.require)
 
 
 def _for_language(packs: dict, lang: str) -> list:

@@ -269,3 +269,55 @@ def test_prefix_negation_counts_on_both_sides(rubric, line, upset):
         [Interaction(id="chat:t:neg", channel="chat", language="cs", turns=turns)], rubric
     )
     assert ("customer_upset_at_end" in {f.code for f in score.flags}) == upset
+
+
+# Common contact-centre phrasings, and their negated look-alikes that must not count.
+COMMON = [
+    ("en", "Good day, you're chatting with Anna.", "greeting", "pass"),
+    ("en", "Thanks for getting in touch! How may I assist you?", "greeting", "pass"),
+    ("en", "I completely understand your frustration.", "empathy", "pass"),
+    ("en", "Sorry for any inconvenience this has caused.", "empathy", "pass"),
+    ("en", "We sincerely apologize for the trouble.", "empathy", "pass"),
+    ("en", "No worries, I'll take care of that for you.", "positive_language", "pass"),
+    ("en", "It's your fault, read the manual.", "positive_language", "fail"),
+    ("en", "Your refund has been processed.", "resolution", "pass"),
+    ("en", "Your account is now active again.", "resolution", "pass"),
+    ("en", "I went ahead and cancelled the order.", "resolution", "pass"),
+    ("en", "You're all set!", "resolution", "pass"),
+    ("en", "A technician will visit you tomorrow between 8 and 12.", "resolution", "pass"),
+    ("en", "Many thanks, much appreciated!", "thanks", "pass"),
+    ("en", "Thank you for your understanding.", "thanks", "pass"),
+    ("cs", "S čím vám mohu pomoci?", "greeting", "pass"),
+    ("cs", "Rozumím, to je nepříjemné.", "empathy", "pass"),
+    ("cs", "Zařídila jsem vrácení peněz.", "resolution", "pass"),
+    ("cs", "Objednávku jsem stornovala.", "resolution", "pass"),
+    ("cs", "Technik k vám přijde zítra.", "resolution", "pass"),
+    ("sl", "Vrnili smo vam denar.", "resolution", "pass"),
+    ("sl", "Uredila sem vse potrebno.", "resolution", "pass"),
+    ("lt", "Pinigus grąžinsime per tris dienas.", "resolution", "pass"),
+    ("lt", "Problemą išsprendėme.", "resolution", "pass"),
+    ("ru", "Мы вернули вам деньги.", "resolution", "pass"),
+    ("ru", "Возврат оформлен.", "resolution", "pass"),
+    ("ru", "Я не могу вернуть деньги.", "resolution", "fail"),
+    ("ru", "Большое спасибо за понимание!", "thanks", "pass"),
+    ("ru", "Добрый день! Чем могу помочь?", "greeting", "pass"),
+    ("sl", "Hvala za razumevanje.", "thanks", "pass"),
+    ("lt", "Ačiū už kantrybę.", "thanks", "pass"),
+    ("en", "The technician will not come today.", "resolution", "fail"),
+    ("en", "It has not been fixed yet.", "resolution", "fail"),
+    ("en", "It cannot be refunded.", "resolution", "fail"),
+    ("en", "You will not receive a refund.", "resolution", "fail"),
+    ("en", "Your account is not active.", "resolution", "fail"),
+    ("cs", "Technik dnes nepřijde.", "resolution", "fail"),
+    ("cs", "Objednávku jsem nezrušila.", "resolution", "fail"),
+    ("ru", "Мы не вернули деньги.", "resolution", "fail"),
+    ("sl", "Denarja nismo vrnili.", "resolution", "fail"),
+    ("en", "How can I help it, the system is down.", "greeting", "pass"),
+]
+
+
+@pytest.mark.parametrize(("lang", "line", "criterion", "expected"), COMMON)
+def test_common_phrasings_and_negated_look_alikes(rubric, lang, line, criterion, expected):
+    item = chat(lang, line, customer="My internet has been broken since Monday, please help.")
+    [score] = score_interactions([item], rubric)
+    assert score.criteria[criterion].result == expected, score.criteria[criterion]
