@@ -229,9 +229,13 @@ whole process (spaCy, five pipelines, the language identifier).
 
 
 def record(rows: list[str]) -> None:
-    """Append result rows to the results file (created with its header if missing)."""
+    """Add result rows to the table in the results file (created with its header if missing)."""
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else HEADER
-    RESULTS.write_text(text.rstrip("\n") + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    lines = text.rstrip("\n").split("\n")
+    last_row = max(i for i, line in enumerate(lines) if line.startswith("|"))  # keep notes below the table
+    RESULTS.write_text(
+        "\n".join(lines[: last_row + 1] + rows + lines[last_row + 1 :]) + "\n", encoding="utf-8"
+    )
     print(f"recorded in {RESULTS}")
 
 

@@ -184,7 +184,11 @@ def record(rows: list[dict], hours: dict[float, tuple[float, float]]) -> None:
             f"| {3600 / wall:.1f} | | {rss:.0f} MB (own process) |"
         )
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else HEADER
-    RESULTS.write_text(text.rstrip("\n") + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    existing = text.rstrip("\n").split("\n")
+    last_row = max(i for i, line in enumerate(existing) if line.startswith("|"))  # keep notes below the table
+    RESULTS.write_text(
+        "\n".join(existing[: last_row + 1] + lines + existing[last_row + 1 :]) + "\n", encoding="utf-8"
+    )
     print(f"recorded in {RESULTS}")
 
 
