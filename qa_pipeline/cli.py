@@ -131,7 +131,11 @@ def _ingest(
 
 ModelOption = Annotated[
     str | None,
-    typer.Option("--model", help="tiny.en (bundled), base-multilingual (bundled), a model name or a folder"),
+    typer.Option(
+        "--model",
+        help="tiny.en (bundled, English), base-multilingual (bundled), auto (tiny.en for English calls, "
+        "base-multilingual for the rest), a model name or a folder",
+    ),
 ]
 DeviceOption = Annotated[str | None, typer.Option("--device", help="cpu, cuda or auto")]
 

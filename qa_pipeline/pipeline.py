@@ -33,7 +33,7 @@ from qa_pipeline.store import (
     save_quarantined,
     save_scores,
 )
-from qa_pipeline.transcribe import Transcriber
+from qa_pipeline.transcribe import Transcriber, make_transcriber
 
 CHANNELS = ("call", "chat", "email")
 T = TypeVar("T")
@@ -132,7 +132,7 @@ _transcribe_lock = threading.Lock()
 
 @lru_cache(maxsize=4)
 def _transcriber(whisper: WhisperSettings) -> Transcriber:
-    return Transcriber(whisper)
+    return make_transcriber(whisper)
 
 
 def read_channel(channel: str, paths: list[Path], settings: Settings, fmt: str | None = None) -> IngestResult:

@@ -250,8 +250,36 @@ def utterances(words: list[Word], gap: float) -> list[Utterance]:
     ]
 
 
+class AutoTranscriber(Transcriber):
+    """``model = "auto"``: the multilingual model names the language; English goes through
+    the fast ``tiny.en``, every other language through the multilingual model."""
+
+    def __init__(self, settings: WhisperSettings | None = None):
+        super().__init__(settings)
+        self.english = Transcriber(self.settings.model_copy(update={"model": "tiny.en"}))
+        self.other = Transcriber(self.settings.model_copy(update={"model": MULTILINGUAL}))
+
+    @property
+    def multilingual(self) -> bool:
+        return True
+
+    def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
+        return self.other.detect_language(audio)
+
+    def words(self, audio: np.ndarray, language: str | None, offset: float = 0.0) -> list[Word]:
+        chosen = self.english if language == "en" else self.other
+        return chosen.words(audio, language, offset)
+
+
+def make_transcriber(settings: WhisperSettings | None = None) -> Transcriber:
+    """The transcriber for these settings (``model = "auto"`` picks per call)."""
+    settings = settings or WhisperSettings()
+    return AutoTranscriber(settings) if settings.model == "auto" else Transcriber(settings)
+
+
 transcribers: Registry[type[Transcriber]] = Registry("transcriber")
 transcribers.register("faster-whisper")(Transcriber)
+transcribers.register("auto")(AutoTranscriber)
 
 
 def transcribe_call(

@@ -158,3 +158,19 @@ def test_ingest_calls_command_takes_a_model(tmp_path: Path, data: Path):
     assert result.exit_code == 0, result.output
     [call] = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert call["language"] == "cs" and call["metadata"]["metrics"]["handle_time_s"] > 10
+
+
+@pytest.mark.slow
+def test_auto_model_uses_tiny_en_for_english_and_base_for_the_rest(data):
+    from qa_pipeline.transcribe import AutoTranscriber, make_transcriber
+
+    auto = make_transcriber(WhisperSettings(model="auto"))
+    assert isinstance(auto, AutoTranscriber)
+    turns, meta = transcribe_call(data / "calls" / "short-stereo.wav", auto)
+    assert meta["language"] == "en" and meta["language_source"] == "detected"
+    assert "calling" in turns[0].text.lower()
+    assert auto.english._model is not None and auto.other._batched is None  # English went through tiny.en
+    [call] = ingest_calls([data / "calls-cs"], auto).interactions
+    assert (
+        call.language == "cs" and auto.other._batched is not None
+    )  # Czech went through the multilingual model

@@ -19,7 +19,7 @@ from typing import Any
 from qa_pipeline.errors import InputError
 from qa_pipeline.interactions import Interaction, stable_id
 from qa_pipeline.sources import IngestResult, Quarantined
-from qa_pipeline.transcribe import Transcriber, transcribe_call
+from qa_pipeline.transcribe import Transcriber, make_transcriber, transcribe_call
 
 AUDIO_SUFFIXES = {".wav", ".mp3", ".flac", ".ogg", ".opus", ".m4a"}
 FILENAME_PATTERN = re.compile(r"^(?P<agent_id>[^_]+)_(?P<ts>\d{8}T\d{6})_(?P<call_id>.+)$")
@@ -121,7 +121,7 @@ def ingest_calls(
 
     from qa_pipeline.progress import progress
 
-    transcriber = transcriber or Transcriber()
+    transcriber = transcriber or make_transcriber()
     files = find_recordings(paths)
     manifests = {folder: load_manifest(folder) for folder in {p.parent for p in files}}
 
