@@ -316,6 +316,37 @@ COMMON = [
 ]
 
 
+# The same for greeting, empathy, positive language and thanks in cs, sl, lt and ru.
+COMMON += [
+    ("cs", "Dobrý večer, tady podpora Acme.", "greeting", "pass"),
+    ("cs", "Chápu vaši frustraci.", "empathy", "pass"),
+    ("cs", "Je nám líto, že se to stalo.", "empathy", "pass"),
+    ("cs", "Rádi vám pomůžeme.", "positive_language", "pass"),
+    ("cs", "Samozřejmě, žádný problém.", "positive_language", "pass"),
+    ("cs", "To není můj problém.", "positive_language", "fail"),
+    ("cs", "Děkujeme za trpělivost.", "thanks", "pass"),
+    ("cs", "Děkuji za pochopení.", "thanks", "pass"),
+    ("sl", "Razumem vašo frustracijo.", "empathy", "pass"),
+    ("sl", "Opravičujemo se za nevšečnosti.", "empathy", "pass"),
+    ("sl", "Seveda, z veseljem.", "positive_language", "pass"),
+    ("sl", "Hvala za potrpežljivost.", "thanks", "pass"),
+    ("lt", "Labas, čia Rūta iš Acme.", "greeting", "pass"),
+    ("lt", "Suprantu jūsų nusivylimą.", "empathy", "pass"),
+    ("lt", "Atsiprašome už nepatogumus.", "empathy", "pass"),
+    ("lt", "Žinoma, mielai padėsime.", "positive_language", "pass"),
+    ("lt", "Dėkojame už kantrybę.", "thanks", "pass"),
+    ("ru", "Доброе утро! Меня зовут Ольга.", "greeting", "pass"),
+    ("ru", "Понимаю ваше разочарование.", "empathy", "pass"),
+    ("ru", "Приносим свои извинения.", "empathy", "pass"),
+    ("ru", "Конечно, с радостью помогу.", "positive_language", "pass"),
+    ("ru", "Это не моя проблема.", "positive_language", "fail"),
+    ("ru", "Спасибо за терпение!", "thanks", "pass"),
+    ("ru", "Благодарим за обращение.", "thanks", "pass"),
+    ("ru", "Я не приношу извинений.", "empathy", "fail"),
+    ("ru", "Без извинений, правила есть правила.", "empathy", "fail"),
+]
+
+
 @pytest.mark.parametrize(("lang", "line", "criterion", "expected"), COMMON)
 def test_common_phrasings_and_negated_look_alikes(rubric, lang, line, criterion, expected):
     item = chat(lang, line, customer="My internet has been broken since Monday, please help.")
