@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import spacy
+from results_table import add_rows  # benchmarks/ is the script's folder
 
 from qa_pipeline.interactions import Interaction, Turn
 from qa_pipeline.rubric import Rubric, load_rubric
@@ -230,13 +231,7 @@ whole process (spaCy, five pipelines, the language identifier).
 
 def record(rows: list[str]) -> None:
     """Add result rows to the table in the results file (created with its header if missing)."""
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else HEADER
-    lines = text.rstrip("\n").split("\n")
-    last_row = max(i for i, line in enumerate(lines) if line.startswith("|"))  # keep notes below the table
-    RESULTS.write_text(
-        "\n".join(lines[: last_row + 1] + rows + lines[last_row + 1 :]) + "\n", encoding="utf-8"
-    )
-    print(f"recorded in {RESULTS}")
+    add_rows(RESULTS, HEADER, rows)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import jiwer
+from results_table import add_rows  # benchmarks/ is the script's folder
 
 from qa_pipeline.settings import WhisperSettings
 from qa_pipeline.sources.calls import ingest_calls
@@ -183,13 +184,7 @@ def record(rows: list[dict], hours: dict[float, tuple[float, float]]) -> None:
             f"| {day} | {machine} | one-hour stereo call, shipped defaults, {how} | 3600 s | {wall:.0f} s "
             f"| {3600 / wall:.1f} | | {rss:.0f} MB (own process) |"
         )
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else HEADER
-    existing = text.rstrip("\n").split("\n")
-    last_row = max(i for i, line in enumerate(existing) if line.startswith("|"))  # keep notes below the table
-    RESULTS.write_text(
-        "\n".join(existing[: last_row + 1] + lines + existing[last_row + 1 :]) + "\n", encoding="utf-8"
-    )
-    print(f"recorded in {RESULTS}")
+    add_rows(RESULTS, HEADER, lines)
 
 
 if __name__ == "__main__":

@@ -137,14 +137,18 @@ def decode(path: Path) -> list[np.ndarray]:
     Raises InputError for empty, unreadable, silent or too-short files.
     """
     parts = list(stream_audio(path, chunk_seconds=float("inf")))
-    if not parts:
-        raise InputError("recording shorter than half a second: truncated or empty", source=str(path))
-    arrays = parts[0][1]
-    if arrays[0].size < SAMPLE_RATE // 2:
-        raise InputError("recording shorter than half a second: truncated or empty", source=str(path))
-    if max(float(np.abs(a).max()) for a in arrays) < SILENCE_PEAK:
-        raise InputError("recording is silent (peak below -60 dBFS)", source=str(path))
+    arrays = parts[0][1] if parts else [np.zeros(0, dtype=np.float32)]
+    peak = max(float(np.abs(a).max()) if a.size else 0.0 for a in arrays)
+    check_usable(path, arrays[0].size, peak)
     return arrays
+
+
+def check_usable(path: Path, samples: int, peak: float) -> None:
+    """Raise InputError when a recording is too short or silent to transcribe."""
+    if samples < SAMPLE_RATE // 2:
+        raise InputError("recording shorter than half a second: truncated or empty", source=str(path))
+    if peak < SILENCE_PEAK:
+        raise InputError("recording is silent (peak below -60 dBFS)", source=str(path))
 
 
 class Transcriber:
@@ -316,10 +320,7 @@ def transcribe_call(
         for index, audio in enumerate(chunk):
             if peaks[index] >= SILENCE_PEAK:
                 words[index] += transcriber.words(audio, language, offset)
-    if samples < SAMPLE_RATE // 2:
-        raise InputError("recording shorter than half a second: truncated or empty", source=str(path))
-    if peak < SILENCE_PEAK:
-        raise InputError("recording is silent (peak below -60 dBFS)", source=str(path))
+    check_usable(path, samples, peak)
     meta.setdefault("language_source", "given")
     meta.update(duration=round(samples / SAMPLE_RATE, 2), audio_channels=channels, language=language)
     if channels == 2:
