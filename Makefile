@@ -12,7 +12,8 @@ export PREFECT_HOME ?= $(CURDIR)/var/prefect
 # can take longer than the 20 s default.
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 
-.PHONY: install demo test lint format bench audio clean
+.PHONY: install postgres demo test lint format bench audio clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +26,13 @@ install: $(STAMP)
 demo: install  ## the nightly flow on examples/ -> scorecards under var/demo/scorecards
 	$(BIN)/qa nightly --date 2026-11-20 --config examples/qa.toml
 
-test: install
+# The tests start their own PostgreSQL server (tests/pg_server.py); install it if missing.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
+	  echo "installing PostgreSQL for the tests (apt-get)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; }
+
+test: install postgres
 	$(BIN)/pytest
 
 lint: install
@@ -36,8 +43,13 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install
-	@ls benchmarks/*.py >/dev/null 2>&1 && for b in benchmarks/bench_*.py; do $(BIN)/python $$b; done || echo "no benchmarks yet"
+# The search benchmark's recorded rows use 1,000,000 interactions (about 40 minutes on
+# 2 cores): `make bench SEARCH_N=1000000`.
+SEARCH_N ?= 100000
+bench: install postgres
+	$(BIN)/python benchmarks/bench_scoring.py
+	$(BIN)/python benchmarks/bench_transcribe.py
+	$(BIN)/python benchmarks/bench_search.py --n $(SEARCH_N)
 
 audio:  ## regenerate the demo recordings (needs espeak-ng, sox, libsox-fmt-mp3)
 	$(PYTHON) examples/make_audio.py

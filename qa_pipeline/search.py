@@ -52,20 +52,56 @@ class SearchHit:
     snippet: str = ""
 
 
-def fts_expression(query: str) -> str:
-    """An FTS5 expression matching every word (``word*`` = prefix) and quoted phrase, or ''."""
-    parts = []
+def query_terms(query: str) -> list[tuple[str, str]]:
+    """The words and quoted phrases of a query: ("word"|"prefix"|"phrase", text) pairs.
+
+    Only runs of letters and digits survive, so no operator or quote of any search syntax
+    can come from the user.
+    """
+    terms = []
     for phrase, word in TERM.findall(query):
         if phrase:
             words = re.findall(r"\w+", phrase)
             if words:
-                parts.append('"' + " ".join(words) + '"')
-        elif word:
-            star = word.endswith("*")
-            core = word.rstrip("*")
-            if core:
-                parts.append(f'"{core}"' + ("*" if star else ""))
-    return " ".join(parts)
+                terms.append(("phrase", " ".join(words)))
+        elif word.rstrip("*"):
+            terms.append(("prefix" if word.endswith("*") else "word", word.rstrip("*")))
+    return terms
+
+
+def fts_expression(query: str) -> str:
+    """An FTS5 expression matching every word (``word*`` = prefix) and quoted phrase, or ''."""
+    return " ".join(f'"{value}"' + ("*" if kind == "prefix" else "") for kind, value in query_terms(query))
+
+
+# Query words are stemmed with each of these PostgreSQL configurations (the languages of the
+# default rubric that PostgreSQL can stem) and also matched unstemmed without diacritics.
+PG_STEMMERS = ("english", "russian", "lithuanian")
+PG_FOLD = str.maketrans(
+    "áàâäãåāăąçćčďéèêëēėęěíìîïīįĺľńňñóòôöõőŕřśšşťúùûüūůűųýÿźżžёйłđøß",
+    "aaaaaaaaacccdeeeeeeeeiiiiiillnnnoooooorrssstuuuuuuuuyyzzzеилdos",
+)  # the same mapping as the database's qa_fold (migration 0002)
+
+
+def pg_tsquery(query: str) -> tuple[str, dict[str, str]]:
+    """A PostgreSQL tsquery SQL expression for the query, with its bound parameters, or ('', {})."""
+    parts, params = [], {}
+    for n, (kind, value) in enumerate(query_terms(query)):
+        folded = value.lower().translate(PG_FOLD)
+        params[f"t{n}"], params[f"f{n}"] = value, folded
+        if kind == "prefix":
+            params[f"f{n}"] = " & ".join(f"{w}:*" for w in re.findall(r"[^\W_]+", folded)) or "x"
+            parts.append(f"to_tsquery('simple', :f{n})")
+            continue
+        function = "phraseto_tsquery" if kind == "phrase" else "plainto_tsquery"
+        options = [f"{function}('{config}', :t{n})" for config in PG_STEMMERS]
+        options.append(f"{function}('simple', :f{n})")
+        parts.append("(" + " || ".join(options) + ")")
+    return " && ".join(parts), params
+
+
+LATEST_SCORE = "s.scored_at = (SELECT max(s2.scored_at) FROM scores s2 WHERE s2.interaction_id = i.id)"
+HIT_COLUMNS = "i.agent_id, i.agent_name, i.team, i.channel, i.started_at, s.score, s.flags"
 
 
 def search_interactions(
@@ -73,66 +109,94 @@ def search_interactions(
 ) -> list[SearchHit]:
     """Interactions whose turns match ``query`` (all words), filtered, best match first.
 
-    An empty query lists the filtered interactions, newest first.
+    SQLite searches its FTS5 index, PostgreSQL its tsvector index; an empty query lists the
+    filtered interactions, newest first.
     """
-    if engine.dialect.name != "sqlite":
-        raise QAError("full-text search runs on the SQLite store for now; PostgreSQL search is not built yet")
-    filters = filters or SearchFilters()
-    expression = fts_expression(query)
-    where, params = _filters(filters)
-    latest = "s.scored_at = (SELECT max(s2.scored_at) FROM scores s2 WHERE s2.interaction_id = i.id)"
-    if expression:
+    dialect = engine.dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        raise QAError(f"full-text search needs SQLite or PostgreSQL, not {dialect}")
+    where, params = _filters(filters or SearchFilters(), dialect)
+    if not query_terms(query):
         sql = (
-            f"SELECT i.id AS interaction_id, {FTS_TABLE}.idx AS turn, bm25({FTS_TABLE}) AS rank, "
-            f"snippet({FTS_TABLE}, 0, '[', ']', '…', 12) AS snippet, "
-            "i.agent_id, i.agent_name, i.team, i.channel, i.started_at, s.score, s.flags "
-            f"FROM {FTS_TABLE} JOIN interactions i ON i.id = {FTS_TABLE}.interaction_id "
-            f"LEFT JOIN scores s ON s.interaction_id = i.id AND {latest} "
-            f"WHERE {FTS_TABLE} MATCH :expression {where} ORDER BY rank"
+            f"SELECT i.id AS interaction_id, NULL AS turn, '' AS snippet, {HIT_COLUMNS} "
+            f"FROM interactions i LEFT JOIN scores s ON s.interaction_id = i.id AND {LATEST_SCORE} "
+            f"WHERE 1 = 1 {where} ORDER BY i.started_at DESC LIMIT :limit"
         )
-        params["expression"] = expression
+    elif dialect == "sqlite":
+        sql = _sqlite_sql(where)
+        params["expression"] = fts_expression(query)
     else:
-        sql = (
-            "SELECT i.id AS interaction_id, NULL AS turn, 0 AS rank, '' AS snippet, "
-            "i.agent_id, i.agent_name, i.team, i.channel, i.started_at, s.score, s.flags "
-            f"FROM interactions i LEFT JOIN scores s ON s.interaction_id = i.id AND {latest} "
-            f"WHERE 1 = 1 {where} ORDER BY i.started_at DESC"
-        )
-    hits: dict[str, SearchHit] = {}
+        sql, terms = _postgres_sql(query, where)
+        params.update(terms)
+    params["limit"] = limit
+    hits: list[SearchHit] = []
     with engine.connect() as conn:
         for row in conn.execute(text(sql), params).mappings():
-            if row["interaction_id"] in hits:
-                continue  # a better-ranked turn of this interaction came first
             flags = json.loads(row["flags"]) if isinstance(row["flags"], str) else (row["flags"] or [])
-            hits[row["interaction_id"]] = SearchHit(
-                interaction_id=row["interaction_id"],
-                agent_id=row["agent_id"],
-                agent_name=row["agent_name"],
-                team=row["team"],
-                channel=row["channel"],
-                started_at=str(row["started_at"] or "")[:16] or None,
-                score=row["score"],
-                flags=sorted({f.get("code", "") for f in flags}),
-                turn=row["turn"],
-                snippet=" ".join((row["snippet"] or "").split()),
+            hits.append(
+                SearchHit(
+                    interaction_id=row["interaction_id"],
+                    agent_id=row["agent_id"],
+                    agent_name=row["agent_name"],
+                    team=row["team"],
+                    channel=row["channel"],
+                    started_at=str(row["started_at"] or "")[:16] or None,
+                    score=row["score"],
+                    flags=sorted({f.get("code", "") for f in flags}),
+                    turn=row["turn"],
+                    snippet=" ".join((row["snippet"] or "").split()),
+                )
             )
-            if len(hits) == limit:
-                break
-    return list(hits.values())
+    return hits
 
 
-def _filters(f: SearchFilters) -> tuple[str, dict[str, Any]]:
+def _sqlite_sql(where: str) -> str:
+    # Best turn per interaction (bm25: lower is better), then the filters, then the snippet
+    # for the few rows kept.
+    return (
+        "WITH matches AS MATERIALIZED (SELECT t.interaction_id, t.idx, t.id AS turn_id, "
+        f"bm25({FTS_TABLE}) AS rank FROM {FTS_TABLE} JOIN turns t ON t.id = {FTS_TABLE}.rowid "
+        f"WHERE {FTS_TABLE} MATCH :expression), "
+        "best AS (SELECT interaction_id, idx, turn_id, min(rank) AS rank "
+        "FROM matches GROUP BY interaction_id) "
+        "SELECT b.interaction_id, b.idx AS turn, "
+        f"(SELECT snippet({FTS_TABLE}, 0, '[', ']', '…', 12) FROM {FTS_TABLE} "
+        f"WHERE {FTS_TABLE} MATCH :expression AND rowid = b.turn_id) AS snippet, {HIT_COLUMNS} "
+        "FROM best b JOIN interactions i ON i.id = b.interaction_id "
+        f"LEFT JOIN scores s ON s.interaction_id = i.id AND {LATEST_SCORE} "
+        f"WHERE 1 = 1 {where} ORDER BY b.rank, b.interaction_id LIMIT :limit"
+    )
+
+
+def _postgres_sql(query: str, where: str) -> tuple[str, dict[str, str]]:
+    tsquery, params = pg_tsquery(query)
+    sql = (
+        f"WITH q AS (SELECT {tsquery} AS q), "
+        "best AS (SELECT DISTINCT ON (t.interaction_id) t.interaction_id, t.idx, t.text, "
+        "ts_rank_cd(t.search, q.q) AS rank FROM turns t, q WHERE t.search @@ q.q "
+        "ORDER BY t.interaction_id, rank DESC, t.idx), "
+        f"page AS (SELECT b.interaction_id, b.idx AS turn, b.text, b.rank, i.language, {HIT_COLUMNS} "
+        "FROM best b JOIN interactions i ON i.id = b.interaction_id "
+        f"LEFT JOIN scores s ON s.interaction_id = i.id AND {LATEST_SCORE} "
+        f"WHERE 1 = 1 {where} ORDER BY b.rank DESC, b.interaction_id LIMIT :limit) "
+        "SELECT page.*, ts_headline(qa_ts_config(page.language), page.text, q.q, "
+        "'StartSel=[, StopSel=], MaxWords=24, MinWords=8, MaxFragments=1, FragmentDelimiter=…') AS snippet "
+        "FROM page, q ORDER BY page.rank DESC, page.interaction_id"
+    )
+    return sql, params
+
+
+def _filters(f: SearchFilters, dialect: str) -> tuple[str, dict[str, Any]]:
     clauses, params = [], {}
     for column, value in (("agent_id", f.agent), ("team", f.team), ("channel", f.channel)):
         if value is not None:
             clauses.append(f"i.{column} = :{column}")
             params[column] = value
-    if f.since is not None:
-        clauses.append("i.started_at >= :since")
-        params["since"] = f.since.strftime("%Y-%m-%d %H:%M:%S")
-    if f.until is not None:
-        clauses.append("i.started_at < :until")
-        params["until"] = f.until.strftime("%Y-%m-%d %H:%M:%S")
+    for name, op, value in (("since", ">=", f.since), ("until", "<", f.until)):
+        if value is not None:
+            clauses.append(f"i.started_at {op} :{name}")
+            # SQLite keeps datetimes as text in SQLAlchemy's format; PostgreSQL compares them.
+            params[name] = value.strftime("%Y-%m-%d %H:%M:%S") if dialect == "sqlite" else value
     if f.min_score is not None:
         clauses.append("s.score >= :min_score")
         params["min_score"] = f.min_score
@@ -140,9 +204,12 @@ def _filters(f: SearchFilters) -> tuple[str, dict[str, Any]]:
         clauses.append("s.score <= :max_score")
         params["max_score"] = f.max_score
     if f.flag is not None:
-        clauses.append(
-            "EXISTS (SELECT 1 FROM json_each(s.flags) WHERE json_extract(value, '$.code') = :flag)"
+        elements = (
+            "json_each(s.flags) WHERE json_extract(value, '$.code') = :flag"
+            if dialect == "sqlite"
+            else "json_array_elements(s.flags) AS e WHERE e ->> 'code' = :flag"
         )
+        clauses.append(f"EXISTS (SELECT 1 FROM {elements})")
         params["flag"] = f.flag
     if f.failed is not None:
         clauses.append(

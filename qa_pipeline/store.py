@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     DateTime,
     Engine,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     create_engine,
     delete,
     event,
@@ -30,7 +32,9 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import OperationalError
 
+from qa_pipeline.errors import QAError
 from qa_pipeline.interactions import Interaction, Turn, content_hash
 from qa_pipeline.scoring import InteractionScore
 from qa_pipeline.sources import Quarantined
@@ -66,16 +70,18 @@ interactions = Table(
 turns = Table(
     "turns",
     metadata,
-    Column(
-        "interaction_id", String(255), ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True
-    ),
-    Column("idx", Integer, primary_key=True),
+    # A surrogate integer key: SQLite's full-text index refers to turns by it (VACUUM keeps
+    # an INTEGER PRIMARY KEY, but may renumber implicit rowids).
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("interaction_id", String(255), ForeignKey("interactions.id", ondelete="CASCADE"), nullable=False),
+    Column("idx", Integer, nullable=False),
     Column("speaker", String(16), nullable=False),
     Column("text", Text, nullable=False),
     Column("start", Float),
     Column("end", Float),
     Column("at", DateTime(timezone=True)),
     Column("metadata", JSON),
+    UniqueConstraint("interaction_id", "idx", name="uq_turns_interaction_idx"),
 )
 
 scores = Table(
@@ -147,7 +153,10 @@ def set_watermark(engine: Engine, source: str, value: datetime, run_id: str | No
 
 
 def connect(url: str) -> Engine:
-    """Return an engine for ``url`` with the schema created; SQLite gets WAL and a busy timeout."""
+    """Return an engine for ``url`` with the schema migrated to the newest revision.
+
+    SQLite gets WAL, foreign keys and a busy timeout. Migrations run once per URL and process.
+    """
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     is_sqlite = url.startswith("sqlite")
@@ -161,68 +170,24 @@ def connect(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
-    metadata.create_all(engine)
-    add_missing_columns(engine)
-    if is_sqlite:
-        create_search_index(engine)
+    if url not in _MIGRATED or url == "sqlite:///:memory:":
+        from qa_pipeline.migrations import upgrade
+
+        try:
+            upgrade(engine)
+        except OperationalError as exc:
+            shown = engine.url.render_as_string(hide_password=True)
+            reason = str(exc.orig or exc).strip().splitlines()[0]
+            raise QAError(f"cannot open the database {shown}: {reason}; check database_url") from exc
+        _MIGRATED.add(url)
     return engine
 
 
+_MIGRATED: set[str] = set()
+
+# The SQLite full-text index: an FTS5 table over turns.text, kept in sync by triggers
+# (see migrations/versions/0002_search.py). PostgreSQL keeps a tsvector in turns.search.
 FTS_TABLE = "turns_fts"
-
-
-def create_search_index(engine: Engine) -> None:
-    """The SQLite FTS5 index over turn texts (built from the turns table when first created).
-
-    ``remove_diacritics 2`` lets "vraceni" find "vrácení", as supervisors type.
-    """
-    with engine.begin() as conn:
-        exists = conn.exec_driver_sql(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (FTS_TABLE,)
-        ).first()
-        if exists:
-            return
-        conn.exec_driver_sql(
-            f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(text, interaction_id UNINDEXED, idx UNINDEXED, "
-            "tokenize = 'unicode61 remove_diacritics 2')"
-        )
-        conn.exec_driver_sql(
-            f"INSERT INTO {FTS_TABLE} (text, interaction_id, idx) SELECT text, interaction_id, idx FROM turns"
-        )
-
-
-def _sync_search_index(conn: Any, ids: Sequence[str], rows: list[dict[str, Any]]) -> None:
-    if conn.dialect.name != "sqlite":
-        return
-    marks = ",".join("?" * len(ids))
-    conn.exec_driver_sql(f"DELETE FROM {FTS_TABLE} WHERE interaction_id IN ({marks})", tuple(ids))
-    if rows:
-        conn.exec_driver_sql(
-            f"INSERT INTO {FTS_TABLE} (text, interaction_id, idx) VALUES (?, ?, ?)",
-            [(r["text"], r["interaction_id"], r["idx"]) for r in rows],
-        )
-
-
-def add_missing_columns(engine: Engine) -> list[str]:
-    """Add nullable columns that newer versions define to tables an older version created.
-
-    Only additive changes; anything else waits for proper migrations (Alembic).
-    Returns ``table.column`` for each column added.
-    """
-    from sqlalchemy import inspect
-    from sqlalchemy.schema import CreateColumn
-
-    inspector = inspect(engine)
-    added = []
-    with engine.begin() as conn:
-        for table in metadata.sorted_tables:
-            existing = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name not in existing and column.nullable:
-                    ddl = CreateColumn(column).compile(dialect=engine.dialect)
-                    conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {ddl}")
-                    added.append(f"{table.name}.{column.name}")
-    return added
 
 
 def start_run(engine: Engine, run_id: str, night: str | None) -> None:
@@ -285,7 +250,6 @@ def save_interactions(engine: Engine, items: Sequence[Interaction], run_id: str 
         ]
         if rows:
             conn.execute(insert(turns), rows)
-        _sync_search_index(conn, ids, rows)
 
 
 def load_interactions(engine: Engine, ids: Sequence[str]) -> list[Interaction]:

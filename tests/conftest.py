@@ -35,11 +35,36 @@ def rubric():
     return load_rubric(ROOT / "rubrics" / "default.yaml")
 
 
-@pytest.fixture
-def engine(tmp_path: Path):
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the session (``make test`` installs PostgreSQL if missing).
+
+    Without one the PostgreSQL cases are skipped locally and fail in CI.
+    """
+    from pg_server import PostgresServer, pg_bin
+
+    if pg_bin() is None:
+        message = "PostgreSQL is not installed: `make test` installs it (apt-get install postgresql)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request, tmp_path: Path):
+    """A migrated, empty store: every test that takes it runs on SQLite and on PostgreSQL."""
     from qa_pipeline.store import connect
 
-    return connect(f"sqlite:///{tmp_path / 'qa.db'}")
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'qa.db'}"
+    else:
+        url = request.getfixturevalue("postgres").new_database()
+    engine = connect(url)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from qa_pipeline.search import SearchFilters, search_interactions
 from qa_pipeline.store import connect, scores, table_counts
 
 pytestmark = pytest.mark.slow
@@ -20,8 +21,15 @@ def harness():
         yield
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'qa.db'}"
+    return request.getfixturevalue("postgres").new_database()
+
+
 @pytest.fixture
-def config(tmp_path: Path, data: Path) -> Path:
+def config(tmp_path: Path, data: Path, db_url: str) -> Path:
     calls = tmp_path / "in" / "calls"
     calls.mkdir(parents=True)
     for name in ("short-stereo.wav", "corrupt.mp3", "manifest.csv"):
@@ -30,7 +38,7 @@ def config(tmp_path: Path, data: Path) -> Path:
     path = tmp_path / "qa.toml"
     path.write_text(
         f"""
-database_url = "sqlite:///{tmp_path / "qa.db"}"
+database_url = "{db_url}"
 data_dir = "{tmp_path / "var"}"
 agent_domains = ["acme.example"]
 [sources]
@@ -43,7 +51,7 @@ emails = ["{data / "emails"}/*.mbox"]
     return path
 
 
-def test_nightly_reconciles_and_is_idempotent(harness, config, tmp_path):
+def test_nightly_reconciles_and_is_idempotent(harness, config, db_url):
     from fake_helpdesk import WebhookSink
 
     from flows.nightly import run_nightly
@@ -68,7 +76,9 @@ def test_nightly_reconciles_and_is_idempotent(harness, config, tmp_path):
     assert any("recording-17.wav: agent unknown" in n for n in first["notes"])
     assert Path(first["scorecards"]).exists()
 
-    engine = connect(f"sqlite:///{tmp_path / 'qa.db'}")
+    engine = connect(db_url)
+    flagged = search_interactions(engine, "", SearchFilters(flag=next(iter(alert["flags"]))), limit=100)
+    assert 0 < len(flagged) <= alert["flagged_interactions"]
     before = table_counts(engine)
     with engine.connect() as conn:
         scores_before = conn.execute(

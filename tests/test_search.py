@@ -135,8 +135,16 @@ def test_hostile_queries_never_error_or_inject(engine, stored, query):
     before = table_counts(engine)
     search_interactions(engine, query)
     assert table_counts(engine) == before
-    with engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM turns_fts")).scalar_one() == before["turns"]
+    assert_index_in_sync(engine)
+    assert ids(search_interactions(engine, "refund")) == ["chat:t:1", "chat:t:2"]
+
+
+def assert_index_in_sync(engine):
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":  # raises "database disk image is malformed" if not
+            conn.execute(text("INSERT INTO turns_fts (turns_fts, rank) VALUES ('integrity-check', 1)"))
+        else:
+            assert conn.execute(text("SELECT count(*) FROM turns WHERE search IS NULL")).scalar_one() == 0
 
 
 def test_expression_is_built_from_words_only():
@@ -148,6 +156,7 @@ def test_index_follows_rewrites(engine, stored):
     save_interactions(engine, [changed])
     assert ids(search_interactions(engine, "refund")) == ["chat:t:2"]
     assert ids(search_interactions(engine, "money")) == ["chat:t:1"]
+    assert_index_in_sync(engine)
 
 
 def test_cli_table_and_json(engine, stored, tmp_path):

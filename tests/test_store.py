@@ -1,7 +1,10 @@
+from sqlalchemy import inspect
+
 from qa_pipeline.interactions import Interaction, Turn
 from qa_pipeline.scoring import score_interactions
 from qa_pipeline.sources import Quarantined
 from qa_pipeline.store import (
+    connect,
     load_interactions,
     save_interactions,
     save_quarantined,
@@ -50,19 +53,61 @@ def test_changed_interaction_replaces_its_turns(engine):
     assert table_counts(engine)["turns"] == 5
 
 
-def test_database_from_an_older_version_gets_new_nullable_columns(tmp_path):
+def test_database_from_before_migrations_is_upgraded_with_its_data(tmp_path):
     import sqlite3
 
-    from sqlalchemy import inspect
-
-    from qa_pipeline.store import connect
+    from qa_pipeline.migrations import current_revision, head_revision
+    from qa_pipeline.search import search_interactions
 
     path = tmp_path / "old.db"
-    with sqlite3.connect(path) as db:  # the scores table as the first release created it
-        db.execute(
-            "CREATE TABLE scores (interaction_id VARCHAR(255), rubric VARCHAR(64), agent_id VARCHAR(64) "
-            "NOT NULL, channel VARCHAR(8) NOT NULL, model VARCHAR(64), language VARCHAR(8), "
-            "score FLOAT NOT NULL, flags JSON, run_id VARCHAR(64), PRIMARY KEY (interaction_id, rubric))"
+    with sqlite3.connect(path) as db:  # tables as release 0.1 created them, before scored_at
+        db.executescript(
+            """
+            CREATE TABLE interactions (id VARCHAR(255) PRIMARY KEY, channel VARCHAR(8) NOT NULL,
+              agent_id VARCHAR(64) NOT NULL, agent_name VARCHAR(255), team VARCHAR(64), language VARCHAR(8),
+              started_at DATETIME, source TEXT, metadata JSON, run_id VARCHAR(64));
+            CREATE TABLE turns (interaction_id VARCHAR(255) NOT NULL, idx INTEGER NOT NULL,
+              speaker VARCHAR(16) NOT NULL, text TEXT NOT NULL, start FLOAT, "end" FLOAT, at DATETIME,
+              metadata JSON, PRIMARY KEY (interaction_id, idx));
+            CREATE TABLE scores (interaction_id VARCHAR(255), rubric VARCHAR(64), agent_id VARCHAR(64)
+              NOT NULL, channel VARCHAR(8) NOT NULL, model VARCHAR(64), language VARCHAR(8),
+              score FLOAT NOT NULL, flags JSON, run_id VARCHAR(64), PRIMARY KEY (interaction_id, rubric));
+            CREATE VIRTUAL TABLE turns_fts USING fts5(text, interaction_id UNINDEXED, idx UNINDEXED);
+            INSERT INTO interactions (id, channel, agent_id) VALUES ('chat:old:1', 'chat', 'a1');
+            INSERT INTO turns VALUES ('chat:old:1', 0, 'customer', 'Where is my refund?', NULL, NULL, NULL, NULL);
+            INSERT INTO turns VALUES ('chat:old:1', 1, 'agent', 'Sorry, it is on its way.', NULL, NULL, NULL, NULL);
+            INSERT INTO turns_fts VALUES ('Where is my refund?', 'chat:old:1', 0);
+            """
         )
     engine = connect(f"sqlite:///{path}")
+    assert current_revision(engine) == head_revision()
     assert "scored_at" in {c["name"] for c in inspect(engine).get_columns("scores")}
+    [old] = load_interactions(engine, ["chat:old:1"])
+    assert [t.text for t in old.turns] == ["Where is my refund?", "Sorry, it is on its way."]
+    [hit] = search_interactions(engine, "sorry")  # the second turn was never in the old index
+    assert hit.interaction_id == "chat:old:1" and hit.turn == 1
+
+
+def test_migrations_build_exactly_the_declared_schema(engine):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from qa_pipeline.store import metadata
+
+    def ours(obj, name, type_, reflected, compare_to):  # the search index objects are the migration's own
+        return not (name or "").startswith(("turns_fts", "alembic_version")) and name not in (
+            "search",
+            "ix_turns_search",
+        )
+
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"include_object": ours})
+        assert compare_metadata(context, metadata) == []
+
+
+def test_migrating_twice_changes_nothing(engine):
+    from qa_pipeline.migrations import upgrade
+
+    save_interactions(engine, items())
+    upgrade(engine)
+    assert table_counts(engine)["turns"] == 6 and len(load_interactions(engine, ["chat:t:0"])) == 1
