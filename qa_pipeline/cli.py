@@ -363,6 +363,10 @@ def db_status(config: ConfigOption = None) -> None:
     )
 
 
+# Registers qa train / evaluate / feedback on ``app`` (kept apart: this module stays small).
+from qa_pipeline import cli_model  # noqa: E402, F401
+
+
 def main() -> None:
     """Console entry point."""
     # Offline machines: Prefect's analytics would try the network on every run.

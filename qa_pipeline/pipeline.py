@@ -14,6 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
+from qa_pipeline.classifier import load_classifier
+from qa_pipeline.hybrid import uses_classifier
 from qa_pipeline.interactions import Interaction
 from qa_pipeline.redact import redact_interaction
 from qa_pipeline.rubric import cached_rubric
@@ -247,7 +249,9 @@ def score_routed(items: list[Interaction], settings: Settings) -> list[Interacti
         groups.setdefault(settings.rubric_path(item.team, item.channel), []).append(n)
     results: list[InteractionScore | None] = [None] * len(items)
     for path, positions in groups.items():
-        scored = score_interactions([items[n] for n in positions], cached_rubric(path), _engine_for(path))
+        rubric = cached_rubric(path)
+        classifier = load_classifier(settings.classifier) if uses_classifier(rubric) else None
+        scored = score_interactions([items[n] for n in positions], rubric, _engine_for(path), classifier)
         for n, result in zip(positions, scored, strict=True):
             results[n] = result
     return [r for r in results if r is not None]

@@ -89,8 +89,9 @@ class Criterion(BaseModel):
     channels: list[Literal["call", "chat", "email"]] = Field(default_factory=lambda: list(ALL_CHANNELS))
     speaker: Literal["agent", "customer", "any"] = "agent"
     window: Window = Field(default_factory=Window)
-    # Only rules for now; "model" and "hybrid" arrive with the trained classifier.
-    method: Literal["rule"] = "rule"
+    # rule: phrases and patterns only; hybrid: a rule hit, else the classifier's best turn
+    # in the window; model: the classifier alone (see qa_pipeline/hybrid.py).
+    method: Literal["rule", "model", "hybrid"] = "rule"
     phrases: dict[str, PhraseList] = Field(default_factory=dict)
     patterns: dict[str, list[TokenPattern]] = Field(default_factory=dict)
     negative: dict[str, PhraseList] = Field(default_factory=dict)
@@ -305,6 +306,10 @@ def explain_criterion(c: Criterion, total_weight: float) -> list[str]:
     patterns = sum(len(p) for p in c.patterns.values())
     if patterns:
         lines.append(f"  ... or on one of {patterns} token pattern(s) ({', '.join(c.patterns)}).")
+    if c.method == "hybrid":
+        lines.append("  Without a phrase, the trained classifier may pass its most likely turn (hybrid).")
+    elif c.method == "model":
+        lines.append("  Decided by the trained classifier alone (phrases are examples only).")
     context = [p for items in c.phrases.values() for p in items if isinstance(p, Phrase)]
     for p in context:
         rule = []

@@ -39,6 +39,7 @@ NEGATION_PREFIX = {"cs": "ne", "sl": "ne", "lt": "ne"}
 NEGATION_LOOKBACK = 3  # tokens before a hit that are checked for a negator
 FALLBACK_LANGUAGE = "xx"  # multi-language pipeline for languages the rubric lacks
 NEGATABLE = {"phrase", "na", "cue"}  # negative hits are never excused by a negation
+VETOED = "vetoed"  # a phrase found but negated or out of context
 ESCALATION, UPSET = "_escalation", "_upset"  # pseudo-criteria for the flag cues
 
 
@@ -46,7 +47,7 @@ class Hit(NamedTuple):
     """A phrase found in a turn: character offsets of its sentence, and the words matched."""
 
     criterion: str
-    kind: str  # "phrase", "negative" or "na"
+    kind: str  # "phrase", "negative", "na", "cue" or "vetoed"
     turn: int
     start: int  # sentence start in the turn text
     end: int
@@ -149,6 +150,7 @@ class CompiledRules:
         self.phrase_matcher = PhraseMatcher(self.nlp.vocab, attr="NORM")
         self.token_matcher = Matcher(self.nlp.vocab)
         self.rules: dict[str, Rule] = {}
+        self.single_words: dict[str, set[str]] = {}  # one-word phrases' lemmas -> criteria
         for c in rubric.criteria:
             na_phrases = c.na_when.customer_phrases if c.na_when else {}
             for kind, packs in (("phrase", c.phrases), ("negative", c.negative), ("na", na_phrases)):
@@ -167,6 +169,7 @@ class CompiledRules:
         self.negators = frozenset(strings.add(w) for w in NEGATORS.get(lang, ()))
         self.sentence_ends = frozenset(strings.add(w) for w in SENTENCE_END)
         self.prefix = NEGATION_PREFIX.get(lang)
+        self._prefix_negated: dict[int, tuple[str, ...]] = {}  # lower-form hash -> criteria
 
     def _add_phrases(self, criterion: str, kind: str, phrases: list[str | Phrase]) -> None:
         items = [p if isinstance(p, Phrase) else Phrase(text=p) for p in phrases]
@@ -182,6 +185,8 @@ class CompiledRules:
                 within=item.within,
             )
             self.phrase_matcher.add(key, [doc])
+            if kind == "phrase" and len(doc) == 1 and not self.rules[key].prefixed[0]:
+                self.single_words.setdefault(doc[0].norm_, set()).add(criterion)
 
     def _lemmas(self, words: list[str]) -> frozenset[int]:
         tokens = [t for w in words for t in self.nlp(w)]
@@ -190,26 +195,49 @@ class CompiledRules:
     def hits(self, doc: Doc, turn: int = 0, text: str | None = None) -> list[Hit]:
         """Return the hits in one turn's Doc (of ``text``) that survive negation and context checks."""
         matches = [m for matcher in self.matchers for m in matcher(doc)]
-        if not matches:
+        negated_words = self._negated_words(doc) if self.prefix else []
+        if not matches and not negated_words:
             return []
         view = TokenView(doc, doc.text if text is None else text, self.sentence_ends)
         found: dict[tuple[str, str, int], Hit] = {}
+        for i, criteria in negated_words:
+            first, last = view.sentence(i, i + 1)
+            s_start, s_end = view.chars(first, last)
+            m_start, m_end = view.chars(i, i + 1)
+            for criterion in criteria:
+                found[(criterion, VETOED, view.idx[i])] = Hit(
+                    criterion,
+                    VETOED,
+                    turn,
+                    s_start,
+                    s_end,
+                    view.text[s_start:s_end],
+                    view.text[m_start:m_end],
+                )
         for match_id, start, end in matches:
             rule = self.rules[self.nlp.vocab.strings[match_id]]
             first, last = view.sentence(start, end)
-            if self._polarity_differs(view, start, end, rule.prefixed):
-                continue
-            if rule.kind in NEGATABLE and self._negated(view, start, first):
-                continue
-            if (rule.require or rule.forbid) and not self._context_ok(view, start, end, first, last, rule):
-                continue
-            key = (rule.criterion, rule.kind, view.idx[start])
+            kind = rule.kind
+            if (
+                self._polarity_differs(view, start, end, rule.prefixed)
+                or (kind in NEGATABLE and self._negated(view, start, first))
+                or (
+                    (rule.require or rule.forbid)
+                    and not self._context_ok(view, start, end, first, last, rule)
+                )
+            ):
+                if kind != "phrase":
+                    continue
+                # Kept as "vetoed": a negated or out-of-context phrase earns nothing, and it
+                # stops the classifier from passing the same turn on its look-alike words.
+                kind = VETOED
+            key = (rule.criterion, kind, view.idx[start])
             if key not in found:
                 s_start, s_end = view.chars(first, last)
                 m_start, m_end = view.chars(start, end)
                 found[key] = Hit(
                     rule.criterion,
-                    rule.kind,
+                    kind,
                     turn,
                     s_start,
                     s_end,
@@ -217,6 +245,26 @@ class CompiledRules:
                     view.text[m_start:m_end],
                 )
         return sorted(found.values(), key=lambda h: (h.turn, h.start, h.criterion))
+
+    def _negated_words(self, doc: Doc) -> list[tuple[int, tuple[str, ...]]]:
+        """Tokens that are a one-word phrase negated by prefix ("nezrušila" for "zrušila"):
+        their lemma is not the phrase's, so the matchers never see them.
+        """
+        out = []
+        strings = self.nlp.vocab.strings
+        for i, h in enumerate(doc.to_array([LOWER]).tolist()):
+            criteria = self._prefix_negated.get(h)
+            if criteria is None:
+                word = strings[h]
+                criteria = ()
+                if word.startswith(self.prefix) and len(word) > len(self.prefix) + 2:
+                    criteria = tuple(
+                        sorted(self.single_words.get(lemma(word[len(self.prefix) :], self.lang), ()))
+                    )
+                self._prefix_negated[h] = criteria
+            if criteria:
+                out.append((i, criteria))
+        return out
 
     def _negated(self, view: TokenView, start: int, first: int) -> bool:
         """A negation word just before the hit, in the same sentence ("I'm not sorry")."""

@@ -1,9 +1,9 @@
-"""Rules (and later the classifier) -> InteractionScore, per the public Score contract."""
+"""Rules and the classifier -> InteractionScore, per the public Score contract."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
@@ -11,6 +11,9 @@ from qa_pipeline.interactions import Interaction
 from qa_pipeline.language import detect_language
 from qa_pipeline.rubric import Criterion, Rubric
 from qa_pipeline.rules import ESCALATION, UPSET, Hit, RuleEngine
+
+if TYPE_CHECKING:
+    from qa_pipeline.classifier import TurnClassifier
 
 # A rule fail by absence of any phrase is weaker evidence than a phrase that was found.
 CONFIDENCE_FOUND = 1.0
@@ -30,7 +33,7 @@ class Evidence(BaseModel):
     end: int
     text: str
     match: str | None = None
-    kind: Literal["phrase", "negative", "na"] = "phrase"
+    kind: Literal["phrase", "negative", "na", "model"] = "phrase"
 
 
 class CriterionResult(BaseModel):
@@ -279,10 +282,26 @@ def score_flag(rubric: Rubric, score: float, results: dict[str, CriterionResult]
 
 
 def score_interactions(
-    interactions: list[Interaction], rubric: Rubric, engine: RuleEngine | None = None
+    interactions: list[Interaction],
+    rubric: Rubric,
+    engine: RuleEngine | None = None,
+    classifier: TurnClassifier | None = None,
 ) -> list[InteractionScore]:
-    """Score a batch: turns are matched per language in one ``nlp.pipe`` pass each."""
+    """Score a batch: turns are matched per language in one ``nlp.pipe`` pass each; criteria
+    whose method is ``model`` or ``hybrid`` then ask the classifier (the bundled one unless
+    ``classifier`` is given) about the turns the rules did not settle.
+    """
+    from qa_pipeline import hybrid
+
     engine = engine or RuleEngine(rubric)
+    if hybrid.uses_classifier(rubric):
+        if classifier is None:
+            from qa_pipeline.classifier import load_classifier
+
+            classifier = load_classifier()
+        hybrid.check_classifier(rubric, classifier)
+    else:
+        classifier = None
     languages = [resolve_language(i, rubric) for i in interactions]
     hits: list[list[Hit]] = [[] for _ in interactions]
     # Per language: which interaction each turn belongs to, its text, and its turn number.
@@ -297,12 +316,23 @@ def score_interactions(
         for n, found in zip(owners, engine.find_hits(texts, lang, numbers), strict=True):
             if found:
                 hits[n] += found
-    scores = []
-    for interaction, lang, found in zip(interactions, languages, hits, strict=True):
+    grouped: list[dict[str, list[Hit]]] = []
+    for found in hits:
         by_criterion: dict[str, list[Hit]] = defaultdict(list)
         for hit in found:
             by_criterion[hit.criterion].append(hit)
-        results = {c.id: judge(c, interaction, by_criterion[c.id]) for c in rubric.criteria}
+        grouped.append(by_criterion)
+    all_results = [
+        {c.id: judge(c, interaction, by_criterion[c.id]) for c in rubric.criteria}
+        for interaction, by_criterion in zip(interactions, grouped, strict=True)
+    ]
+    if classifier is not None:
+        hybrid.apply_classifier(rubric, interactions, all_results, grouped, classifier)
+    model = classifier.name if classifier is not None else "rules-only"
+    scores = []
+    for interaction, lang, by_criterion, results in zip(
+        interactions, languages, grouped, all_results, strict=True
+    ):
         score = total_score(rubric, results)
         scores.append(
             InteractionScore.model_construct(
@@ -310,6 +340,7 @@ def score_interactions(
                 agent_id=interaction.agent_id,
                 channel=interaction.channel,
                 rubric=rubric.ref,
+                model=model,
                 language=lang,
                 score=score,
                 criteria=results,

@@ -127,6 +127,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///var/qa.db"
     data_dir: Path = Path("var")
     rubric: Path = Path("rubrics/default.yaml")
+    # The classifier for rubric criteria with method model/hybrid; None: models/turns.skops.
+    classifier: Path | None = None
     routing: list[Route] = Field(default_factory=list, description="per team/channel rubrics; else `rubric`")
     sources: Sources = Field(default_factory=Sources)
     agents: list[Agent] = Field(default_factory=list)

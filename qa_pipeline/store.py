@@ -127,6 +127,25 @@ quarantine = Table(
     Column("last_run_id", String(64)),
 )
 
+grader_feedback = Table(
+    "grader_feedback",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("interaction_id", String(255), nullable=False, index=True),
+    Column("rubric", String(64)),
+    Column("criterion", String(64), nullable=False, index=True),
+    Column("machine_result", String(4)),
+    Column("machine_method", String(8)),
+    Column("grader_result", String(4), nullable=False),
+    Column("grader", String(128)),
+    Column("reason", Text),
+    Column("turn", Integer),
+    Column("text", Text),
+    Column("language", String(8)),
+    Column("source_file", Text),
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+)
+
 watermarks = Table(
     "watermarks",
     metadata,
