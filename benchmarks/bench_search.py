@@ -12,6 +12,7 @@ process: the same turn rows written with plain ``executemany`` into an unindexed
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import random
@@ -272,16 +273,20 @@ def pct(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
 
 
-def run(db: str, n: int, workdir: Path) -> list[str]:
+def run(db: str, n: int, workdir: Path, reuse: bool) -> list[str]:
     server = None
     if db == "sqlite":
         url = f"sqlite:///{workdir / 'bench.db'}"
     else:
-        server = PostgresServer(fast=False).start()
-        url = server.new_database()
+        server = PostgresServer(fast=False, root=workdir / "pg").start()
+        url = server.new_database("bench")
+    saved = workdir / f"ingest-{db}-{n}.json"
     try:
-        baseline = bare_baseline(url, min(n, 20000))
-        loaded = load(url, n)
+        if reuse and saved.exists():
+            loaded = json.loads(saved.read_text())
+        else:
+            loaded = {"baseline_per_s": bare_baseline(url, min(n, 20000)), **load(url, n)}
+            saved.write_text(json.dumps(loaded))
         times = latencies(url, n)
         size = _size(url, workdir)
     finally:
@@ -292,7 +297,7 @@ def run(db: str, n: int, workdir: Path) -> list[str]:
     for kind, values in times.items():
         rows.append(
             f"| {day} | {db} | {n:,} | {loaded['per_s']:,.0f} ({loaded['turns_per_s']:,.0f} turns) | "
-            f"{loaded['per_s'] / baseline:.2f} | {size} | {kind} | {len(values)} | "
+            f"{loaded['per_s'] / loaded['baseline_per_s']:.2f} | {size} | {kind} | {len(values)} | "
             f"{statistics.median(values):.1f} | {pct(values, 95):.1f} | {max(values):.0f} |"
         )
     return rows
@@ -332,11 +337,17 @@ def main() -> None:
     parser.add_argument(
         "--no-record", action="store_true", help="print the rows, do not add them to the results"
     )
+    parser.add_argument("--workdir", type=Path, help="keep the databases here (default: a temporary folder)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="with --workdir: search what an earlier run loaded"
+    )
     args = parser.parse_args()
     print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     for db in args.db:
-        with tempfile.TemporaryDirectory(prefix="qa-bench-") as workdir:
-            rows = run(db, args.n, Path(workdir))
+        with tempfile.TemporaryDirectory(prefix="qa-bench-") as scratch:
+            workdir = args.workdir or Path(scratch)
+            workdir.mkdir(parents=True, exist_ok=True)
+            rows = run(db, args.n, workdir, args.reuse)
         print("\n".join(rows))
         if not args.no_record:
             add_rows(RESULTS, HEADER, rows)

@@ -27,7 +27,9 @@ def train(
     bundled: Annotated[bool, typer.Option(help="include the bundled training set")] = True,
     weak_rules: Annotated[bool, typer.Option(help="include the rubric's phrases as weak labels")] = True,
     feedback: Annotated[bool, typer.Option(help="include graders' corrections from the database")] = True,
-    output: ModelOption = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="artifact to write (default: models/turns.skops)")
+    ] = None,
     target_precision: Annotated[
         float, typer.Option(min=0.5, max=1.0, help="per-criterion threshold aim")
     ] = 0.9,

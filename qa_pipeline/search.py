@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -116,59 +117,133 @@ def search_interactions(
     if dialect not in ("sqlite", "postgresql"):
         raise QAError(f"full-text search needs SQLite or PostgreSQL, not {dialect}")
     where, params = _filters(filters or SearchFilters(), dialect)
-    if not query_terms(query):
-        sql = (
-            f"SELECT i.id AS interaction_id, NULL AS turn, '' AS snippet, {HIT_COLUMNS} "
-            f"FROM interactions i LEFT JOIN scores s ON s.interaction_id = i.id AND {LATEST_SCORE} "
-            f"WHERE 1 = 1 {where} ORDER BY i.started_at DESC LIMIT :limit"
-        )
-    elif dialect == "sqlite":
-        sql = _sqlite_sql(where)
-        params["expression"] = fts_expression(query)
-    else:
-        sql, terms = _postgres_sql(query, where)
-        params.update(terms)
     params["limit"] = limit
-    hits: list[SearchHit] = []
     with engine.connect() as conn:
-        for row in conn.execute(text(sql), params).mappings():
-            flags = json.loads(row["flags"]) if isinstance(row["flags"], str) else (row["flags"] or [])
-            hits.append(
-                SearchHit(
-                    interaction_id=row["interaction_id"],
-                    agent_id=row["agent_id"],
-                    agent_name=row["agent_name"],
-                    team=row["team"],
-                    channel=row["channel"],
-                    started_at=str(row["started_at"] or "")[:16] or None,
-                    score=row["score"],
-                    flags=sorted({f.get("code", "") for f in flags}),
-                    turn=row["turn"],
-                    snippet=" ".join((row["snippet"] or "").split()),
-                )
+        if not query_terms(query):
+            sql = (
+                f"SELECT i.id AS interaction_id, NULL AS turn, '' AS snippet, {HIT_COLUMNS} "
+                f"FROM interactions i LEFT JOIN scores s ON s.interaction_id = i.id AND {LATEST_SCORE} "
+                f"WHERE 1 = 1 {where.all} ORDER BY i.started_at DESC LIMIT :limit"
             )
-    return hits
+            rows = conn.execute(text(sql), params).mappings().all()
+        elif dialect == "sqlite":
+            rows = _sqlite_search(conn, fts_expression(query), where, params, limit)
+            terms = query_terms(query)  # FTS5's snippet() re-runs the match per row: mark here
+            rows = [{**row, "snippet": highlight(row["snippet"], terms)} for row in rows]
+        else:
+            sql, terms = _postgres_sql(query, where)
+            rows = conn.execute(text(sql), {**params, **terms}).mappings().all()
+    return [_hit(row) for row in rows]
 
 
-def _sqlite_sql(where: str) -> str:
-    # Best turn per interaction (bm25: lower is better), then the filters, then the snippet
-    # for the few rows kept.
-    return (
-        "WITH matches AS MATERIALIZED (SELECT t.interaction_id, t.idx, t.id AS turn_id, "
-        f"bm25({FTS_TABLE}) AS rank FROM {FTS_TABLE} JOIN turns t ON t.id = {FTS_TABLE}.rowid "
-        f"WHERE {FTS_TABLE} MATCH :expression), "
-        "best AS (SELECT interaction_id, idx, turn_id, min(rank) AS rank "
-        "FROM matches GROUP BY interaction_id) "
-        "SELECT b.interaction_id, b.idx AS turn, "
-        f"(SELECT snippet({FTS_TABLE}, 0, '[', ']', '…', 12) FROM {FTS_TABLE} "
-        f"WHERE {FTS_TABLE} MATCH :expression AND rowid = b.turn_id) AS snippet, {HIT_COLUMNS} "
-        "FROM best b JOIN interactions i ON i.id = b.interaction_id "
-        f"LEFT JOIN scores s ON s.interaction_id = i.id AND {LATEST_SCORE} "
-        f"WHERE 1 = 1 {where} ORDER BY b.rank, b.interaction_id LIMIT :limit"
+def _fold(word: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c))
+
+
+def highlight(text: str, terms: list[tuple[str, str]], width: int = 12) -> str:
+    """The words of ``text`` around the first match, matched words in [brackets], as FTS5
+    matches them (case and diacritics ignored, ``prefix*``, phrases word by word)."""
+    spans = [(m.start(), m.end(), _fold(m.group())) for m in re.finditer(r"\w+", text)]
+    marked: set[int] = set()
+    for kind, value in terms:
+        words = [_fold(w) for w in re.findall(r"\w+", value)]
+        for i in range(len(spans) - len(words) + 1):
+            window = [spans[i + k][2] for k in range(len(words))]
+            if (kind == "prefix" and window[0].startswith(words[0])) or window == words:
+                marked.update(range(i, i + len(words)))
+    if not spans:
+        return text
+    first = min(marked, default=0)
+    lo, hi = max(0, first - width // 3), min(len(spans), max(0, first - width // 3) + width)
+    out, pos = [], spans[lo][0]
+    for i in range(lo, hi):
+        start, end, _ = spans[i]
+        opens = i in marked and (i - 1 not in marked or i == lo)
+        closes = i in marked and (i + 1 not in marked or i == hi - 1)
+        out.append(text[pos:start] + ("[" if opens else "") + text[start:end] + ("]" if closes else ""))
+        pos = end
+    tail = text[pos : spans[hi][0]] if hi < len(spans) else text[pos:]
+    return ("…" if lo else "") + "".join(out) + (tail if hi == len(spans) else tail.rstrip() + "…")
+
+
+def _hit(row: Any) -> SearchHit:
+    flags = json.loads(row["flags"]) if isinstance(row["flags"], str) else (row["flags"] or [])
+    return SearchHit(
+        interaction_id=row["interaction_id"],
+        agent_id=row["agent_id"],
+        agent_name=row["agent_name"],
+        team=row["team"],
+        channel=row["channel"],
+        started_at=str(row["started_at"] or "")[:16] or None,
+        score=row["score"],
+        flags=sorted({f.get("code", "") for f in flags}),
+        turn=row["turn"],
+        snippet=" ".join((row["snippet"] or "").split()),
     )
 
 
-def _postgres_sql(query: str, where: str) -> tuple[str, dict[str, str]]:
+# Ranking every one of hundreds of thousands of matching turns costs about a microsecond
+# each; beyond this many matches only the newest are ranked, and the window widens (x8)
+# while the filters leave fewer hits than asked for.
+RANK_WINDOW = 20_000
+
+
+# A filter on interaction columns (agent, team, channel, dates) that leaves at most this many
+# interactions is applied first: their turns' matches are ranked, whatever their age.
+FILTER_FIRST = 10_000
+
+
+def _sqlite_search(conn: Any, expression: str, where: Where, params: dict[str, Any], limit: int) -> list:
+    params = {**params, "expression": expression}
+    if where.indexed:
+        count = text(
+            f"SELECT count(*) FROM (SELECT 1 FROM interactions i WHERE 1 = 1 {where.indexed} LIMIT :cap)"
+        )
+        if conn.execute(count, {**params, "cap": FILTER_FIRST + 1}).scalar() <= FILTER_FIRST:
+            return conn.execute(text(_sqlite_sql(where, candidates=True)), params).mappings().all()
+    window = RANK_WINDOW
+    floor_sql = text(
+        f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :expression "
+        "ORDER BY rowid DESC LIMIT 1 OFFSET :skip"
+    )
+    while True:
+        floor = conn.execute(floor_sql, {"expression": expression, "skip": window - 1}).scalar()
+        rows = conn.execute(text(_sqlite_sql(where)), {**params, "floor": floor or 0}).mappings().all()
+        if floor is None or len(rows) >= limit:
+            return rows
+        window *= 8
+
+
+def _sqlite_sql(where: Where, candidates: bool = False) -> str:
+    # Best turn per interaction (bm25: lower is better), then the filters, then the snippet
+    # for the few rows kept. With candidates, the index is scanned once (CROSS JOIN keeps it
+    # the outer loop: probing it per candidate turn re-runs the whole match each time).
+    if candidates:
+        matches = (
+            "cand AS MATERIALIZED (SELECT t.id FROM interactions i JOIN turns t ON t.interaction_id = i.id "
+            f"WHERE 1 = 1 {where.indexed}), "
+            "matches AS MATERIALIZED (SELECT t.interaction_id, t.idx, t.id AS turn_id, "
+            f"bm25({FTS_TABLE}) AS rank FROM {FTS_TABLE} CROSS JOIN turns t ON t.id = {FTS_TABLE}.rowid "
+            f"WHERE {FTS_TABLE} MATCH :expression AND +{FTS_TABLE}.rowid IN cand), "
+        )
+    else:
+        matches = (
+            "matches AS MATERIALIZED (SELECT t.interaction_id, t.idx, t.id AS turn_id, "
+            f"bm25({FTS_TABLE}) AS rank FROM {FTS_TABLE} JOIN turns t ON t.id = {FTS_TABLE}.rowid "
+            f"WHERE {FTS_TABLE} MATCH :expression AND {FTS_TABLE}.rowid >= :floor), "
+        )
+    return (
+        f"WITH {matches}"
+        "best AS (SELECT interaction_id, idx, turn_id, min(rank) AS rank "
+        "FROM matches GROUP BY interaction_id) "
+        f"SELECT b.interaction_id, b.idx AS turn, t.text AS snippet, {HIT_COLUMNS} "
+        "FROM best b JOIN interactions i ON i.id = b.interaction_id JOIN turns t ON t.id = b.turn_id "
+        f"LEFT JOIN scores s ON s.interaction_id = i.id AND {LATEST_SCORE} "
+        f"WHERE 1 = 1 {where.all} ORDER BY b.rank, b.interaction_id LIMIT :limit"
+    )
+
+
+def _postgres_sql(query: str, where: Where) -> tuple[str, dict[str, str]]:
     tsquery, params = pg_tsquery(query)
     sql = (
         f"WITH q AS (SELECT {tsquery} AS q), "
@@ -178,7 +253,7 @@ def _postgres_sql(query: str, where: str) -> tuple[str, dict[str, str]]:
         f"page AS (SELECT b.interaction_id, b.idx AS turn, b.text, b.rank, i.language, {HIT_COLUMNS} "
         "FROM best b JOIN interactions i ON i.id = b.interaction_id "
         f"LEFT JOIN scores s ON s.interaction_id = i.id AND {LATEST_SCORE} "
-        f"WHERE 1 = 1 {where} ORDER BY b.rank DESC, b.interaction_id LIMIT :limit) "
+        f"WHERE 1 = 1 {where.all} ORDER BY b.rank DESC, b.interaction_id LIMIT :limit) "
         "SELECT page.*, ts_headline(qa_ts_config(page.language), page.text, q.q, "
         "'StartSel=[, StopSel=], MaxWords=24, MinWords=8, MaxFragments=1, FragmentDelimiter=…') AS snippet "
         "FROM page, q ORDER BY page.rank DESC, page.interaction_id"
@@ -186,7 +261,16 @@ def _postgres_sql(query: str, where: str) -> tuple[str, dict[str, str]]:
     return sql, params
 
 
-def _filters(f: SearchFilters, dialect: str) -> tuple[str, dict[str, Any]]:
+@dataclass
+class Where:
+    """SQL filter clauses (each starting with AND): all of them, and those on interaction
+    columns only (indexed: agent, team, channel, dates)."""
+
+    all: str
+    indexed: str
+
+
+def _filters(f: SearchFilters, dialect: str) -> tuple[Where, dict[str, Any]]:
     clauses, params = [], {}
     for column, value in (("agent_id", f.agent), ("team", f.team), ("channel", f.channel)):
         if value is not None:
@@ -197,6 +281,7 @@ def _filters(f: SearchFilters, dialect: str) -> tuple[str, dict[str, Any]]:
             clauses.append(f"i.started_at {op} :{name}")
             # SQLite keeps datetimes as text in SQLAlchemy's format; PostgreSQL compares them.
             params[name] = value.strftime("%Y-%m-%d %H:%M:%S") if dialect == "sqlite" else value
+    indexed = "".join(f" AND {c}" for c in clauses)
     if f.min_score is not None:
         clauses.append("s.score >= :min_score")
         params["min_score"] = f.min_score
@@ -217,7 +302,7 @@ def _filters(f: SearchFilters, dialect: str) -> tuple[str, dict[str, Any]]:
             "AND c.rubric = s.rubric AND c.criterion = :failed AND c.result = 'fail')"
         )
         params["failed"] = f.failed
-    return "".join(f" AND {c}" for c in clauses), params
+    return Where("".join(f" AND {c}" for c in clauses), indexed), params
 
 
 def as_json(hits: list[SearchHit]) -> str:

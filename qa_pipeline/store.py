@@ -19,6 +19,7 @@ from sqlalchemy import (
     Engine,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -65,6 +66,9 @@ interactions = Table(
     Column("source", Text),
     Column("metadata", JSON),
     Column("run_id", String(64)),
+    # Supervisors filter by an agent or a team over dates (qa search, scorecards).
+    Index("ix_interactions_agent_started", "agent_id", "started_at"),
+    Index("ix_interactions_team_started", "team", "started_at"),
 )
 
 turns = Table(

@@ -172,3 +172,23 @@ def test_cli_table_and_json(engine, stored, tmp_path):
     assert hit["interaction_id"] == "chat:t:2" and "escalation" in hit["flags"]
     bad = runner.invoke(app, ["search", "x", "--since", "last week", "-c", str(config)])
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
+
+
+@pytest.mark.parametrize(
+    ("text", "query", "expected"),
+    [
+        ("Kdy přijde vrácení peněz?", "vraceni", "Kdy přijde [vrácení] peněz?"),
+        (
+            "I want to speak to a manager, now.",
+            '"speak to a manager"',
+            "I want to [speak to a manager], now.",
+        ),
+        ("It was CANCELLED yesterday", "cancel*", "It was [CANCELLED] yesterday"),
+        ("nothing here", "refund", "nothing here"),
+        (" ".join(f"w{n}" for n in range(30)) + " refund", "refund", "…w26 w27 w28 w29 [refund]"),
+    ],
+)
+def test_snippets_mark_what_matched(text, query, expected):
+    from qa_pipeline.search import highlight, query_terms
+
+    assert highlight(text, query_terms(query)) == expected

@@ -1,0 +1,114 @@
+"""The trained classifier: reproducible from the bundled data, and refused when it does not
+match its model card."""
+
+import json
+import shutil
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa_pipeline.classifier import DEFAULT_MODEL, card_path, choose_threshold, load_classifier
+from qa_pipeline.errors import QAError
+from qa_pipeline.labels import BUNDLED_HELDOUT, read_labels
+from qa_pipeline.training import collect_labels, render_training, train_and_save
+
+
+@pytest.fixture(scope="session")
+def shipped():
+    return load_classifier(DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="session")
+def retrained(tmp_path_factory, rubric):
+    out = tmp_path_factory.mktemp("model") / "turns.skops"
+    return train_and_save(collect_labels(rubric), rubric, out)
+
+
+def test_qa_train_reproduces_the_shipped_model_from_the_bundled_data(shipped, tmp_path):
+    from typer.testing import CliRunner
+
+    from qa_pipeline.cli import app
+
+    out = tmp_path / "turns.skops"
+    result = CliRunner().invoke(app, ["train", "--no-feedback", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out}" in result.output and result.output.count(" all ") == 5
+    again = load_classifier(out)
+    assert again.card["training_data_sha256"] == shipped.card["training_data_sha256"]
+    assert again.name == shipped.name and again.thresholds == shipped.thresholds
+    texts = sorted({lb.text for lb in read_labels(BUNDLED_HELDOUT)})
+    mine, theirs = again.probabilities(texts), shipped.probabilities(texts)
+    for criterion in shipped.models:
+        np.testing.assert_allclose(mine[criterion], theirs[criterion], atol=1e-9)
+
+
+def test_too_few_labels_is_a_clear_error(rubric, data):
+    from qa_pipeline.labels import read_labels as read
+
+    with pytest.raises(QAError, match="positive_language' needs at least 5 'pass' and 5 'fail'"):
+        train_and_save(read(data / "labels" / "extra.csv"), rubric)
+
+
+def test_card_records_provenance_and_metrics(shipped, retrained):
+    card = shipped.card
+    import sklearn
+
+    assert card["sklearn_version"] == sklearn.__version__ and card["artifact"] == DEFAULT_MODEL.name
+    assert set(card["labels_by_source"]) == {"bundled", "weak-rule"}
+    for criterion, metrics in card["metrics"].items():
+        assert set(metrics["by_language"]) == {"en", "cs", "sl", "lt", "ru"}, criterion
+        assert 0.5 <= card["thresholds"][criterion] < 1
+    table = render_training(retrained.report)
+    assert table.count(" all ") == 5 and "empathy" in table
+
+
+@pytest.fixture
+def copy(tmp_path: Path) -> Path:
+    target = tmp_path / "turns.skops"
+    shutil.copy(DEFAULT_MODEL, target)
+    shutil.copy(card_path(DEFAULT_MODEL), card_path(target))
+    return target
+
+
+def test_a_changed_artifact_is_refused(copy: Path):
+    copy.write_bytes(copy.read_bytes() + b"\0")
+    with pytest.raises(QAError, match="does not match its model card"):
+        load_classifier(copy)
+
+
+def test_another_scikit_learn_is_refused(copy: Path):
+    card = json.loads(card_path(copy).read_text())
+    card["sklearn_version"] = "0.24.2"
+    card_path(copy).write_text(json.dumps(card))
+    with pytest.raises(QAError, match=r"trained with scikit-learn 0\.24\.2.*qa train"):
+        load_classifier(copy)
+
+
+def test_a_missing_card_is_refused(copy: Path):
+    card_path(copy).unlink()
+    with pytest.raises(QAError, match="no model card"):
+        load_classifier(copy)
+
+
+def test_an_artifact_with_foreign_types_is_refused(copy: Path):
+    import hashlib
+
+    import skops.io as sio
+
+    sio.dump({"features": Fraction(1, 3), "models": {}}, copy)
+    card = json.loads(card_path(copy).read_text())
+    card["artifact_sha256"] = hashlib.sha256(copy.read_bytes()).hexdigest()
+    card_path(copy).write_text(json.dumps(card))
+    with pytest.raises(QAError, match=r"fractions\.Fraction"):
+        load_classifier(copy)
+
+
+def test_threshold_is_the_lowest_that_reaches_the_target_precision():
+    truth = np.array([0, 0, 1, 0, 1, 1, 1], dtype=bool)
+    probability = np.array([0.1, 0.55, 0.6, 0.7, 0.8, 0.9, 0.95])
+    threshold, reached = choose_threshold(truth, probability, target=0.9)
+    assert reached and threshold == 0.8  # 0.6: 4 of 5 passes right, 0.7: 3 of 4, 0.8: all
+    threshold, reached = choose_threshold(truth, probability, target=1.01)
+    assert not reached and 0.5 <= threshold <= 0.8

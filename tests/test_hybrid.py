@@ -1,0 +1,92 @@
+"""Hybrid scoring: a rule hit decides with its span; otherwise the classifier's best turn
+in the window, above the criterion's threshold, with that turn as evidence."""
+
+import pytest
+
+from qa_pipeline.classifier import load_classifier
+from qa_pipeline.errors import QAError
+from qa_pipeline.interactions import Interaction, Turn
+from qa_pipeline.scoring import score_interactions
+
+
+def chat(lang, *agent_lines, customer="My order never arrived and I need it for Friday."):
+    turns = [Turn(speaker="customer", text=customer)] + [Turn(speaker="agent", text=t) for t in agent_lines]
+    return Interaction(
+        id=f"chat:h:{hash(agent_lines) % 10**6}", channel="chat", agent_id="a1", language=lang, turns=turns
+    )
+
+
+def rules_only(rubric):
+    return rubric.model_copy(
+        update={"criteria": [c.model_copy(update={"method": "rule"}) for c in rubric.criteria]}
+    )
+
+
+# Paraphrases without any of the rubric's phrases (the bundled training set has them).
+PARAPHRASES = [
+    ("en", "Oh no, that's really not the experience we want you to have.", "empathy"),
+    ("cs", "To vás musí štvát, čekat tak dlouho.", "empathy"),
+    ("ru", "Курьер заберёт посылку во вторник.", "resolution"),
+    ("lt", "Kurjeris paims siuntinį antradienį.", "resolution"),
+]
+
+
+@pytest.mark.parametrize(("lang", "line", "criterion"), PARAPHRASES)
+def test_the_classifier_passes_paraphrases_the_rules_miss(rubric, lang, line, criterion):
+    item = chat(lang, "Let me check that for you.", line)
+    [by_rules] = score_interactions([item], rules_only(rubric))
+    assert by_rules.criteria[criterion].result == "fail" and by_rules.model == "rules-only"
+    [hybrid] = score_interactions([item], rubric)
+    result = hybrid.criteria[criterion]
+    classifier = load_classifier()
+    assert result.result == "pass" and result.method == "model", result
+    assert result.confidence >= classifier.thresholds[criterion]
+    [evidence] = result.evidence
+    assert evidence.turn == 2 and evidence.text == line and evidence.kind == "model"
+    assert hybrid.model == classifier.name
+
+
+def test_a_rule_hit_decides_with_its_span(rubric):
+    [score] = score_interactions([chat("en", "I'm so sorry to hear that.")], rubric)
+    result = score.criteria["empathy"]
+    assert result.method == "rule" and result.evidence[0].match.lower().startswith("sorry")
+
+
+def test_a_negative_phrase_still_fails_whatever_the_classifier_thinks(rubric):
+    [score] = score_interactions([chat("en", "Absolutely, happy to help! Calm down though.")], rubric)
+    result = score.criteria["positive_language"]
+    assert result.result == "fail" and result.method == "rule"
+    assert any(e.kind == "negative" for e in result.evidence)
+
+
+def test_the_window_still_applies(rubric):
+    greeting = "Morning! This is Priya from the billing team."  # passes by the classifier alone
+    early = chat("en", greeting, "Let me check.")
+    late = chat("en", "Let me check.", "One moment.", "Still checking.", greeting)
+    [first] = score_interactions([early], rubric)
+    [last] = score_interactions([late], rubric)
+    assert first.criteria["greeting"].result == "pass"
+    assert last.criteria["greeting"].result == "fail" and "best turn 2" in last.criteria["greeting"].reason
+
+
+def test_a_failed_decision_says_what_the_classifier_saw(rubric):
+    [score] = score_interactions([chat("en", "Please hold.", "Your reference is 48213.")], rubric)
+    result = score.criteria["empathy"]
+    assert result.result == "fail" and result.method == "model"
+    assert "classifier best turn" in result.reason and 0 <= result.confidence <= 1
+
+
+def test_model_method_ignores_phrases(rubric):
+    only_model = rubric.model_copy(
+        update={"criteria": [c.model_copy(update={"method": "model"}) for c in rubric.criteria]}
+    )
+    [score] = score_interactions([chat("en", "Hello, I'm sorry to hear that. Thanks!")], only_model)
+    assert {r.method for r in score.criteria.values() if r.result != "na"} == {"model"}
+
+
+def test_a_rubric_asking_for_an_untrained_criterion_is_refused(rubric):
+    extra = rubric.criteria[0].model_copy(update={"id": "verification", "method": "hybrid"})
+    with pytest.raises(QAError, match=r"verification use the classifier.*qa train"):
+        score_interactions(
+            [chat("en", "Hi")], rubric.model_copy(update={"criteria": [*rubric.criteria, extra]})
+        )
