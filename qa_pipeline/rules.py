@@ -201,19 +201,8 @@ class CompiledRules:
         view = TokenView(doc, doc.text if text is None else text, self.sentence_ends)
         found: dict[tuple[str, str, int], Hit] = {}
         for i, criteria in negated_words:
-            first, last = view.sentence(i, i + 1)
-            s_start, s_end = view.chars(first, last)
-            m_start, m_end = view.chars(i, i + 1)
             for criterion in criteria:
-                found[(criterion, VETOED, view.idx[i])] = Hit(
-                    criterion,
-                    VETOED,
-                    turn,
-                    s_start,
-                    s_end,
-                    view.text[s_start:s_end],
-                    view.text[m_start:m_end],
-                )
+                found[(criterion, VETOED, view.idx[i])] = _hit(view, criterion, VETOED, turn, i, i + 1)
         for match_id, start, end in matches:
             rule = self.rules[self.nlp.vocab.strings[match_id]]
             first, last = view.sentence(start, end)
@@ -233,17 +222,7 @@ class CompiledRules:
                 kind = VETOED
             key = (rule.criterion, kind, view.idx[start])
             if key not in found:
-                s_start, s_end = view.chars(first, last)
-                m_start, m_end = view.chars(start, end)
-                found[key] = Hit(
-                    rule.criterion,
-                    kind,
-                    turn,
-                    s_start,
-                    s_end,
-                    view.text[s_start:s_end],
-                    view.text[m_start:m_end],
-                )
+                found[key] = _hit(view, rule.criterion, kind, turn, start, end)
         return sorted(found.values(), key=lambda h: (h.turn, h.start, h.criterion))
 
     def _negated_words(self, doc: Doc) -> list[tuple[int, tuple[str, ...]]]:
@@ -307,6 +286,13 @@ class CompiledRules:
             for h in (view.norm[i], view.lower[i])
         }
         return bool(positive & rule.require)
+
+
+def _hit(view: TokenView, criterion: str, kind: str, turn: int, start: int, end: int) -> Hit:
+    """A hit on tokens ``start:end``, with the sentence around them."""
+    s_start, s_end = view.chars(*view.sentence(start, end))
+    m_start, m_end = view.chars(start, end)
+    return Hit(criterion, kind, turn, s_start, s_end, view.text[s_start:s_end], view.text[m_start:m_end])
 
 
 def _for_language(packs: dict, lang: str) -> list:

@@ -131,8 +131,7 @@ def search_interactions(
             terms = query_terms(query)  # FTS5's snippet() re-runs the match per row: mark here
             rows = [{**row, "snippet": highlight(row["snippet"], terms)} for row in rows]
         else:
-            sql, terms = _postgres_sql(query, where)
-            rows = conn.execute(text(sql), {**params, **terms}).mappings().all()
+            rows = _postgres_search(conn, query, where, params, limit)
     return [_hit(row) for row in rows]
 
 
@@ -243,12 +242,41 @@ def _sqlite_sql(where: Where, candidates: bool = False) -> str:
     )
 
 
-def _postgres_sql(query: str, where: Where) -> tuple[str, dict[str, str]]:
-    tsquery, params = pg_tsquery(query)
-    sql = (
+# PostgreSQL: the newest this many turns are searched first (the GIN index and a range on
+# turns.id combine, so only matches inside the window are read), widening x8 as needed.
+PG_WINDOW_TURNS = 400_000
+
+
+def _postgres_search(conn: Any, query: str, where: Where, params: dict[str, Any], limit: int) -> list:
+    tsquery, terms = pg_tsquery(query)
+    params = {**params, **terms}
+    if where.indexed:
+        count = text(
+            f"SELECT count(*) FROM (SELECT 1 FROM interactions i WHERE 1 = 1 {where.indexed} LIMIT :cap) c"
+        )
+        if conn.execute(count, {**params, "cap": FILTER_FIRST + 1}).scalar() <= FILTER_FIRST:
+            sql = _postgres_sql(tsquery, where, candidates=True)
+            return conn.execute(text(sql), params).mappings().all()
+    newest = conn.execute(text("SELECT max(id) FROM turns")).scalar() or 0
+    window = PG_WINDOW_TURNS
+    while True:
+        floor = max(0, newest - window)
+        rows = conn.execute(text(_postgres_sql(tsquery, where)), {**params, "floor": floor}).mappings().all()
+        if floor == 0 or len(rows) >= limit:
+            return rows
+        window *= 8
+
+
+def _postgres_sql(tsquery: str, where: Where, candidates: bool = False) -> str:
+    scope = (
+        f"t.interaction_id IN (SELECT i.id FROM interactions i WHERE 1 = 1 {where.indexed})"
+        if candidates
+        else "t.id >= :floor"
+    )
+    return (
         f"WITH q AS (SELECT {tsquery} AS q), "
         "best AS (SELECT DISTINCT ON (t.interaction_id) t.interaction_id, t.idx, t.text, "
-        "ts_rank_cd(t.search, q.q) AS rank FROM turns t, q WHERE t.search @@ q.q "
+        f"ts_rank_cd(t.search, q.q) AS rank FROM turns t, q WHERE t.search @@ q.q AND {scope} "
         "ORDER BY t.interaction_id, rank DESC, t.idx), "
         f"page AS (SELECT b.interaction_id, b.idx AS turn, b.text, b.rank, i.language, {HIT_COLUMNS} "
         "FROM best b JOIN interactions i ON i.id = b.interaction_id "
@@ -258,7 +286,6 @@ def _postgres_sql(query: str, where: Where) -> tuple[str, dict[str, str]]:
         "'StartSel=[, StopSel=], MaxWords=24, MinWords=8, MaxFragments=1, FragmentDelimiter=…') AS snippet "
         "FROM page, q ORDER BY page.rank DESC, page.interaction_id"
     )
-    return sql, params
 
 
 @dataclass

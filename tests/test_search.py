@@ -1,6 +1,7 @@
 """Full-text search with filters (SQLite FTS5), including hostile queries."""
 
 import json
+from datetime import datetime
 
 import pytest
 from sqlalchemy import text
@@ -192,3 +193,28 @@ def test_snippets_mark_what_matched(text, query, expected):
     from qa_pipeline.search import highlight, query_terms
 
     assert highlight(text, query_terms(query)) == expected
+
+
+def test_windows_and_filter_first_find_what_a_full_search_finds(engine, monkeypatch):
+    import qa_pipeline.search as search
+
+    items = [
+        chat(n, f"a{n % 3}", "billing" if n % 2 else "cee", 1 + n % 20, "en", "Hello, your refund is on its way.", customer=f"refund {n}")
+        for n in range(40)
+    ]
+    save_interactions(engine, items)
+    queries = [
+        ("refund", SearchFilters()),
+        ("refund", SearchFilters(agent="a1")),
+        ("refund", SearchFilters(team="cee", since=datetime(2026, 11, 5), until=datetime(2026, 11, 9))),
+        ("way", SearchFilters(agent="a2")),
+    ]
+    full = [sorted(ids(search_interactions(engine, q, f, limit=100))) for q, f in queries]
+    assert all(full) and len(full[0]) == 40
+    monkeypatch.setattr(search, "RANK_WINDOW", 3)  # SQLite: the newest 3 matches first
+    monkeypatch.setattr(search, "PG_WINDOW_TURNS", 5)  # PostgreSQL: the newest 5 turns first
+    for filter_first in (0, 1000):  # never / always filter first
+        monkeypatch.setattr(search, "FILTER_FIRST", filter_first)
+        for (q, f), expected in zip(queries, full, strict=True):
+            assert sorted(ids(search_interactions(engine, q, f, limit=100))) == expected, (q, f, filter_first)
+            assert len(search_interactions(engine, q, f, limit=5)) == min(5, len(expected))
