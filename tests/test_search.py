@@ -199,7 +199,15 @@ def test_windows_and_filter_first_find_what_a_full_search_finds(engine, monkeypa
     import qa_pipeline.search as search
 
     items = [
-        chat(n, f"a{n % 3}", "billing" if n % 2 else "cee", 1 + n % 20, "en", "Hello, your refund is on its way.", customer=f"refund {n}")
+        chat(
+            n,
+            f"a{n % 3}",
+            "billing" if n % 2 else "cee",
+            1 + n % 20,
+            "en",
+            "Hello, your refund is on its way.",
+            customer=f"refund {n}",
+        )
         for n in range(40)
     ]
     save_interactions(engine, items)
