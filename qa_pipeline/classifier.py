@@ -31,6 +31,9 @@ DEFAULT_MODEL = ROOT / "models" / "turns.skops"
 TARGET_PRECISION = 0.9
 MIN_THRESHOLD = 0.5  # never pass a turn the model thinks more likely to fail
 CARD_FORMAT = 1
+# What the card says was trained; part of the version, so change it with the recipe.
+FEATURES = "TF-IDF word 1-2-grams + char_wb 3-5-grams (40,000 most frequent), lower-cased, no diacritics"
+MODEL = "LogisticRegression(C=10, balanced), sigmoid calibration on 3-fold scores"
 # Types an artifact may contain; anything else is refused before it is loaded.
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.sparse.", "builtins.")
 
@@ -186,11 +189,20 @@ def save_classifier(
     import skops.io as sio
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    # The same labels and the same recipe give the same version.
+    recipe = [
+        report.data_sha256,
+        FEATURES,
+        MODEL,
+        classifier.card.get("seed", 0),
+        classifier.card.get("target_precision"),
+    ]
+    version = hashlib.sha256(json.dumps(recipe).encode()).hexdigest()[:12]
     sio.dump({"features": classifier.features, "models": classifier.models}, path, compression=ZIP_DEFLATED)
     card = {
         "card_format": CARD_FORMAT,
         "name": MODEL_NAME,
-        "version": report.data_sha256[:12],  # the same labels give the same version
+        "version": version,
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "artifact": path.name,
         "artifact_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
@@ -201,9 +213,8 @@ def save_classifier(
         "sklearn_version": sklearn.__version__,
         "skops_version": skops.__version__,
         "python": platform.python_version(),
-        "features": "TF-IDF word 1-2-grams + char_wb 3-5-grams (40,000 most frequent), "
-        "lower-cased, no diacritics",
-        "model": "LogisticRegression(C=10, balanced), sigmoid calibration on 3-fold scores",
+        "features": FEATURES,
+        "model": MODEL,
         "target_precision": classifier.card.get("target_precision", TARGET_PRECISION),
         "seed": classifier.card.get("seed", 0),
         "thresholds": {c: round(t, 4) for c, t in classifier.thresholds.items()},
