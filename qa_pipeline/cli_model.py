@@ -64,23 +64,29 @@ def evaluate(
     model: ModelOption = None,
     rubric: RubricOption = None,
     report: Annotated[Path | None, typer.Option("--json", help="also write the report as JSON here")] = None,
+    noisy: Annotated[
+        bool, typer.Option(help="also score a copy in lower case, without punctuation or diacritics")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Precision, recall, F1 and kappa of rules, model and hybrid against human labels."""
     from qa_pipeline.classifier import load_classifier
-    from qa_pipeline.evaluate import decide, evaluation_report, render_table, write_report
+    from qa_pipeline.evaluate import decide, evaluation_report, noisy_copy, render_table, write_report
     from qa_pipeline.labels import BUNDLED_HELDOUT, read_labels
     from qa_pipeline.rubric import load_rubric
     from qa_pipeline.settings import load_settings
 
     settings = load_settings(config)
     classifier = load_classifier(model or settings.classifier)
-    result = evaluation_report(
-        decide(read_labels(labels or BUNDLED_HELDOUT), load_rubric(rubric or settings.rubric), classifier)
-    )
+    the_rubric, human = load_rubric(rubric or settings.rubric), read_labels(labels or BUNDLED_HELDOUT)
+    result = evaluation_report(decide(human, the_rubric, classifier))
     result["model"] = classifier.name
     typer.echo(f"{classifier.name} on {labels or BUNDLED_HELDOUT}: {result['labels']} labels")
     typer.echo(render_table(result))
+    if noisy:
+        result["noisy"] = evaluation_report(decide(noisy_copy(human), the_rubric, classifier))
+        typer.echo("\nthe same labels in lower case, without punctuation or diacritics:")
+        typer.echo(render_table(result["noisy"]))
     if report:
         write_report(result, report)
         typer.echo(f"wrote {report}")

@@ -10,6 +10,8 @@ the criterion's phrase negated in that turn), ``hybrid`` on either.
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +72,19 @@ def decide(labels: list[Label], rubric: Rubric, classifier: TurnClassifier) -> D
         predicted["model"].append(model)
         predicted["hybrid"].append(rule or model)
     return Decisions(labels, [lb.label == "pass" for lb in labels], predicted)
+
+
+def noisy(text: str) -> str:
+    """The text as chat and speech recognition often give it: lower case, no punctuation,
+    no diacritics (Cyrillic й kept)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    kept = "".join(c for c in decomposed if not unicodedata.combining(c) or c == "\u0306")
+    return re.sub(r"[^\w\s]", "", unicodedata.normalize("NFC", kept)).lower()
+
+
+def noisy_copy(labels: list[Label]) -> list[Label]:
+    """The labels with their texts made ``noisy``."""
+    return [lb.model_copy(update={"text": noisy(lb.text)}) if lb.text else lb for lb in labels]
 
 
 def evaluation_report(decisions: Decisions) -> dict[str, Any]:

@@ -54,3 +54,26 @@ def test_table_and_json_report(heldout_report, tmp_path):
     saved = json.loads(out.read_text(encoding="utf-8"))
     assert saved["criteria"] == json.loads(json.dumps(heldout_report["criteria"]))
     assert saved["model"].startswith("qa-turns@") and "resolution" in result.output
+
+
+def test_noisy_copy_drops_case_punctuation_and_diacritics_but_not_cyrillic_letters():
+    from qa_pipeline.evaluate import noisy
+
+    assert noisy("Děkuji, že jste počkala!") == "dekuji ze jste pockala"
+    assert noisy("Извините, всё в порядке: мой счёт.") == "извините все в порядке мой счет"
+
+
+def test_the_classifier_keeps_its_recall_on_noisy_text(rubric):
+    from qa_pipeline.evaluate import noisy_copy
+
+    clean = evaluation_report(decide(read_labels(BUNDLED_HELDOUT), rubric, load_classifier()))
+    rough = evaluation_report(decide(noisy_copy(read_labels(BUNDLED_HELDOUT)), rubric, load_classifier()))
+    for criterion in clean["criteria"]:
+        assert (
+            rough["criteria"][criterion]["all"]["hybrid"]["f1"]
+            >= clean["criteria"][criterion]["all"]["hybrid"]["f1"] - 0.05
+        ), criterion
+        assert (
+            rough["criteria"][criterion]["all"]["hybrid"]["f1"]
+            > rough["criteria"][criterion]["all"]["rules"]["f1"]
+        ), criterion
