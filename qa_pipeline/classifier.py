@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,6 +99,46 @@ class TurnClassifier:
         unique, position = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
         matrix = self.features.transform(list(unique))
         return {c: self.models[c].predict_proba(matrix)[:, 1][position] for c in criteria}
+
+    def best_sentences(
+        self, texts: list[str], criteria: list[str] | None = None
+    ) -> dict[str, list[tuple[float, int, int]]]:
+        """Per criterion and text: the probability of its most likely sentence and that
+        sentence's span. The model learnt from single turns, mostly one sentence each; a long
+        email or call turn scored whole dilutes the one sentence that earns the point.
+        """
+        criteria = criteria or list(self.models)
+        spans = [sentence_spans(t) for t in texts]
+        flat = [t[a:b] for t, ss in zip(texts, spans, strict=True) for a, b in ss]
+        probability = self.probabilities(flat, criteria)
+        out: dict[str, list[tuple[float, int, int]]] = {c: [] for c in criteria}
+        k = 0
+        for ss in spans:
+            for c in criteria:
+                p = probability[c][k : k + len(ss)]
+                best = int(np.argmax(p))
+                out[c].append((float(p[best]), *ss[best]))
+            k += len(ss)
+        return out
+
+
+# A sentence ends at . ! ? … (with what follows them) or a line break. Abbreviations split
+# too ("Mr. Novak"): a fragment only costs one more short text to score.
+SENTENCE = re.compile(r"[^.!?…\n]+(?:[.!?…]+[\"'»”)]*|\n|$)")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of ``text`` (surrounding spaces trimmed)."""
+    spans = []
+    for m in SENTENCE.finditer(text):
+        start, end = m.start(), m.end()
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if any(c.isalnum() for c in text[start:end]):
+            spans.append((start, end))
+    return spans or [(0, len(text))]
 
 
 def choose_threshold(truth: np.ndarray, probability: np.ndarray, target: float) -> tuple[float, bool]:

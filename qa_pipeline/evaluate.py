@@ -3,7 +3,7 @@
 Each label says whether one turn earns one criterion. The three methods decide that turn
 the way scoring does: a turn by the wrong speaker never earns a criterion; a negative
 phrase fails it (where the rubric says negatives fail); ``rules`` pass on a phrase hit,
-``model`` on a probability at or above the criterion's threshold (unless the rules found
+``model`` on its best sentence's probability at or above the criterion's threshold (unless the rules found
 the criterion's phrase negated in that turn), ``hybrid`` on either.
 """
 
@@ -54,7 +54,7 @@ def decide(labels: list[Label], rubric: Rubric, classifier: TurnClassifier) -> D
         unique = sorted(set(lang_texts))
         for text, found in zip(unique, engine.find_hits(unique, lang), strict=True):
             hits[(text, lang)] = {f"{h.criterion}:{h.kind}" for h in found}
-    probability = classifier.probabilities(texts)
+    best = classifier.best_sentences(texts)  # as scoring reads a turn: its best sentence
     position = {text: n for n, text in enumerate(texts)}
     predicted: dict[str, list[bool]] = {m: [] for m in METHODS}
     for lb in labels:
@@ -66,7 +66,7 @@ def decide(labels: list[Label], rubric: Rubric, classifier: TurnClassifier) -> D
         model = (
             speaker_ok
             and not negative
-            and (probability[c.id][position[lb.text or ""]] >= classifier.thresholds[c.id])
+            and (best[c.id][position[lb.text or ""]][0] >= classifier.thresholds[c.id])
         )
         predicted["rules"].append(rule)
         predicted["model"].append(model)

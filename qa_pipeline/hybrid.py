@@ -69,28 +69,27 @@ def apply_classifier(
     keys = sorted({(n, t) for n, _, turns in requests for t in turns})
     position = {key: k for k, key in enumerate(keys)}
     texts = [interactions[n].turns[t].text for n, t in keys]
-    probability = classifier.probabilities(texts, sorted({c.id for _, c, _ in requests}))
+    best = classifier.best_sentences(texts, sorted({c.id for _, c, _ in requests}))
     for n, c, turns in requests:
-        scored = [(float(probability[c.id][position[(n, t)]]), t) for t in turns]
-        best, turn = max(scored, default=(0.0, None))
-        results[n][c.id] = _decide(
-            c, results[n][c.id], interactions[n], best, turn, classifier.thresholds[c.id]
-        )
+        scored = [(*best[c.id][position[(n, t)]], t) for t in turns]  # (p, start, end, turn)
+        top = max(scored, default=None)
+        results[n][c.id] = _decide(c, results[n][c.id], interactions[n], top, classifier.thresholds[c.id])
 
 
 def _decide(
     c: Criterion,
     rule: CriterionResult,
     interaction: Interaction,
-    best: float,
-    turn: int | None,
+    top: tuple[float, int, int, int] | None,
     threshold: float,
 ) -> CriterionResult:
     negative = [e for e in rule.evidence if e.kind == "negative"]
-    if turn is not None and best >= threshold:
-        text = interaction.turns[turn].text
+    best = top[0] if top else 0.0
+    if top is not None and best >= threshold:
+        _, start, end, turn = top
+        text = interaction.turns[turn].text[start:end]
         evidence = Evidence.model_construct(
-            turn=turn, start=0, end=len(text), text=text, match=None, kind="model"
+            turn=turn, start=start, end=end, text=text, match=None, kind="model"
         )
         score = max(0.0, 1.0 - c.deduction * len(negative))
         return CriterionResult.model_construct(
@@ -102,7 +101,7 @@ def _decide(
             reason=f"classifier: turn {turn} (p={best:.2f}, threshold {threshold:.2f})"
             + (f"; {rule.reason}" if negative else ""),
         )
-    where = f"best turn {turn}: p={best:.2f}" if turn is not None else "no turn left to read"
+    where = f"best turn {top[3]}: p={best:.2f}" if top is not None else "no turn left to read"
     return CriterionResult.model_construct(
         result="fail",
         score=0.0,

@@ -90,3 +90,35 @@ def test_a_rubric_asking_for_an_untrained_criterion_is_refused(rubric):
         score_interactions(
             [chat("en", "Hi")], rubric.model_copy(update={"criteria": [*rubric.criteria, extra]})
         )
+
+
+def test_a_long_turn_is_read_sentence_by_sentence_and_the_sentence_is_the_evidence(rubric):
+    email = (
+        "Thank you for your email. I looked into your account this morning and I can see the two "
+        "payments from 3 November. That must have been really annoying to discover. I have asked our "
+        "billing team to reverse the second one. Kind regards, Sarah"
+    )
+    item = chat("en", email)
+    [by_rules] = score_interactions([item], rules_only(rubric))
+    assert by_rules.criteria["empathy"].result == "fail"
+    [hybrid] = score_interactions([item], rubric)
+    result = hybrid.criteria["empathy"]
+    assert result.result == "pass" and result.method == "model", result
+    [evidence] = result.evidence
+    assert evidence.text == "That must have been really annoying to discover."
+    assert email[evidence.start : evidence.end] == evidence.text and evidence.turn == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("Hello. How can I help?", ["Hello.", "How can I help?"]),
+        ("Dear Ms Smith,\n\nThanks for writing!!! Bye", ["Dear Ms Smith,", "Thanks for writing!!!", "Bye"]),
+        ("no punctuation at all", ["no punctuation at all"]),
+        ("...", ["..."]),
+    ],
+)
+def test_sentence_spans(text, sentences):
+    from qa_pipeline.classifier import sentence_spans
+
+    assert [text[a:b] for a, b in sentence_spans(text)] == sentences
