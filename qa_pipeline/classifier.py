@@ -108,17 +108,24 @@ class TurnClassifier:
         email or call turn scored whole dilutes the one sentence that earns the point.
         """
         criteria = criteria or list(self.models)
-        spans = [sentence_spans(t) for t in texts]
-        flat = [t[a:b] for t, ss in zip(texts, spans, strict=True) for a, b in ss]
-        probability = self.probabilities(flat, criteria)
-        out: dict[str, list[tuple[float, int, int]]] = {c: [] for c in criteria}
-        k = 0
-        for ss in spans:
-            for c in criteria:
-                p = probability[c][k : k + len(ss)]
-                best = int(np.argmax(p))
-                out[c].append((float(p[best]), *ss[best]))
-            k += len(ss)
+        if not texts:
+            return {c: [] for c in criteria}
+        unique, back = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
+        spans = [sentence_spans(t) for t in unique]
+        counts = np.array([len(ss) for ss in spans])
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        flat = np.array([sp for ss in spans for sp in ss])
+        probability = self.probabilities(
+            [t[a:b] for t, ss in zip(unique, spans, strict=True) for a, b in ss], criteria
+        )
+        out: dict[str, list[tuple[float, int, int]]] = {}
+        positions = np.arange(len(flat))
+        for c in criteria:
+            p = probability[c]
+            top = np.maximum.reduceat(p, starts)  # each text's best sentence ...
+            first = np.minimum.reduceat(np.where(p == np.repeat(top, counts), positions, len(p)), starts)
+            best = list(zip(top.tolist(), flat[first, 0].tolist(), flat[first, 1].tolist(), strict=True))
+            out[c] = [best[k] for k in back]  # ... and where it is
         return out
 
 
