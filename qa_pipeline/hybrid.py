@@ -1,8 +1,8 @@
 """Criteria decided with the trained classifier (rubric ``method: model`` or ``hybrid``).
 
-``hybrid``: a rule hit passes with its span; otherwise the classifier's best turn in the
-criterion's window passes if its probability clears the criterion's threshold, with that
-turn as evidence and the probability as confidence. ``model``: the classifier alone
+``hybrid``: a rule hit passes with its span; otherwise the classifier's best sentence in
+the criterion's window passes if its probability clears the criterion's threshold, with
+that sentence as evidence and the probability as confidence. ``model``: the classifier alone
 decides (phrase hits are ignored). In both, N/A conditions and negative phrases that fail
 a criterion still decide first: the classifier only ever finds what earns a point.
 """

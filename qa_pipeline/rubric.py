@@ -89,7 +89,7 @@ class Criterion(BaseModel):
     channels: list[Literal["call", "chat", "email"]] = Field(default_factory=lambda: list(ALL_CHANNELS))
     speaker: Literal["agent", "customer", "any"] = "agent"
     window: Window = Field(default_factory=Window)
-    # rule: phrases and patterns only; hybrid: a rule hit, else the classifier's best turn
+    # rule: phrases and patterns only; hybrid: a rule hit, else the classifier's best sentence
     # in the window; model: the classifier alone (see qa_pipeline/hybrid.py).
     method: Literal["rule", "model", "hybrid"] = "rule"
     phrases: dict[str, PhraseList] = Field(default_factory=dict)
@@ -307,7 +307,7 @@ def explain_criterion(c: Criterion, total_weight: float) -> list[str]:
     if patterns:
         lines.append(f"  ... or on one of {patterns} token pattern(s) ({', '.join(c.patterns)}).")
     if c.method == "hybrid":
-        lines.append("  Without a phrase, the trained classifier may pass its most likely turn (hybrid).")
+        lines.append("  Without a phrase, the trained classifier may pass its most likely sentence (hybrid).")
     elif c.method == "model":
         lines.append("  Decided by the trained classifier alone (phrases are examples only).")
     context = [p for items in c.phrases.values() for p in items if isinstance(p, Phrase)]
