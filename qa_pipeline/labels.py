@@ -63,11 +63,10 @@ def read_labels(path: Path) -> list[Label]:
         raise QAError(f"labels file {path} not found")
     if path.suffix.lower() == ".csv":
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            rows: Iterable[tuple[int, dict]] = [
+            rows: list[tuple[int, dict]] = [
                 (n, {k.strip(): (v.strip() or None) for k, v in row.items() if k})
                 for n, row in enumerate(csv.DictReader(handle), start=2)
             ]
-            rows = list(rows)
     else:
         rows = []
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):

@@ -76,27 +76,23 @@ def fts_expression(query: str) -> str:
 
 
 # Query words are stemmed with each of these PostgreSQL configurations (the languages of the
-# default rubric that PostgreSQL can stem) and also matched unstemmed without diacritics.
+# default rubric that PostgreSQL can stem) and also matched unstemmed without diacritics,
+# folded by the database's own qa_fold (migration 0002), as the stored turns were.
 PG_STEMMERS = ("english", "russian", "lithuanian")
-PG_FOLD = str.maketrans(
-    "áàâäãåāăąçćčďéèêëēėęěíìîïīįĺľńňñóòôöõőŕřśšşťúùûüūůűųýÿźżžёйłđøß",
-    "aaaaaaaaacccdeeeeeeeeiiiiiillnnnoooooorrssstuuuuuuuuyyzzzеилdos",
-)  # the same mapping as the database's qa_fold (migration 0002)
 
 
 def pg_tsquery(query: str) -> tuple[str, dict[str, str]]:
     """A PostgreSQL tsquery SQL expression for the query, with its bound parameters, or ('', {})."""
     parts, params = [], {}
     for n, (kind, value) in enumerate(query_terms(query)):
-        folded = value.lower().translate(PG_FOLD)
-        params[f"t{n}"], params[f"f{n}"] = value, folded
         if kind == "prefix":
-            params[f"f{n}"] = " & ".join(f"{w}:*" for w in re.findall(r"[^\W_]+", folded)) or "x"
-            parts.append(f"to_tsquery('simple', :f{n})")
+            params[f"t{n}"] = " & ".join(f"{w}:*" for w in re.findall(r"[^\W_]+", value)) or "x"
+            parts.append(f"to_tsquery('simple', qa_fold(:t{n}))")
             continue
+        params[f"t{n}"] = value
         function = "phraseto_tsquery" if kind == "phrase" else "plainto_tsquery"
         options = [f"{function}('{config}', :t{n})" for config in PG_STEMMERS]
-        options.append(f"{function}('simple', :f{n})")
+        options.append(f"{function}('simple', qa_fold(:t{n}))")
         parts.append("(" + " || ".join(options) + ")")
     return " && ".join(parts), params
 
