@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from functools import lru_cache
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
@@ -27,3 +28,15 @@ def detect_language(text: str, candidates: tuple[str, ...], default: str = "en")
         return default, 0.0
     lang, prob = _identifier(tuple(sorted(candidates))).classify(text[:MAX_CHARS])
     return lang, round(float(prob), 3)
+
+
+BREVE = "\u0306"  # kept: Russian й is a letter of its own, not и with an accent
+
+
+@lru_cache(maxsize=100_000)
+def fold_diacritics(text: str) -> str:
+    """``text`` without accents ("děkuji" -> "dekuji", "ačiū" -> "aciu", "ещё" -> "еще"),
+    as people type on phones and as transcripts often come; Russian й stays й."""
+    decomposed = unicodedata.normalize("NFD", text)
+    kept = "".join(c for c in decomposed if not unicodedata.combining(c) or c == BREVE)
+    return unicodedata.normalize("NFC", kept)

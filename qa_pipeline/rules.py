@@ -23,6 +23,7 @@ from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
+from qa_pipeline.language import fold_diacritics
 from qa_pipeline.rubric import Phrase, Rubric
 
 # Words that negate what follows them, per language.
@@ -33,10 +34,21 @@ NEGATORS = {
     "lt": {"ne", "nė", "niekada", "be", "nėra"},
     "ru": {"не", "нет", "никогда", "без"},
 }
-NEGATORS = {lang: frozenset(words) for lang, words in NEGATORS.items()}
+# Typed without accents too ("neni", "nėra"): the same words, folded.
+NEGATORS = {lang: frozenset(words | {fold_diacritics(w) for w in words}) for lang, words in NEGATORS.items()}
 # Verbs and adjectives negated by a prefix ("nemrzí"); Russian writes "не" apart.
 NEGATION_PREFIX = {"cs": "ne", "sl": "ne", "lt": "ne"}
 NEGATION_LOOKBACK = 3  # tokens before a hit that are checked for a negator
+# A negation does not reach past a clause boundary: "No problem, thanks!" thanks, "Není zač,
+# děkuji!" too. Punctuation and coordinating conjunctions close a clause.
+CLAUSE_BREAKS = frozenset({",", ";", ":", "-", "–", "—", "(", ")", '"', "/"})
+CONJUNCTIONS = {
+    "en": {"and", "but", "or", "so", "because", "though", "although"},
+    "cs": {"a", "ale", "nebo", "ani", "však", "protože", "takže"},
+    "sl": {"in", "ampak", "ali", "pa", "vendar", "ker", "zato"},
+    "lt": {"ir", "bet", "o", "ar", "nes", "todėl"},
+    "ru": {"и", "но", "а", "или", "потому", "поэтому", "зато"},
+}
 FALLBACK_LANGUAGE = "xx"  # multi-language pipeline for languages the rubric lacks
 NEGATABLE = {"phrase", "na", "cue"}  # negative hits are never excused by a negation
 VETOED = "vetoed"  # a phrase found but negated or out of context
@@ -167,6 +179,8 @@ class CompiledRules:
         self.matchers = [m for m in (self.phrase_matcher, self.token_matcher) if len(m)]
         strings = self.nlp.vocab.strings
         self.negators = frozenset(strings.add(w) for w in NEGATORS.get(lang, ()))
+        conjunctions = CONJUNCTIONS.get(lang, set().union(*CONJUNCTIONS.values()))
+        self.clause_breaks = frozenset(strings.add(w) for w in CLAUSE_BREAKS | conjunctions)
         self.sentence_ends = frozenset(strings.add(w) for w in SENTENCE_END)
         self.prefix = NEGATION_PREFIX.get(lang)
         self._prefix_negated: dict[int, tuple[str, ...]] = {}  # lower-form hash -> criteria
@@ -184,12 +198,17 @@ class CompiledRules:
                 forbid=self._lemmas(item.forbid_near),
                 within=item.within,
             )
-            self.phrase_matcher.add(key, [doc])
+            # Chats and transcripts often come without accents ("dekuji", "aciu"): the phrase's
+            # folded words match too. Folded words rarely have a lemma, so the folded phrase is
+            # matched as written (inflections need the accents).
+            folded = fold_diacritics(item.text)
+            variants = [doc, self.nlp(folded)] if folded != item.text else [doc]
+            self.phrase_matcher.add(key, variants)
             if kind == "phrase" and len(doc) == 1 and not self.rules[key].prefixed[0]:
                 self.single_words.setdefault(doc[0].norm_, set()).add(criterion)
 
     def _lemmas(self, words: list[str]) -> frozenset[int]:
-        tokens = [t for w in words for t in self.nlp(w)]
+        tokens = [t for w in {*words, *map(fold_diacritics, words)} for t in self.nlp(w)]
         return frozenset(t.norm for t in tokens) | frozenset(t.lower for t in tokens)
 
     def hits(self, doc: Doc, turn: int = 0, text: str | None = None) -> list[Hit]:
@@ -246,10 +265,14 @@ class CompiledRules:
         return out
 
     def _negated(self, view: TokenView, start: int, first: int) -> bool:
-        """A negation word just before the hit, in the same sentence ("I'm not sorry")."""
-        return any(
-            view.lower[i] in self.negators for i in range(max(first, start - NEGATION_LOOKBACK), start)
-        )
+        """A negation word just before the hit, in the same clause ("I'm not sorry"; but not
+        "No problem, thanks")."""
+        for i in range(start - 1, max(first, start - NEGATION_LOOKBACK) - 1, -1):
+            if view.lower[i] in self.clause_breaks:
+                return False
+            if view.lower[i] in self.negators:
+                return True
+        return False
 
     def _polarity_differs(
         self, view: TokenView, start: int, end: int, prefixed: tuple[bool, ...] | None

@@ -158,3 +158,77 @@ def test_matchers_are_compiled_once_per_language(rubric):
     engine = RuleEngine(rubric)
     assert engine.rules_for("cs") is engine.rules_for("cs")
     assert engine.rules_for("de") is engine.rules_for("fr")  # both use the fallback pipeline
+
+
+def criterion_hits(rubric, text, lang):
+    [hits] = RuleEngine(rubric).find_hits([text], lang)
+    return {(h.criterion, h.kind) for h in hits}
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("No problem, thanks!", "en"),
+        ("Not at all - thank you for waiting.", "en"),
+        ("Nothing else for now, and thanks again", "en"),
+        ("Není zač, děkuji!", "cs"),
+        ("Ne, hvala za potrpežljivost.", "sl"),
+        ("Нет, спасибо за помощь.", "ru"),
+    ],
+)
+def test_negation_stops_at_a_clause_boundary(rubric, text, lang):
+    assert ("thanks", "phrase") in criterion_hits(rubric, text, lang)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "criterion"),
+    [
+        ("I'm not sorry about that", "en", "empathy"),
+        ("Tohle nechápu", "cs", "empathy"),
+        ("Я не приношу извинений", "ru", "empathy"),
+    ],
+)
+def test_negation_inside_the_clause_still_counts(rubric, text, lang, criterion):
+    assert (criterion, "phrase") not in criterion_hits(rubric, text, lang)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "criterion"),
+    [
+        ("dobry den, jak vam muzu pomoci", "cs", "greeting"),
+        ("dekuji za trpelivost", "cs", "thanks"),
+        ("moc se omlouvam za zpozdeni", "cs", "empathy"),
+        ("aciu, kad palaukete", "lt", "thanks"),
+        ("laba diena", "lt", "greeting"),
+        ("zal mi je za tezave", "sl", "empathy"),
+        ("спасибо, ещё раз", "ru", "thanks"),
+    ],
+)
+def test_phrases_match_without_diacritics(rubric, text, lang, criterion):
+    assert (criterion, "phrase") in criterion_hits(rubric, text, lang)
+
+
+def test_folded_negation_is_still_a_negation(rubric):
+    # "neni" is "není" typed without the accent: the negation it carries still counts
+    assert ("empathy", "phrase") not in criterion_hits(rubric, "to mi neni lito", "cs")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hi, welcome to Acme!", True),
+        ("You're welcome!", False),
+        ("You are most welcome.", False),
+        ("Good day, this is Petra from Acme.", True),
+        ("Have a good day!", False),
+        ("hii", True),
+        ("How are you today?", True),
+    ],
+)
+def test_greeting_look_alikes(rubric, text, expected):
+    assert (("greeting", "phrase") in criterion_hits(rubric, text, "en")) is expected
+
+
+@pytest.mark.parametrize("text", ["okthank you", "ok thankyou", "thanksss a lot", "thx", "ty so much"])
+def test_informal_thanks(rubric, text):
+    assert ("thanks", "phrase") in criterion_hits(rubric, text, "en")
