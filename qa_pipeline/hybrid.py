@@ -36,8 +36,8 @@ def _needs_model(criterion: Criterion, result: CriterionResult) -> bool:
     if criterion.method == "rule" or result.result == "na":
         return False
     negative_fail = criterion.negative_effect == "fail" and any(e.kind == "negative" for e in result.evidence)
-    if negative_fail:
-        return False
+    if negative_fail or any(e.kind == "customer" for e in result.evidence):
+        return False  # a negative phrase, or the customer's own word on the outcome, decided
     return criterion.method == "model" or result.result == "fail"
 
 

@@ -76,6 +76,18 @@ class NAWhen(BaseModel):
     customer_phrases: dict[str, list[str]] = Field(default_factory=dict)
 
 
+class CustomerOutcome(BaseModel):
+    """The customer's own word on the outcome, read in their last turns: "that worked,
+    thanks" confirms it, "still not working" or "I'll call back" denies it. The latest of
+    the two decides; a denial fails the criterion whatever the agent said."""
+
+    model_config = {"extra": "forbid"}
+
+    last_customer_turns: int = Field(default=2, ge=1)
+    confirmed: dict[str, PhraseList] = Field(default_factory=dict)
+    denied: dict[str, PhraseList] = Field(default_factory=dict)
+
+
 class Criterion(BaseModel):
     """One thing the rubric checks, with its phrases and token patterns per language."""
 
@@ -101,6 +113,7 @@ class Criterion(BaseModel):
         default=0.5, gt=0, le=1, description="per negative hit, with negative_effect: deduct"
     )
     na_when: NAWhen | None = None
+    customer_outcome: CustomerOutcome | None = None
 
     @model_validator(mode="after")
     def _something_to_find(self) -> Criterion:
@@ -325,7 +338,13 @@ def explain_criterion(c: Criterion, total_weight: float) -> list[str]:
             else f"takes {c.deduction:g} off the criterion per hit"
         )
         lines.append(f"  A negative phrase {effect}: {_examples(c.negative)}.")
-    lines.append('  A phrase right after a negation ("not", "ne", "не", ...) does not count.')
+    lines.append('  A phrase right after a negation ("not", "ne", "не", ...) in the same clause does not count.')
+    outcome = c.customer_outcome
+    if outcome and (any(outcome.confirmed.values()) or any(outcome.denied.values())):
+        lines.append(
+            f"  The customer's last {outcome.last_customer_turns} turn(s) decide when they say so: "
+            f"{_examples(outcome.confirmed, 2)} passes it, {_examples(outcome.denied, 2)} fails it."
+        )
     na = ["when the interaction has no such turns"]
     if c.na_when and c.na_when.customer_words_below:
         na.append(f"when the customer wrote fewer than {c.na_when.customer_words_below} words")

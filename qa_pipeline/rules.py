@@ -50,7 +50,7 @@ CONJUNCTIONS = {
     "ru": {"и", "но", "а", "или", "потому", "поэтому", "зато"},
 }
 FALLBACK_LANGUAGE = "xx"  # multi-language pipeline for languages the rubric lacks
-NEGATABLE = {"phrase", "na", "cue"}  # negative hits are never excused by a negation
+NEGATABLE = {"phrase", "na", "cue", "confirmed"}  # negative hits are never excused by a negation
 VETOED = "vetoed"  # a phrase found but negated or out of context
 ESCALATION, UPSET = "_escalation", "_upset"  # pseudo-criteria for the flag cues
 
@@ -59,7 +59,7 @@ class Hit(NamedTuple):
     """A phrase found in a turn: character offsets of its sentence, and the words matched."""
 
     criterion: str
-    kind: str  # "phrase", "negative", "na", "cue" or "vetoed"
+    kind: str  # "phrase", "negative", "na", "cue", "confirmed", "denied" or "vetoed"
     turn: int
     start: int  # sentence start in the turn text
     end: int
@@ -165,7 +165,14 @@ class CompiledRules:
         self.single_words: dict[str, set[str]] = {}  # one-word phrases' lemmas -> criteria
         for c in rubric.criteria:
             na_phrases = c.na_when.customer_phrases if c.na_when else {}
-            for kind, packs in (("phrase", c.phrases), ("negative", c.negative), ("na", na_phrases)):
+            outcome = c.customer_outcome
+            for kind, packs in (
+                ("phrase", c.phrases),
+                ("negative", c.negative),
+                ("na", na_phrases),
+                ("confirmed", outcome.confirmed if outcome else {}),
+                ("denied", outcome.denied if outcome else {}),
+            ):
                 self._add_phrases(c.id, kind, _for_language(packs, lang))
             for kind, packs in (("phrase", c.patterns), ("negative", c.negative_patterns)):
                 for n, pattern in enumerate(_for_language(packs, lang)):

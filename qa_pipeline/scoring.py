@@ -33,7 +33,8 @@ class Evidence(BaseModel):
     end: int
     text: str
     match: str | None = None
-    kind: Literal["phrase", "negative", "na", "model"] = "phrase"
+    # customer: the customer's own words on the outcome (rubric ``customer_outcome``)
+    kind: Literal["phrase", "negative", "na", "model", "customer"] = "phrase"
 
 
 class CriterionResult(BaseModel):
@@ -153,6 +154,13 @@ def judge(criterion: Criterion, interaction: Interaction, hits: list[Hit]) -> Cr
         return CriterionResult.model_construct(
             result="na", score=None, confidence=1.0, reason=f"no {criterion.speaker} turns"
         )
+    outcome = customer_outcome(criterion, interaction, hits)
+    if outcome is not None and outcome[0] == "denied":
+        evidence = [outcome[1]]
+        return CriterionResult.model_construct(
+            result="fail", score=0.0, confidence=CONFIDENCE_FOUND, evidence=evidence,
+            reason="the customer says it is not resolved: " + quoted(evidence),
+        )
     mine = [h for h in hits if h.turn in turns]  # hits holds this criterion's hits (or more)
     mine = [h for h in mine if h.criterion == criterion.id]
     negative = [_evidence(h) for h in mine if h.kind == "negative"]
@@ -162,6 +170,8 @@ def judge(criterion: Criterion, interaction: Interaction, hits: list[Hit]) -> Cr
         return CriterionResult.model_construct(
             result="fail", score=0.0, confidence=CONFIDENCE_FOUND, evidence=negative, reason=offending
         )
+    if outcome is not None:  # the customer confirms: that earns it too
+        positive.append(outcome[1])
     if not positive:
         return CriterionResult.model_construct(
             result="fail",
@@ -180,6 +190,26 @@ def judge(criterion: Criterion, interaction: Interaction, hits: list[Hit]) -> Cr
         evidence=positive + negative,
         reason=offending if negative else None,
     )
+
+
+def customer_outcome(
+    criterion: Criterion, interaction: Interaction, hits: list[Hit]
+) -> tuple[str, Evidence] | None:
+    """("confirmed" | "denied", the customer's sentence) from the latest of the customer's last
+    turns that says either, or None."""
+    rule = criterion.customer_outcome
+    if rule is None:
+        return None
+    customer = [i for i, t in enumerate(interaction.turns) if t.speaker == "customer"]
+    last = set(customer[-rule.last_customer_turns :])
+    said = [
+        h for h in hits if h.criterion == criterion.id and h.kind in ("confirmed", "denied") and h.turn in last
+    ]
+    if not said:
+        return None
+    # the latest turn decides; inside one turn a denial outweighs a confirmation
+    latest = max(said, key=lambda h: (h.turn, h.kind == "denied"))
+    return latest.kind, _evidence(latest).model_copy(update={"kind": "customer"})
 
 
 def _evidence(hit: Hit) -> Evidence:

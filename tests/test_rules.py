@@ -232,3 +232,50 @@ def test_greeting_look_alikes(rubric, text, expected):
 @pytest.mark.parametrize("text", ["okthank you", "ok thankyou", "thanksss a lot", "thx", "ty so much"])
 def test_informal_thanks(rubric, text):
     assert ("thanks", "phrase") in criterion_hits(rubric, text, "en")
+
+
+@pytest.mark.parametrize(
+    ("lang", "agent", "customer_end", "expected", "evidence_kind"),
+    [
+        ("en", "I have reset your line.", "Still not working, I'll call back tomorrow.", "fail", "customer"),
+        ("en", "Try restarting the router please.", "Yes, that worked, thanks!", "pass", "customer"),
+        ("en", "Try restarting the router please.", "Ok, I'll try that.", "fail", None),
+        ("cs", "Opravila jsem adresu.", "pořád to nefunguje", "fail", "customer"),
+        ("cs", "Zkuste to prosím znovu.", "Už to funguje, díky.", "pass", "customer"),
+        ("sl", "Poskusite znova.", "Še vedno ne deluje.", "fail", "customer"),
+        ("lt", "Pabandykite dar kartą.", "Dabar veikia, ačiū!", "pass", "customer"),
+        ("ru", "Попробуйте ещё раз.", "Не помогло, перезвоню позже.", "fail", "customer"),
+        ("ru", "Я отправил новый пароль.", "Теперь работает, спасибо.", "pass", "phrase"),
+    ],
+)
+def test_the_customer_has_the_last_word_on_resolution(rubric, lang, agent, customer_end, expected, evidence_kind):
+    opening = {
+        "en": "My router keeps dropping the connection every hour.",
+        "cs": "Pořád mi nechodí faktury e-mailem, už týden.",
+        "sl": "Internet mi ne deluje že dva dni.",
+        "lt": "Mano internetas neveikia jau dvi dienas.",
+        "ru": "Не могу войти в личный кабинет уже два дня.",
+    }[lang]
+    item = turns(("customer", opening), ("agent", agent), ("customer", customer_end))
+    item.language = lang
+    [score] = score_interactions([item], rubric)
+    result = score.criteria["resolution"]
+    assert result.result == expected, result.reason
+    kinds = {e.kind for e in result.evidence}
+    assert evidence_kind is None or evidence_kind in kinds
+    if expected == "fail" and evidence_kind:
+        assert "the customer says it is not resolved" in result.reason
+        assert result.evidence[0].turn == 2  # the customer's sentence is the evidence
+
+
+def test_a_later_confirmation_outweighs_an_earlier_complaint(rubric):
+    item = turns(
+        ("customer", "My router keeps dropping the connection every hour."),
+        ("agent", "I have reset your line."),
+        ("customer", "It still doesn't work."),
+        ("agent", "Please try once more now."),
+        ("customer", "Ok it works now, thanks"),
+    )
+    [score] = score_interactions([item], rubric)
+    assert score.criteria["resolution"].result == "pass"
+    assert [e.turn for e in score.criteria["resolution"].evidence if e.kind == "customer"] == [4]
