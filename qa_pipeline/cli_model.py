@@ -1,4 +1,4 @@
-"""The classifier's commands: ``qa train``, ``qa evaluate``, ``qa feedback import``."""
+"""The classifier's commands: ``qa corpus``, ``qa train``, ``qa evaluate``, ``qa feedback import``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,54 @@ from qa_pipeline.cli import ConfigOption, app, friendly
 
 feedback_app = typer.Typer(help="Graders' corrections of machine results.", no_args_is_help=True)
 app.add_typer(feedback_app, name="feedback")
+corpus_app = typer.Typer(help="Public labelled corpora for training and evaluation.", no_args_is_help=True)
+app.add_typer(corpus_app, name="corpus")
+CorpusOption = Annotated[
+    list[Path] | None,
+    typer.Option("--corpus", help="labels made by `qa corpus prepare` (var/corpora/NAME.jsonl); repeatable"),
+]
+
+
+@corpus_app.command("list")
+@friendly
+def corpus_list() -> None:
+    """The corpora `qa corpus prepare` knows: repository, licence, criteria, languages."""
+    from qa_pipeline.corpora import RESERVED, known_corpora
+
+    for corpus in known_corpora().values():
+        use = "" if corpus.commercial_use else "  NON-COMMERCIAL licence"
+        typer.echo(f"{corpus.name:18} {corpus.repository}")
+        typer.echo(
+            f"{'':18} {corpus.licence}{use}; {', '.join(corpus.criteria)}; {', '.join(corpus.languages)}"
+        )
+    reserved = sorted(set(RESERVED.values()))
+    typer.echo(f"reserved for independent evaluation, never prepared: {'; '.join(reserved)}")
+
+
+@corpus_app.command("prepare")
+@friendly
+def corpus_prepare(
+    name: Annotated[str, typer.Argument(help="corpus name (see `qa corpus list`)")],
+    paths: Annotated[list[Path], typer.Argument(help="checkout folder(s) of the corpus repository")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="labels JSONL (default: var/corpora/NAME.jsonl)")
+    ] = None,
+    commit: Annotated[
+        str | None, typer.Option(help="the corpus commit, when PATH is not a git checkout")
+    ] = None,
+) -> None:
+    """Turn a fetched public corpus into labels (JSONL) and a manifest with its provenance."""
+    from qa_pipeline.corpora import prepare_corpus
+
+    target = output or Path("var/corpora") / f"{name}.jsonl"
+    prepared = prepare_corpus(name, paths, target, commit)
+    typer.echo(f"wrote {prepared.labels} and {prepared.manifest}")
+    typer.echo(
+        "dialogues per split: " + ", ".join(f"{k} {v}" for k, v in prepared.counts["dialogues"].items())
+    )
+    for row, n in prepared.counts["labels"].items():
+        typer.echo(f"  {row:48} {n:>7}")
+
 
 RubricOption = Annotated[Path | None, typer.Option(help="rubric YAML (default: the configured rubric)")]
 ModelOption = Annotated[
@@ -31,13 +79,19 @@ def train(
         Path | None, typer.Option("--output", "-o", help="artifact to write (default: models/turns.skops)")
     ] = None,
     target_precision: Annotated[
-        float, typer.Option(min=0.5, max=1.0, help="per-criterion threshold aim")
+        float,
+        typer.Option(min=0.5, max=1.0, help="threshold aim for criteria no corpus validates (precision)"),
     ] = 0.9,
+    corpus: CorpusOption = None,
+    features: Annotated[
+        str, typer.Option(help="feature set: tfidf (fast), e5 (multilingual embeddings) or tfidf+e5")
+    ] = "tfidf",
     rubric: RubricOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Train the turn classifier, cross-validate it, write the artifact and its model card."""
+    """Train the turn classifier, choose thresholds on real validation text, write the artifact and card."""
     from qa_pipeline.classifier import DEFAULT_MODEL
+    from qa_pipeline.corpora import describe, read_corpora
     from qa_pipeline.rubric import load_rubric
     from qa_pipeline.settings import load_settings
     from qa_pipeline.store import connect
@@ -47,11 +101,24 @@ def train(
     the_rubric = load_rubric(rubric or settings.rubric)
     engine = connect(settings.database_url) if feedback else None
     gathered = collect_labels(the_rubric, labels or [], bundled, weak_rules, engine)
+    real, manifests = read_corpora(corpus or [])
     trained = train_and_save(
-        gathered, the_rubric, output or settings.classifier or DEFAULT_MODEL, target_precision
+        [*gathered, *select_for_training(real)],
+        the_rubric,
+        output or settings.classifier or DEFAULT_MODEL,
+        target_precision,
+        features,
+        describe(manifests),
     )
     typer.echo(render_training(trained.report))
     typer.echo(f"wrote {trained.artifact} and {trained.card}")
+
+
+def select_for_training(real: list) -> list:
+    """The corpora's train and validation splits, each capped per corpus (never the test split)."""
+    from qa_pipeline.corpora import sample_split
+
+    return sample_split(real, "train") + sample_split(real, "valid")
 
 
 @app.command()
@@ -61,27 +128,57 @@ def evaluate(
         Path | None,
         typer.Option("--labels", help="human labels (JSONL or CSV); default: the bundled held-out set"),
     ] = None,
+    corpus: CorpusOption = None,
+    split: Annotated[str, typer.Option(help="corpus split to report on: test (default) or valid")] = "test",
     model: ModelOption = None,
     rubric: RubricOption = None,
     report: Annotated[Path | None, typer.Option("--json", help="also write the report as JSON here")] = None,
     noisy: Annotated[
         bool, typer.Option(help="also score a copy in lower case, without punctuation or diacritics")
     ] = False,
+    record: Annotated[
+        bool, typer.Option(help="with --corpus: write the real-split figures into the model's card")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Precision, recall, F1 and kappa of rules, model and hybrid against human labels."""
+    """Rules, model and hybrid against human labels: P/R/F1 with 95% intervals, AUC, calibration.
+
+    With --corpus: the real corpora's held-out split first (labels nobody on the team
+    wrote), then the team-written set as a regression row.
+    """
     from qa_pipeline.classifier import load_classifier
+    from qa_pipeline.corpora import read_corpora, sample_split
     from qa_pipeline.evaluate import decide, evaluation_report, noisy_copy, render_table, write_report
     from qa_pipeline.labels import BUNDLED_HELDOUT, read_labels
     from qa_pipeline.rubric import load_rubric
     from qa_pipeline.settings import load_settings
 
+    if split not in ("test", "valid"):
+        raise typer.BadParameter("--split must be test or valid")
     settings = load_settings(config)
     classifier = load_classifier(model or settings.classifier)
     the_rubric, human = load_rubric(rubric or settings.rubric), read_labels(labels or BUNDLED_HELDOUT)
-    result = evaluation_report(decide(human, the_rubric, classifier))
-    result["model"] = classifier.name
-    typer.echo(f"{classifier.name} on {labels or BUNDLED_HELDOUT}: {result['labels']} labels")
+    result: dict = {"model": classifier.name}
+    if corpus:
+        real, manifests = read_corpora(corpus)
+        chosen = sample_split(real, split)
+        result["real"] = evaluation_report(decide(chosen, the_rubric, classifier))
+        result["real"]["split"], result["real"]["corpora"] = split, [m["corpus"] for m in manifests]
+        names = ", ".join(m["corpus"] for m in manifests)
+        typer.echo(f"{classifier.name} on the {split} split of {names}: {result['real']['labels']} labels")
+        typer.echo(render_table(result["real"]))
+        if noisy:
+            result["real_noisy"] = evaluation_report(decide(noisy_copy(chosen), the_rubric, classifier))
+            typer.echo("\nthe same, in lower case, without punctuation or diacritics:")
+            typer.echo(render_table(result["real_noisy"]))
+        if record:
+            from qa_pipeline.evaluate import record_in_card
+
+            typer.echo(f"recorded in {record_in_card(model or settings.classifier, result['real'])}")
+        typer.echo(f"\nteam-written regression set ({labels or BUNDLED_HELDOUT}), not evidence of accuracy:")
+    result |= evaluation_report(decide(human, the_rubric, classifier))
+    if not corpus:
+        typer.echo(f"{classifier.name} on {labels or BUNDLED_HELDOUT}: {result['labels']} labels")
     typer.echo(render_table(result))
     if noisy:
         result["noisy"] = evaluation_report(decide(noisy_copy(human), the_rubric, classifier))

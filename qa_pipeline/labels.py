@@ -10,8 +10,12 @@ The format (JSONL, one object per line; or CSV with the same column names)::
 - ``criterion``: a rubric criterion id; ``label``: ``pass`` | ``fail``;
 - ``language`` (ISO 639-1), ``channel`` and ``speaker`` (default ``agent``) are optional;
 - ``source``: ``bundled`` (written for this project), ``grader`` (a QA grader's
-  correction, see ``qa feedback import``) or ``weak-rule`` (a rule's own decision);
-- ``grader`` and ``reason`` may say who decided and why.
+  correction, see ``qa feedback import``), ``weak-rule`` (a rule's own decision) or
+  ``corpus`` (a public corpus's own annotators, see ``qa corpus prepare``);
+- ``grader`` and ``reason`` may say who decided and why;
+- corpus labels also carry ``corpus``, ``dialogue`` (labels of one dialogue always share
+  a split), ``split`` (``train`` | ``valid`` | ``test``) and, where annotators gave a
+  graded judgement (politeness), ``rating``.
 """
 
 from __future__ import annotations
@@ -45,9 +49,13 @@ class Label(BaseModel):
     language: str | None = None
     channel: Literal["call", "chat", "email"] | None = None
     speaker: Literal["agent", "customer", "bot", "unknown"] = "agent"
-    source: Literal["bundled", "grader", "weak-rule"] = "bundled"
+    source: Literal["bundled", "grader", "weak-rule", "corpus"] = "bundled"
     grader: str | None = None
     reason: str | None = None
+    corpus: str | None = None
+    dialogue: str | None = None
+    split: Literal["train", "valid", "test"] | None = None
+    rating: float | None = None
 
     @model_validator(mode="after")
     def _text_or_turn(self) -> Label:

@@ -338,7 +338,7 @@ def explain_criterion(c: Criterion, total_weight: float) -> list[str]:
             else f"takes {c.deduction:g} off the criterion per hit"
         )
         lines.append(f"  A negative phrase {effect}: {_examples(c.negative)}.")
-    lines.append('  A phrase right after a negation ("not", "ne", "не", ...) in the same clause does not count.')
+    lines.append('  A phrase right after a negation ("not", "ne", "не", ...) in its clause does not count.')
     outcome = c.customer_outcome
     if outcome and (any(outcome.confirmed.values()) or any(outcome.denied.values())):
         lines.append(

@@ -50,6 +50,40 @@ CONJUNCTIONS = {
     "ru": {"и", "но", "а", "или", "потому", "поэтому", "зато"},
 }
 FALLBACK_LANGUAGE = "xx"  # multi-language pipeline for languages the rubric lacks
+# Common words of phrases that say nothing on their own: never anchors of a negated look-alike.
+ANCHOR_STOPWORDS = frozenset(
+    [
+        "that",
+        "this",
+        "have",
+        "will",
+        "your",
+        "with",
+        "what",
+        "there",
+        "here",
+        "been",
+        "would",
+        "could",
+        "should",
+        "just",
+        "about",
+        "from",
+        "them",
+        "they",
+        "their",
+        "does",
+        "make",
+        "take",
+        "know",
+        "help",
+        "hear",
+        "thank",
+        "thanks",
+        "contacting",
+        "calling",
+    ]
+)
 NEGATABLE = {"phrase", "na", "cue", "confirmed"}  # negative hits are never excused by a negation
 VETOED = "vetoed"  # a phrase found but negated or out of context
 ESCALATION, UPSET = "_escalation", "_upset"  # pseudo-criteria for the flag cues
@@ -163,6 +197,9 @@ class CompiledRules:
         self.token_matcher = Matcher(self.nlp.vocab)
         self.rules: dict[str, Rule] = {}
         self.single_words: dict[str, set[str]] = {}  # one-word phrases' lemmas -> criteria
+        # Content words of phrases (lemma hash -> criteria): negated, they mark a look-alike
+        # ("I'm not sorry", "не понимаю") that the classifier must not be offered.
+        self.anchors: dict[int, set[str]] = {}
         for c in rubric.criteria:
             na_phrases = c.na_when.customer_phrases if c.na_when else {}
             outcome = c.customer_outcome
@@ -213,6 +250,10 @@ class CompiledRules:
             self.phrase_matcher.add(key, variants)
             if kind == "phrase" and len(doc) == 1 and not self.rules[key].prefixed[0]:
                 self.single_words.setdefault(doc[0].norm_, set()).add(criterion)
+            if kind == "phrase":
+                for t in doc:
+                    if t.is_alpha and len(t.norm_) >= 4 and t.norm_ not in ANCHOR_STOPWORDS:
+                        self.anchors.setdefault(t.norm, set()).add(criterion)
 
     def _lemmas(self, words: list[str]) -> frozenset[int]:
         tokens = [t for w in {*words, *map(fold_diacritics, words)} for t in self.nlp(w)]
@@ -222,6 +263,7 @@ class CompiledRules:
         """Return the hits in one turn's Doc (of ``text``) that survive negation and context checks."""
         matches = [m for matcher in self.matchers for m in matcher(doc)]
         negated_words = self._negated_words(doc) if self.prefix else []
+        negated_words += self._negated_anchors(doc)
         if not matches and not negated_words:
             return []
         view = TokenView(doc, doc.text if text is None else text, self.sentence_ends)
@@ -269,6 +311,26 @@ class CompiledRules:
                 self._prefix_negated[h] = criteria
             if criteria:
                 out.append((i, criteria))
+        return out
+
+    def _negated_anchors(self, doc: Doc) -> list[tuple[int, tuple[str, ...]]]:
+        """Phrase content words right after a negation in their clause ("I'm not sorry",
+        "I don't understand"): no phrase matched them, but they are look-alikes."""
+        rows = doc.to_array([LOWER, NORM]).tolist()
+        if not any(lower in self.negators for lower, _ in rows):
+            return []
+        out = []
+        for i, (_, norm) in enumerate(rows):
+            criteria = self.anchors.get(norm)
+            if not criteria:
+                continue
+            for j in range(i - 1, max(-1, i - NEGATION_LOOKBACK - 1), -1):
+                lower = rows[j][0]
+                if lower in self.clause_breaks or lower in self.sentence_ends:
+                    break
+                if lower in self.negators:
+                    out.append((i, tuple(sorted(criteria))))
+                    break
         return out
 
     def _negated(self, view: TokenView, start: int, first: int) -> bool:

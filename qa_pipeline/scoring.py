@@ -158,7 +158,10 @@ def judge(criterion: Criterion, interaction: Interaction, hits: list[Hit]) -> Cr
     if outcome is not None and outcome[0] == "denied":
         evidence = [outcome[1]]
         return CriterionResult.model_construct(
-            result="fail", score=0.0, confidence=CONFIDENCE_FOUND, evidence=evidence,
+            result="fail",
+            score=0.0,
+            confidence=CONFIDENCE_FOUND,
+            evidence=evidence,
             reason="the customer says it is not resolved: " + quoted(evidence),
         )
     mine = [h for h in hits if h.turn in turns]  # hits holds this criterion's hits (or more)
@@ -203,7 +206,9 @@ def customer_outcome(
     customer = [i for i, t in enumerate(interaction.turns) if t.speaker == "customer"]
     last = set(customer[-rule.last_customer_turns :])
     said = [
-        h for h in hits if h.criterion == criterion.id and h.kind in ("confirmed", "denied") and h.turn in last
+        h
+        for h in hits
+        if h.criterion == criterion.id and h.kind in ("confirmed", "denied") and h.turn in last
     ]
     if not said:
         return None

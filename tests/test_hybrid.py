@@ -22,10 +22,12 @@ def rules_only(rubric):
     )
 
 
-# Paraphrases without any of the rubric's phrases (the bundled training set has them).
+# Paraphrases without any of the rubric's phrases; Czech and Slovene have no real training
+# data: the multilingual embeddings carry what the model learnt from English.
 PARAPHRASES = [
     ("en", "Oh no, that's really not the experience we want you to have.", "empathy"),
-    ("cs", "To vás musí štvát, čekat tak dlouho.", "empathy"),
+    ("cs", "To je opravdu nepříjemná situace, čekat tak dlouho.", "empathy"),
+    ("sl", "Vem, kako neprijetno je tako dolgo čakati.", "empathy"),
     ("ru", "Курьер заберёт посылку во вторник.", "resolution"),
     ("lt", "Kurjeris paims siuntinį antradienį.", "resolution"),
 ]
@@ -49,7 +51,7 @@ def test_the_classifier_passes_paraphrases_the_rules_miss(rubric, lang, line, cr
 def test_a_rule_hit_decides_with_its_span(rubric):
     [score] = score_interactions([chat("en", "I'm so sorry to hear that.")], rubric)
     result = score.criteria["empathy"]
-    assert result.method == "rule" and result.evidence[0].match.lower().startswith("sorry")
+    assert result.method == "rule" and "sorry" in result.evidence[0].match.lower()
 
 
 def test_a_negative_phrase_still_fails_whatever_the_classifier_thinks(rubric):

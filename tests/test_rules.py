@@ -248,7 +248,9 @@ def test_informal_thanks(rubric, text):
         ("ru", "Я отправил новый пароль.", "Теперь работает, спасибо.", "pass", "phrase"),
     ],
 )
-def test_the_customer_has_the_last_word_on_resolution(rubric, lang, agent, customer_end, expected, evidence_kind):
+def test_the_customer_has_the_last_word_on_resolution(
+    rubric, lang, agent, customer_end, expected, evidence_kind
+):
     opening = {
         "en": "My router keeps dropping the connection every hour.",
         "cs": "Pořád mi nechodí faktury e-mailem, už týden.",

@@ -122,7 +122,8 @@ def test_every_pass_has_evidence_that_points_into_the_turn(rubric):
         assert result.evidence
         for e in result.evidence:
             assert item.turns[e.turn].text[e.start : e.end] == e.text
-            assert e.match.lower() in e.text.lower()
+            # a classifier pass quotes its sentence; a rule pass also names the words matched
+            assert (e.match is None) if e.kind == "model" else (e.match.lower() in e.text.lower())
 
 
 def test_customer_words_do_not_earn_agent_points(rubric):

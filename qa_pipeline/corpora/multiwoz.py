@@ -1,0 +1,170 @@
+"""MultiWOZ 2.1 (Budzianowski et al., MIT) and Russian MultiWOZ (Nikitin & Kopachinskaya,
+MIT): written tourist-information dialogues between crowd workers, every turn annotated
+with dialogue acts.
+
+*thanks* passes on a turn annotated ``general-thank`` and fails on a turn with no
+``general-*`` act at all. Turns whose only social act is a goodbye, a welcome or an offer
+of more help are left out: annotators often leave the "thank you" inside them
+unannotated ("Thank you for using our service. Goodbye.").
+
+``multiwoz`` reads the dialogues with their acts as ConvLab-2 ships them
+(``data/multiwoz/{train,val,test}.json.zip``, or the unzipped ``*.json``; MultiWOZ 2.1's
+``data.json`` has the same shape). ``russian-multiwoz`` needs that checkout too: the
+Russian repository's ``interim/v1/{english,russian}`` files are line-aligned translations
+without acts, so each Russian line takes the acts of the English turn it translates. The
+translations were made by the corpus authors; a dialogue and its translation share a split.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from qa_pipeline.corpora import Corpus, corpus_label, files_under, register
+from qa_pipeline.labels import Label
+
+NAME, RUSSIAN = "multiwoz", "russian-multiwoz"
+AMBIGUOUS = {"general-bye", "general-welcome", "general-reqmore", "general-greet"}
+DETOKENIZE = [
+    (re.compile(r" ([.,!?;:%)])"), r"\1"),
+    (re.compile(r"\( "), "("),
+    (re.compile(r" (n't|'s|'re|'m|'ll|'ve|'d)\b", re.I), r"\1"),
+    (re.compile(r"\s+"), " "),
+]
+
+
+def detokenize(text: str) -> str:
+    """ConvLab's tokenised text back to how it was typed: "I 'm here ." -> "I'm here."."""
+    for pattern, repl in DETOKENIZE:
+        text = pattern.sub(repl, text)
+    return text.strip()
+
+
+def key(text: str) -> str:
+    """A spelling-insensitive key to align one turn across releases: letters and digits only."""
+    return re.sub(r"[\W_]+", "", text.replace("[", "").replace("]", "").lower())
+
+
+def thanks_label(acts: set[str]) -> bool | None:
+    """The turn's *thanks* outcome from its acts, or None when they leave it open."""
+    if "general-thank" in acts:
+        return True
+    if acts & AMBIGUOUS or not acts:
+        return None
+    return False
+
+
+def dialogues(paths: list[Path]) -> Iterator[tuple[str, list[tuple[str, set[str]]]]]:
+    """(dialogue id, [(turn text, its act names)]) from ConvLab-2 zips or MultiWOZ JSON."""
+    seen: set[str] = set()
+    for f in [*files_under(paths, "*.json.zip"), *files_under(paths, "*.json")]:
+        if f.suffix == ".zip":
+            with zipfile.ZipFile(f) as z:
+                inner = [n for n in z.namelist() if n.endswith(".json")]
+                data = json.loads(z.read(inner[0])) if inner else {}
+        elif f.name in ("data.json", "train.json", "val.json", "test.json"):
+            data = json.loads(f.read_text(encoding="utf-8"))
+        else:
+            continue
+        if not isinstance(data, dict):
+            continue
+        for dialogue_id, dialogue in data.items():
+            if dialogue_id in seen or not isinstance(dialogue, dict) or "log" not in dialogue:
+                continue
+            seen.add(dialogue_id)
+            turns = [(t.get("text", ""), set(t.get("dialog_act") or {})) for t in dialogue["log"]]
+            yield dialogue_id.removesuffix(".json"), turns
+
+
+def read(paths: list[Path]) -> Iterator[Label]:
+    """English *thanks* labels from MultiWOZ dialogues with acts."""
+    for dialogue_id, turns in dialogues(paths):
+        for n, (text, acts) in enumerate(turns):
+            outcome = thanks_label(acts)
+            if outcome is not None and text.strip():
+                yield corpus_label(
+                    NAME,
+                    dialogue_id,
+                    detokenize(text),
+                    "thanks",
+                    outcome,
+                    language="en",
+                    channel="chat",
+                    speaker="customer" if n % 2 == 0 else "agent",
+                    reason="acts: " + ",".join(sorted(acts)),
+                )
+
+
+def read_russian(paths: list[Path]) -> Iterator[Label]:
+    """Russian *thanks* labels: each translated line takes the acts of its English turn.
+
+    The aligned files hold whole dialogues one after another: a line continues the current
+    dialogue when it is that dialogue's next English turn, or starts the dialogue whose
+    first turn it is; lines of dialogues we have no acts for are skipped.
+    """
+    by_id = dict(dialogues(paths))
+    starts: dict[str, str] = {}
+    for dialogue_id, turns in by_id.items():
+        if turns:
+            starts.setdefault(key(turns[0][0]), dialogue_id)
+    for en_file in files_under(paths, "*.txt"):
+        ru_file = en_file.parent.parent / "russian" / f"{en_file.stem}_ru.txt"
+        if en_file.parent.name != "english" or not ru_file.exists():
+            continue
+        en_lines = en_file.read_text(encoding="utf-8").splitlines()
+        ru_lines = ru_file.read_text(encoding="utf-8").splitlines()
+        current, position = None, 0
+        for en, ru in zip(en_lines, ru_lines, strict=False):
+            k = key(en)
+            turns = by_id.get(current) if current else None
+            if turns and position < len(turns) and key(turns[position][0]) == k:
+                position += 1
+            elif k in starts:
+                current, position = starts[k], 1
+            else:
+                current = None
+                continue
+            _, acts = by_id[current][position - 1]
+            outcome = thanks_label(acts)
+            if outcome is not None and ru.strip():
+                yield corpus_label(
+                    RUSSIAN,
+                    current,
+                    ru.replace("[", "").replace("]", ""),
+                    "thanks",
+                    outcome,
+                    family=NAME,
+                    language="ru",
+                    channel="chat",
+                    speaker="customer" if position % 2 == 1 else "agent",
+                    reason="acts of the English turn: " + ",".join(sorted(acts)),
+                )
+
+
+register(
+    Corpus(
+        name=NAME,
+        repository="thu-coai/ConvLab-2 (data/multiwoz; MultiWOZ 2.1 from budzianowski/multiwoz)",
+        licence="MIT (MultiWOZ); ConvLab-2 code Apache-2.0",
+        commercial_use=True,
+        criteria=("thanks",),
+        languages=("en",),
+        description="MultiWOZ 2.1 turns with their dialogue acts (general-thank)",
+        read=read,
+    )
+)
+register(
+    Corpus(
+        name=RUSSIAN,
+        repository="vonCount/Russian-MultiWOZ (with the MultiWOZ acts from thu-coai/ConvLab-2)",
+        licence="MIT",
+        commercial_use=True,
+        criteria=("thanks",),
+        languages=("ru",),
+        description="Russian MultiWOZ translations with the acts of the English turns they translate",
+        read=read_russian,
+    )
+)

@@ -1,0 +1,150 @@
+"""qa corpus prepare: public corpora in their own formats become labels with provenance.
+
+The fixtures under tests/data/corpora are team-written lines in each corpus's file format
+(no corpus text is committed); they check the readers, not accuracy.
+"""
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from qa_pipeline.cli import app
+from qa_pipeline.corpora import (
+    manifest_path,
+    prepare_corpus,
+    read_corpora,
+    reserved_reason,
+    sample_split,
+    split_of,
+)
+from qa_pipeline.errors import QAError
+
+
+@pytest.fixture
+def corpora(data: Path) -> Path:
+    return data / "corpora"
+
+
+def labels_of(name: str, paths: list[Path], tmp_path: Path):
+    prepared = prepare_corpus(name, paths, tmp_path / f"{name}.jsonl", commit="0" * 40)
+    return read_corpora([prepared.labels])[0]
+
+
+def test_multidogo_intents_become_greeting_and_thanks(corpora, tmp_path):
+    labels = labels_of("multidogo", [corpora / "multidogo"], tmp_path)
+    passed = {(lb.criterion, lb.text) for lb in labels if lb.label == "pass"}
+    assert passed == {
+        ("greeting", "hello there"),
+        ("greeting", "hey good morning"),
+        ("thanks", "ok thanks a lot"),
+        ("thanks", "thanks, and can you book a window seat"),  # one of two intents
+    }
+    assert ("thanks", "bye") in {(lb.criterion, lb.text) for lb in labels if lb.label == "fail"}
+    assert "no" not in {lb.text for lb in labels}  # no intent annotated: not a label
+    assert {lb.speaker for lb in labels} == {"customer"} and {lb.source for lb in labels} == {"corpus"}
+
+
+def test_esconv_strategies_decide_empathy_and_ambiguous_ones_are_left_out(corpora, tmp_path):
+    labels = labels_of("esconv", [corpora / "esconv"], tmp_path)
+    outcome = {lb.text: lb.label for lb in labels}
+    assert outcome["That sounds really worrying, losing it twice."] == "pass"
+    assert outcome["You did everything right, we will find it."] == "pass"
+    assert outcome["When did you order it?"] == "fail"
+    assert outcome["Try a walk before bed."] == "fail" and outcome["Vets open at eight."] == "fail"
+    assert "I once lost a parcel too." not in outcome  # self-disclosure: not guessed
+    # the window repeats "You feel exhausted..." on the next line: one label, one dialogue
+    assert sum(lb.text == "You feel exhausted by all of this." for lb in labels) == 1
+    tsv = {
+        lb.dialogue
+        for lb in labels
+        if lb.text in ("Try a walk before bed.", "You feel exhausted by all of this.")
+    }
+    assert len(tsv) == 1 and tsv != {lb.dialogue for lb in labels if lb.text == "Vets open at eight."}
+
+
+def test_multiwoz_acts_give_thanks_and_leave_unannotated_goodbyes_out(corpora, tmp_path):
+    labels = labels_of("multiwoz", [corpora / "convlab"], tmp_path)
+    outcome = {lb.text: lb.label for lb in labels}
+    assert outcome == {
+        "I need a train to Ely.": "fail",
+        "What day would you like to travel?": "fail",
+        "Thank you, that's all.": "pass",  # detokenised
+        "Is there a cheap hotel?": "fail",
+        "Yes, I don't have many though.": "fail",
+    }
+
+
+def test_russian_lines_take_the_acts_of_the_english_turn_they_translate(corpora, tmp_path):
+    labels = labels_of("russian-multiwoz", [corpora / "russian", corpora / "convlab"], tmp_path)
+    outcome = {lb.text: (lb.label, lb.dialogue) for lb in labels}
+    assert outcome["Спасибо, это всё."] == ("pass", "MUL0001")
+    assert outcome["Мне нужен поезд до Эли."] == ("fail", "MUL0001")
+    assert outcome["Да, но их немного."] == ("fail", "SNG0002")
+    assert "Строка диалога без разметки." not in outcome
+    assert {lb.language for lb in labels} == {"ru"}
+    # a translation shares its English dialogue's split
+    english = labels_of("multiwoz", [corpora / "convlab"], tmp_path)
+    assert {(lb.dialogue, lb.split) for lb in labels} <= {(lb.dialogue, lb.split) for lb in english}
+
+
+def test_tydip_keeps_ratings_and_never_reads_english(corpora, tmp_path):
+    labels = labels_of("tydip", [corpora / "tydip"], tmp_path)
+    assert {lb.language for lb in labels} == {"ru"}
+    rated = {lb.label: lb.rating for lb in labels}
+    assert rated == {"pass": 1.2, "fail": -0.9}
+
+
+@pytest.mark.parametrize(
+    "name", ["swda", "stanford-politeness", "EmpatheticDialogues", "sgd", "twcs", "mrda"]
+)
+def test_reserved_corpora_are_refused(name, tmp_path):
+    assert reserved_reason(name)
+    with pytest.raises(QAError, match="reserved for independent evaluation"):
+        prepare_corpus(name, [tmp_path], tmp_path / "x.jsonl")
+
+
+def test_splits_are_stable_per_dialogue_and_roughly_70_15_15():
+    splits = [split_of("c", str(n)) for n in range(3000)]
+    share = {s: splits.count(s) / len(splits) for s in ("train", "valid", "test")}
+    assert abs(share["train"] - 0.70) < 0.03 and abs(share["test"] - 0.15) < 0.03
+    assert splits == [split_of("c", str(n)) for n in range(3000)]
+
+
+def test_sampling_takes_whole_dialogues_of_one_split(corpora, tmp_path):
+    labels = labels_of("multidogo", [corpora / "multidogo"], tmp_path)
+    for split in ("train", "valid", "test"):
+        chosen = sample_split(labels, split, cap=10_000)
+        assert {lb.split for lb in chosen} <= {split}
+        by_dialogue = defaultdict(int)
+        for lb in labels:
+            if lb.split == split:
+                by_dialogue[lb.dialogue] += 1
+        assert len(chosen) == sum(by_dialogue.values())
+    assert len(sample_split(labels, labels[0].split, cap=1)) < len(labels)
+
+
+def test_manifest_records_provenance_and_a_changed_file_is_refused(corpora, tmp_path):
+    prepared = prepare_corpus("esconv", [corpora / "esconv"], tmp_path / "e.jsonl", commit="a" * 40)
+    manifest = json.loads(manifest_path(prepared.labels).read_text())
+    assert manifest["repository"] == "thu-coai/Emotional-Support-Conversation"
+    assert manifest["commit"] == "a" * 40 and manifest["commercial_use"] is False
+    assert "NC" in manifest["licence"]
+    prepared.labels.write_text(prepared.labels.read_text() + "\n")
+    with pytest.raises(QAError, match="changed after"):
+        read_corpora([prepared.labels])
+
+
+def test_cli_prepare_and_list(corpora, tmp_path):
+    out = tmp_path / "m.jsonl"
+    result = CliRunner().invoke(
+        app, ["corpus", "prepare", "multidogo", str(corpora / "multidogo"), "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "wrote" in result.output and out.exists()
+    listing = CliRunner().invoke(app, ["corpus", "list"])
+    assert "NON-COMMERCIAL" in listing.output and "Switchboard" in listing.output
+    unknown = CliRunner().invoke(app, ["corpus", "prepare", "nope", str(tmp_path)])
+    assert unknown.exit_code == 2 and "unknown corpus" in unknown.output
