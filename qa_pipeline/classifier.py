@@ -177,13 +177,17 @@ class TurnClassifier:
         if not texts:
             return {c: [] for c in criteria}
         unique, back = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
-        spans = [sentence_spans(t) for t in unique]
+        spans = [[sp for sp in sentence_spans(t) if judgeable(t[sp[0] : sp[1]])] or [(0, 0)] for t in unique]
         counts = np.array([len(ss) for ss in spans])
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
         flat = np.array([sp for ss in spans for sp in ss])
-        probability = self.probabilities(
-            [t[a:b] for t, ss in zip(unique, spans, strict=True) for a, b in ss], criteria
-        )
+        sentences = [t[a:b] for t, ss in zip(unique, spans, strict=True) for a, b in ss]
+        offered = np.array([bool(s) for s in sentences])
+        found = self.probabilities([s for s in sentences if s], criteria)
+        probability = {}
+        for c in criteria:  # a text with no sentence long enough to judge scores 0
+            probability[c] = np.zeros(len(sentences))
+            probability[c][offered] = found[c]
         out: dict[str, list[tuple[float, int, int]]] = {}
         positions = np.arange(len(flat))
         for c in criteria:
@@ -198,6 +202,14 @@ class TurnClassifier:
 # A sentence ends at . ! ? … (with what follows them) or a line break. Abbreviations split
 # too ("Mr. Novak"): a fragment only costs one more short text to score.
 SENTENCE = re.compile(r"[^.!?…\n]+(?:[.!?…]+[\"'»”)]*|\n|$)")
+
+
+MIN_LETTERS = 4  # "yo", "Tom", "ok": too little to judge; the rules still read them
+
+
+def judgeable(sentence: str) -> bool:
+    """Whether a sentence has enough letters for the classifier to judge it."""
+    return sum(ch.isalpha() for ch in sentence) >= MIN_LETTERS
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

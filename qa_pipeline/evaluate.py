@@ -99,7 +99,10 @@ def decide(labels: list[Label], rubric: Rubric, classifier: TurnClassifier) -> D
         c = criteria[lb.criterion]
         allowed, rule = _rule_outcome(lb, c, found)
         p = best[c.id][position[lb.text or ""]][0]
-        offered = allowed and f"{c.id}:vetoed" not in found  # scoring never offers a vetoed turn
+        # scoring never offers a vetoed turn, nor one with any criterion's negative phrase
+        offered = (
+            allowed and f"{c.id}:vetoed" not in found and not any(f.endswith(":negative") for f in found)
+        )
         model = offered and p >= classifier.thresholds[c.id]
         for method, decision in (("rules", rule), ("model", model), ("hybrid", rule or model)):
             predicted[method].append(decision)

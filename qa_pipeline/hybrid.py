@@ -51,13 +51,16 @@ def apply_classifier(
     """Revise the rule results in place where the rubric lets the classifier decide.
 
     A turn where the rules found one of the criterion's phrases negated or out of context
-    ("I'm not sorry", "we did not refund") is not offered to the classifier.
+    ("I'm not sorry", "we did not refund") is not offered to the classifier, nor is a turn
+    with a negative phrase of any criterion: "Calm down, it's probably your wiring" earns no
+    empathy, whatever it resembles (soothing words in emotional-support chats).
     """
     requests = []  # (interaction number, criterion, turn numbers)
     for n, (interaction, by_criterion) in enumerate(zip(interactions, results, strict=True)):
+        rude = {h.turn for found in hits[n].values() for h in found if h.kind == "negative"}
         for c in rubric.criteria:
             if _needs_model(c, by_criterion[c.id]):
-                vetoed = {h.turn for h in hits[n].get(c.id, []) if h.kind == VETOED}
+                vetoed = {h.turn for h in hits[n].get(c.id, []) if h.kind == VETOED} | rude
                 turns = [
                     t
                     for t in window_turns(interaction, c)

@@ -124,3 +124,26 @@ def test_sentence_spans(text, sentences):
     from qa_pipeline.classifier import sentence_spans
 
     assert [text[a:b] for a, b in sentence_spans(text)] == sentences
+
+
+@pytest.mark.parametrize(
+    ("line", "criterion"),
+    [
+        ("Calm down, it's probably your wiring.", "empathy"),  # soothing words, rude turn
+        ("Успокойтесь.", "empathy"),
+    ],
+)
+def test_a_turn_with_negative_language_earns_nothing_from_the_classifier(rubric, line, criterion):
+    lang = "ru" if line.startswith("У") else "en"
+    [score] = score_interactions([chat(lang, "Let me check that.", line)], rubric)
+    result = score.criteria[criterion]
+    assert result.result == "fail" and not any(e.kind == "model" for e in result.evidence)
+
+
+@pytest.mark.parametrize("fragment", ["yo", "Tom", "ok"])
+def test_fragments_too_short_to_judge_are_left_to_the_rules(fragment):
+    classifier = load_classifier()
+    [best] = classifier.best_sentences([fragment], ["resolution"])["resolution"]
+    assert best[0] == 0.0
+    longer = classifier.best_sentences([f"{fragment}. Your parcel will arrive tomorrow."], ["resolution"])
+    assert longer["resolution"][0][0] > 0.0 and longer["resolution"][0][1] > 0  # the real sentence
