@@ -91,7 +91,7 @@ def train(
 ) -> None:
     """Train the turn classifier, choose thresholds on real validation text, write the artifact and card."""
     from qa_pipeline.classifier import DEFAULT_MODEL
-    from qa_pipeline.corpora import describe, read_corpora
+    from qa_pipeline.corpora import describe, read_corpora, training_splits
     from qa_pipeline.rubric import load_rubric
     from qa_pipeline.settings import load_settings
     from qa_pipeline.store import connect
@@ -103,7 +103,7 @@ def train(
     gathered = collect_labels(the_rubric, labels or [], bundled, weak_rules, engine)
     real, manifests = read_corpora(corpus or [])
     trained = train_and_save(
-        [*gathered, *select_for_training(real)],
+        [*gathered, *training_splits(real)],
         the_rubric,
         output or settings.classifier or DEFAULT_MODEL,
         target_precision,
@@ -112,13 +112,6 @@ def train(
     )
     typer.echo(render_training(trained.report))
     typer.echo(f"wrote {trained.artifact} and {trained.card}")
-
-
-def select_for_training(real: list) -> list:
-    """The corpora's train and validation splits, each capped per corpus (never the test split)."""
-    from qa_pipeline.corpora import sample_split
-
-    return sample_split(real, "train") + sample_split(real, "valid")
 
 
 @app.command()

@@ -180,7 +180,7 @@ def train_classifier(
         entry: dict[str, Any] = {"trained_on": len(rows), "train_passes": int(y.sum())}
         if rules and truth.sum() >= MIN_VALID_PASSES:
             p = model.predict_proba(matrix[[row[lb.text] for lb in checks]])[:, 1]
-            rule = np.array([rules.get(id(lb)) is True for lb in checks])
+            rule = np.array([rules[id(lb)] for lb in checks])
             threshold = hybrid_threshold(truth, rule, p)
             entry |= {
                 "threshold_from": "validation split of the real corpora (best hybrid F1)",
@@ -214,11 +214,11 @@ def train_classifier(
 
 
 def _rule_passes(labels: list[Label], rubric: Rubric) -> dict[int, bool]:
-    """Whether the rules alone pass each label's text for its criterion (speaker not checked:
-    corpus labels judge what a sentence does, whoever says it)."""
+    """Per label (by identity): whether the rules alone pass its text for its criterion
+    (speaker not checked: corpus labels judge what a sentence does, whoever says it)."""
     from qa_pipeline.evaluate import rule_decisions
 
-    return {id(lb): passed for lb, passed in zip(labels, rule_decisions(labels, rubric), strict=True)}
+    return dict(zip(map(id, labels), rule_decisions(labels, rubric), strict=True))
 
 
 def train_and_save(

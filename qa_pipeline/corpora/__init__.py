@@ -263,3 +263,10 @@ def sample_split(labels: Iterable[Label], split: str, cap: int | None = None, se
             texts |= new
             chosen += dialogues[d]
     return chosen
+
+
+def training_splits(labels: Iterable[Label], seed: int = 0) -> list[Label]:
+    """What ``qa train`` reads of the corpora: the train and validation splits, each capped
+    per corpus. The test split never leaves here."""
+    labels = list(labels)
+    return sample_split(labels, "train", seed=seed) + sample_split(labels, "valid", seed=seed)
