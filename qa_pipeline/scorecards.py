@@ -240,8 +240,11 @@ def highlight(text: str, matches: list[str]) -> str:
 def _criterion_lines(crit: pd.DataFrame, interaction_id: str) -> str:
     lines = []
     for r in crit[crit["interaction_id"] == interaction_id].itertuples():
+        # the customer's own words on the outcome ("still not working") are marked as theirs
+        customer = {e["turn"] for e in r.evidence or [] if e.get("kind") == "customer"}
         evidence = "".join(
-            f"<blockquote>turn {turn}: “{highlight(text, matches)}”</blockquote>"
+            f"<blockquote>{'customer, ' if turn in customer else ''}turn {turn}: "
+            f"“{highlight(text, matches)}”</blockquote>"
             for (turn, text), matches in group_evidence(r.evidence or []).items()
         )
         reason = f" <span class='small'>{html.escape(r.reason)}</span>" if isinstance(r.reason, str) else ""

@@ -127,3 +127,24 @@ def test_chat_response_times_reach_the_scorecards(engine, rubric, tmp_path):
     assert row.avg_first_response_s == 120.0 and row.avg_resolution_s == 600.0
     page = (tmp_path / "cards" / "agents" / "a4.html").read_text(encoding="utf-8")
     assert "first response in <b>2:00</b>" in page and "resolved in 10:00" in page
+
+
+def test_the_customers_word_on_the_outcome_is_shown_as_theirs(engine, rubric, tmp_path):
+    item = interaction(7, "a1", 20, "I have reset your password.").model_copy(
+        update={
+            "turns": [
+                Turn(speaker="customer", text="I cannot log in to my account since Monday."),
+                Turn(speaker="agent", text="I have reset your password."),
+                Turn(speaker="customer", text="Still not working, I'll call back."),
+            ]
+        }
+    )
+    [score] = score_interactions([item], rubric)
+    assert score.criteria["resolution"].result == "fail"
+    save_interactions(engine, [item])
+    save_scores(engine, [score])
+    page = (build_scorecards(engine, tmp_path / "cards").index.parent / "agents" / "a1.html").read_text(
+        encoding="utf-8"
+    )
+    assert "customer, turn 2: “<mark>Still not working</mark>" in page
+    assert "the customer says it is not resolved" in page
