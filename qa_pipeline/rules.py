@@ -39,6 +39,9 @@ NEGATORS = {lang: frozenset(words | {fold_diacritics(w) for w in words}) for lan
 # Verbs and adjectives negated by a prefix ("nemrzí"); Russian writes "не" apart.
 NEGATION_PREFIX = {"cs": "ne", "sl": "ne", "lt": "ne"}
 NEGATION_LOOKBACK = 3  # tokens before a hit that are checked for a negator
+# Negators that only negate the word right after them ("no refund", "без проблем"); further
+# away they are the interjection: "нет, это всё, спасибо" typed without commas still thanks.
+NEAR_ONLY = {"en": {"no", "without"}, "ru": {"нет", "без"}, "cs": {"bez"}, "sl": {"brez"}, "lt": {"be"}}
 # A negation does not reach past a clause boundary: "No problem, thanks!" thanks, "Není zač,
 # děkuji!" too. Punctuation and coordinating conjunctions close a clause.
 CLAUSE_BREAKS = frozenset({",", ";", ":", "-", "–", "—", "(", ")", '"', "/"})
@@ -223,6 +226,7 @@ class CompiledRules:
         self.matchers = [m for m in (self.phrase_matcher, self.token_matcher) if len(m)]
         strings = self.nlp.vocab.strings
         self.negators = frozenset(strings.add(w) for w in NEGATORS.get(lang, ()))
+        self.near_only = frozenset(strings.add(w) for w in NEAR_ONLY.get(lang, ()))
         conjunctions = CONJUNCTIONS.get(lang, set().union(*CONJUNCTIONS.values()))
         self.clause_breaks = frozenset(strings.add(w) for w in CLAUSE_BREAKS | conjunctions)
         self.sentence_ends = frozenset(strings.add(w) for w in SENTENCE_END)
@@ -328,7 +332,7 @@ class CompiledRules:
                 lower = rows[j][0]
                 if lower in self.clause_breaks or lower in self.sentence_ends:
                     break
-                if lower in self.negators:
+                if lower in self.negators and (j == i - 1 or lower not in self.near_only):
                     out.append((i, tuple(sorted(criteria))))
                     break
         return out
@@ -339,7 +343,7 @@ class CompiledRules:
         for i in range(start - 1, max(first, start - NEGATION_LOOKBACK) - 1, -1):
             if view.lower[i] in self.clause_breaks:
                 return False
-            if view.lower[i] in self.negators:
+            if view.lower[i] in self.negators and (i == start - 1 or view.lower[i] not in self.near_only):
                 return True
         return False
 

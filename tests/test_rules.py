@@ -281,3 +281,16 @@ def test_a_later_confirmation_outweighs_an_earlier_complaint(rubric):
     [score] = score_interactions([item], rubric)
     assert score.criteria["resolution"].result == "pass"
     assert [e.turn for e in score.criteria["resolution"].evidence if e.kind == "customer"] == [4]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "criterion", "kind"),
+    [
+        ("нет это все спасибо", "ru", "thanks", "phrase"),  # "no, that's all, thanks" without commas
+        ("no thats all thanks", "en", "thanks", "phrase"),
+        ("no refund will be issued", "en", "resolution", "vetoed"),  # right after: still a negation
+        ("I am not sorry at all", "en", "empathy", "vetoed"),  # "not" reaches further
+    ],
+)
+def test_no_negates_only_the_next_word(rubric, text, lang, criterion, kind):
+    assert (criterion, kind) in criterion_hits(rubric, text, lang)
