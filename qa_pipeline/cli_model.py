@@ -84,8 +84,8 @@ def train(
     ] = 0.9,
     corpus: CorpusOption = None,
     features: Annotated[
-        str, typer.Option(help="feature set: tfidf (fast), e5 (multilingual embeddings) or tfidf+e5")
-    ] = "tfidf",
+        str, typer.Option(help="feature set: e5 (multilingual embeddings, shipped), tfidf (fast) or tfidf+e5")
+    ] = "e5",
     rubric: RubricOption = None,
     config: ConfigOption = None,
 ) -> None:
