@@ -323,27 +323,26 @@ class CompiledRules:
         rows = doc.to_array([LOWER, NORM]).tolist()
         if not any(lower in self.negators for lower, _ in rows):
             return []
+        lowers = [lower for lower, _ in rows]
         out = []
         for i, (_, norm) in enumerate(rows):
             criteria = self.anchors.get(norm)
-            if not criteria:
-                continue
-            for j in range(i - 1, max(-1, i - NEGATION_LOOKBACK - 1), -1):
-                lower = rows[j][0]
-                if lower in self.clause_breaks or lower in self.sentence_ends:
-                    break
-                if lower in self.negators and (j == i - 1 or lower not in self.near_only):
-                    out.append((i, tuple(sorted(criteria))))
-                    break
+            if criteria and self._negator_before(lowers, i, 0):
+                out.append((i, tuple(sorted(criteria))))
         return out
 
     def _negated(self, view: TokenView, start: int, first: int) -> bool:
         """A negation word just before the hit, in the same clause ("I'm not sorry"; but not
         "No problem, thanks")."""
+        return self._negator_before(view.lower, start, first)
+
+    def _negator_before(self, lowers: list[int], start: int, first: int) -> bool:
+        """Whether a negator stands among the few tokens before ``start`` (not before
+        ``first``), inside the clause; "no"-like negators only right before it."""
         for i in range(start - 1, max(first, start - NEGATION_LOOKBACK) - 1, -1):
-            if view.lower[i] in self.clause_breaks:
+            if lowers[i] in self.clause_breaks or lowers[i] in self.sentence_ends:
                 return False
-            if view.lower[i] in self.negators and (i == start - 1 or view.lower[i] not in self.near_only):
+            if lowers[i] in self.negators and (i == start - 1 or lowers[i] not in self.near_only):
                 return True
         return False
 

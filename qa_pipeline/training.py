@@ -160,7 +160,8 @@ def train_classifier(
         corpora=corpora or [],
     )
     texts = sorted({lb.text for lb in usable + valid if lb.text})
-    features = build_features().fit(sorted({lb.text for lb in usable if lb.text}))
+    # the embeddings-only set needs no TF-IDF: fitting it would only cost time
+    features = build_features().fit(sorted({lb.text for lb in usable})) if "tfidf" in feature_set else None
     row = {t: n for n, t in enumerate(texts)}
     matrix = feature_matrix(features, feature_set, texts, embedder)
     rules = _rule_passes(valid, rubric) if rubric is not None and valid else {}
@@ -209,7 +210,7 @@ def train_classifier(
         "folds": folds,
         "feature_set": feature_set,
     }
-    classifier = TurnClassifier(features if "tfidf" in feature_set else None, models, thresholds, card)
+    classifier = TurnClassifier(features, models, thresholds, card)
     return classifier, report
 
 
