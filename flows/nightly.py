@@ -69,7 +69,9 @@ def score_task(channel: str, ids: list[str], settings: Settings, run_id: str) ->
 
 @task(name="scorecards")
 def scorecards_task(settings: Settings) -> str:
-    files = build_scorecards(connect(settings.database_url), settings.scorecard_dir)
+    files = build_scorecards(
+        connect(settings.database_url), settings.scorecard_dir, fcr_window_days=settings.fcr_window_days
+    )
     return str(files.index)
 
 

@@ -121,8 +121,8 @@ def _ingest(
     elif kind == "chat":
         paths = [p for path in paths for p in (sorted(path.glob("*.[jc][sv]*")) if path.is_dir() else [path])]
     result = read_channel(kind, paths, settings)
-    extra = settings.compiled_redactions()
-    write_jsonl(output, (redact_interaction(i, extra) for i in result.interactions))
+    extra, key = settings.compiled_redactions(), settings.customer_keyer()
+    write_jsonl(output, (redact_interaction(i, extra, key) for i in result.interactions))
     for q in result.quarantined:
         typer.echo(f"quarantined: {q.source}: {q.reason}", err=True)
     typer.echo(
@@ -263,7 +263,12 @@ def scorecards(
     if period not in PERIODS:
         raise QAError(f"--period must be one of {', '.join(PERIODS)}")
     settings = load_settings(config)
-    files = build_scorecards(connect(settings.database_url), out or settings.scorecard_dir, period)
+    files = build_scorecards(
+        connect(settings.database_url),
+        out or settings.scorecard_dir,
+        period,
+        fcr_window_days=settings.fcr_window_days,
+    )
     typer.echo(
         f"{files.rows} agent-period rows, {len(files.agent_pages)} agent pages\n"
         f"overview: {files.index.resolve()}\ncsv: {files.csv}\nparquet: {files.parquet}"
@@ -329,6 +334,24 @@ def search(
         )
         if h.snippet:
             typer.echo(f"       turn {h.turn}: {h.snippet}")
+
+
+@app.command()
+@friendly
+def show(
+    interaction_id: Annotated[str, typer.Argument(help="interaction id, e.g. chat:zendesk:48213")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON for tools instead of text")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Show one interaction: its score, each criterion with the sentences behind it, first contact."""
+    from qa_pipeline.review import describe, describe_json
+    from qa_pipeline.settings import load_settings
+    from qa_pipeline.store import connect
+
+    settings = load_settings(config)
+    engine = connect(settings.database_url)
+    show_it = describe_json if as_json else describe
+    typer.echo(show_it(engine, interaction_id, settings.fcr_window_days), nl=False)
 
 
 @db_app.command("upgrade")

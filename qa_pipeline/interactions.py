@@ -41,6 +41,9 @@ class Interaction(BaseModel):
     language: str | None = None
     started_at: datetime | None = None
     source: str | None = None
+    # Keyed hash of the customer's address, number or id (qa_pipeline.customers): repeat
+    # contacts and first-contact resolution. Never the identifier itself.
+    customer_key: str | None = None
     turns: list[Turn]
     metadata: dict[str, Any] = Field(default_factory=dict)
 

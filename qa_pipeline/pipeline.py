@@ -166,12 +166,12 @@ def store_result(
 ) -> BatchReport:
     """Map agents, redact and store what a reader produced; record what it quarantined."""
     agents = {key: a for a in settings.agents for key in (a.id, *a.aliases)}
-    extra = settings.compiled_redactions()
-    clean = [redact_interaction(fill_agent(i, agents), extra) for i in result.interactions]
+    extra, key = settings.compiled_redactions(), settings.customer_keyer()
+    clean = [redact_interaction(fill_agent(i, agents), extra, key) for i in result.interactions]
     if team:
         clean = [i if i.team else i.model_copy(update={"team": team}) for i in clean]
     engine = connect(settings.database_url)
-    save_interactions(engine, clean, run_id)
+    save_interactions(engine, clean, run_id, fcr_window_days=settings.fcr_window_days)
     save_quarantined(engine, result.quarantined, run_id)
     return BatchReport(
         channel=channel,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from qa_pipeline.interactions import Interaction
 
@@ -61,8 +62,16 @@ def redact_text(text: str, extra: list[re.Pattern[str]] | None = None) -> str:
     return text
 
 
-def redact_interaction(interaction: Interaction, extra: list[re.Pattern[str]] | None = None) -> Interaction:
-    """Return a copy with every turn's text (and an email subject) redacted."""
+def redact_interaction(
+    interaction: Interaction,
+    extra: list[re.Pattern[str]] | None = None,
+    key: Callable[[Any], str | None] | None = None,
+) -> Interaction:
+    """Return a copy with every turn's text (and an email subject) redacted.
+
+    The source's customer identifier (``metadata["customer"]``) never survives: with ``key``
+    (``customers.keyer``) it becomes ``customer_key``, a keyed hash; without, it is dropped.
+    """
     turns = [t.model_copy(update={"text": redact_text(t.text, extra)}) for t in interaction.turns]
     metadata = dict(interaction.metadata)
     if "subject" in metadata:
@@ -70,4 +79,8 @@ def redact_interaction(interaction: Interaction, extra: list[re.Pattern[str]] | 
     metadata.pop("from", None)
     for t in turns:
         t.metadata.pop("from", None)
-    return interaction.model_copy(update={"turns": turns, "metadata": metadata})
+    customer = metadata.pop("customer", None)
+    update: dict[str, Any] = {"turns": turns, "metadata": metadata}
+    if key is not None and customer is not None and not interaction.customer_key:
+        update["customer_key"] = key(customer)
+    return interaction.model_copy(update=update)

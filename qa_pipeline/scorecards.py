@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from qa_pipeline.store import criterion_results, interactions, scores
+from qa_pipeline.store import criterion_results, first_contact_results, interactions, scores
 
 PERIODS = {"day": "D", "week": "W", "month": "M"}
 LOWEST_SHOWN = 5
@@ -37,7 +37,9 @@ class ScorecardFiles:
     rows: int
 
 
-def load_results(engine: Engine, rubric: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def load_results(
+    engine: Engine, rubric: str | None = None, fcr_window_days: float = 7.0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return (scores joined with interactions, criterion results) as DataFrames."""
     query = select(
         scores.c.interaction_id,
@@ -79,6 +81,12 @@ def load_results(engine: Engine, rubric: str | None = None) -> tuple[pd.DataFram
     frame["critical_fail"] = frame["flags"].map(
         lambda f: any(x.get("code") == "critical_fail" for x in f or [])
     )
+    fcr = first_contact_results(engine, None, fcr_window_days)
+    frame["fcr_result"] = frame["interaction_id"].map(lambda i: fcr.get(i, (None, ""))[0])
+    frame["fcr_reason"] = frame["interaction_id"].map(lambda i: fcr.get(i, (None, ""))[1])
+    # 1 resolved at first contact, 0 the customer came back; pending and unknown stay out.
+    frame["fcr"] = frame["fcr_result"].map({"yes": 1.0, "no": 0.0})
+    frame["repeat_contact"] = frame["fcr_result"] == "no"
     return frame, crit
 
 
@@ -101,6 +109,9 @@ def summarise(frame: pd.DataFrame, crit: pd.DataFrame, period: str = "day") -> p
             avg_longest_silence_s=("longest_silence_s", "mean"),
             avg_first_response_s=("first_response_s", "mean"),
             avg_resolution_s=("resolution_s", "mean"),
+            fcr_rate=("fcr", "mean"),
+            fcr_settled=("fcr", "count"),
+            repeat_contacts=("repeat_contact", "sum"),
         )
         .reset_index()
     )
@@ -126,10 +137,14 @@ def pass_rates(frame: pd.DataFrame, crit: pd.DataFrame, keys: list[str]) -> pd.D
 
 
 def build_scorecards(
-    engine: Engine, out_dir: Path, period: str = "day", rubric: str | None = None
+    engine: Engine,
+    out_dir: Path,
+    period: str = "day",
+    rubric: str | None = None,
+    fcr_window_days: float = 7.0,
 ) -> ScorecardFiles:
     """Write CSV, Parquet and HTML scorecards to ``out_dir``; return what was written."""
-    frame, crit = load_results(engine, rubric)
+    frame, crit = load_results(engine, rubric, fcr_window_days)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "agents").mkdir(exist_ok=True)
     csv_path, parquet_path, index_path = (
@@ -272,7 +287,7 @@ def write_agent_page(
     name = str(mine["agent_name"].iloc[0])
     items = "".join(
         f"<li><code>{html.escape(r.interaction_id)}</code> ({r.channel}) score <b>{r.score:.0f}</b>"
-        f"{_criterion_lines(crit, r.interaction_id)}</li>"
+        f"{_fcr_line(r.fcr_result, r.fcr_reason)}{_criterion_lines(crit, r.interaction_id)}</li>"
         for r in lowest.itertuples()
     )
     period_rows = "".join(
@@ -284,12 +299,13 @@ def write_agent_page(
         f"<p><a href='../index.html'>← team overview</a></p><h1>{html.escape(name)} "
         f"<span class='small'>({html.escape(agent_id)}, {html.escape(str(mine['team'].iloc[0]))})</span></h1>"
         f"<p>{len(mine)} interactions, average score <b>{mine['score'].mean():.1f}</b></p>"
-        f"{call_summary(mine)}{response_summary(mine)}"
+        f"{call_summary(mine)}{response_summary(mine)}{fcr_summary(mine)}"
         f"<h2>Pass rate per criterion</h2>{bar_chart(rates)}"
         f"<h2>Score trend</h2>{trend_chart(trend)}"
         f"<table><tr><th>period</th><th>interactions</th><th>average score</th><th>critical fails</th></tr>"
         f"{period_rows}</table>"
         f"<h2>Lowest-scoring interactions</h2><ol>{items}</ol>"
+        f"{repeat_list(mine)}"
     )
     path = folder / agent_file_name(agent_id)
     path.write_text(_page(f"Scorecard: {name}", body), encoding="utf-8")
@@ -306,6 +322,12 @@ def aht(frame: pd.DataFrame) -> str:
     """Average handle time of the calls in ``frame``, or a dash."""
     durations = frame.loc[frame["channel"] == "call", "duration"].dropna()
     return minutes(durations.mean()) if len(durations) else "–"
+
+
+def fcr_cell(frame: pd.DataFrame) -> str:
+    """First-contact resolution rate and its base, or a dash when no contact is settled."""
+    settled = frame["fcr"].dropna()
+    return f"{100 * settled.mean():.0f}% of {len(settled)}" if len(settled) else "–"
 
 
 def call_summary(frame: pd.DataFrame) -> str:
@@ -334,6 +356,42 @@ def response_summary(frame: pd.DataFrame) -> str:
     return "<p>" + "; ".join(parts) + "</p>" if parts else ""
 
 
+def _fcr_line(result: str | None, reason: str) -> str:
+    if result not in {"yes", "no"}:
+        return ""
+    css = "pass" if result == "yes" else "fail"
+    return f"<div class='small'>first contact: <span class='{css}'>{html.escape(reason)}</span></div>"
+
+
+def fcr_summary(frame: pd.DataFrame) -> str:
+    """One line on first-contact resolution: rate over settled contacts, repeats, pending."""
+    settled = frame["fcr"].dropna()
+    pending = int((frame["fcr_result"] == "pending").sum())
+    if settled.empty and not pending:
+        return ""
+    parts = []
+    if len(settled):
+        parts.append(
+            f"first-contact resolution <b>{100 * settled.mean():.0f}%</b> of {len(settled)} settled contacts"
+            f" ({int((settled == 0).sum())} customers came back within the window)"
+        )
+    if pending:
+        parts.append(f"{pending} still inside the window")
+    return "<p>" + "; ".join(parts) + "</p>"
+
+
+def repeat_list(frame: pd.DataFrame) -> str:
+    """The agent's interactions whose customer came back within the window, with the repeat's id."""
+    repeats = frame[frame["fcr_result"] == "no"].sort_values("started_at")
+    if repeats.empty:
+        return ""
+    items = "".join(
+        f"<li><code>{html.escape(r.interaction_id)}</code> ({r.channel}): {html.escape(r.fcr_reason)}</li>"
+        for r in repeats.itertuples()
+    )
+    return f"<h2>Not resolved at first contact</h2><ul>{items}</ul>"
+
+
 def render_index(frame: pd.DataFrame, table: pd.DataFrame) -> str:
     """The team overview page: each team's agents, averages and links."""
     if frame.empty:
@@ -344,14 +402,15 @@ def render_index(frame: pd.DataFrame, table: pd.DataFrame) -> str:
             f"<tr><td><a href='agents/{agent_file_name(a)}'>"
             f"{html.escape(str(g['agent_name'].iloc[0]))}</a></td>"
             f"<td>{len(g)}</td><td>{g['score'].mean():.1f}</td><td>{int(g['critical_fail'].sum())}</td>"
-            f"<td>{int(g['flag_count'].sum())}</td><td>{aht(g)}</td></tr>"
+            f"<td>{int(g['flag_count'].sum())}</td><td>{aht(g)}</td><td>{fcr_cell(g)}</td></tr>"
             for a, g in group.groupby("agent_id")
         )
         sections.append(
             f"<h2>{html.escape(str(team))}</h2>"
             f"<p>{len(group)} interactions, average {group['score'].mean():.1f}</p>"
             "<table><tr><th>agent</th><th>interactions</th><th>average score</th><th>critical fails</th>"
-            f"<th>flags</th><th>average handle time (calls)</th></tr>{rows}</table>"
+            f"<th>flags</th><th>average handle time (calls)</th><th>first-contact resolution</th></tr>"
+            f"{rows}</table>"
         )
     periods = ", ".join(sorted(table["period"].astype(str).unique()))
     body = (

@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from qa_pipeline.errors import ConfigError
@@ -50,6 +51,7 @@ class CsvMapping(BaseModel):
     agent_name: str = "agent_name"
     team: str = "team"
     language: str = "language"
+    customer: str = Field(default="customer", description="customer email, phone or id (repeat contacts)")
     # The file's role values -> ours (agent, customer, bot, note, system); compared lower-case.
     roles: dict[str, str] = Field(default_factory=dict)
 
@@ -149,6 +151,17 @@ class Settings(BaseSettings):
         default=None, description="after each nightly run: webhook (JSON) or Apprise URL"
     )
     ingest_retries: int = 2
+    # Repeat contacts: the same customer again within this many days means the earlier
+    # interaction was not resolved at first contact.
+    fcr_window_days: float = Field(default=7.0, gt=0, description="first-contact resolution window")
+    customer_key_secret: SecretStr | None = Field(
+        default=None, description="secret for customer keys; none: one kept in DATA_DIR"
+    )
+    phone_region: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z]{2}$",
+        description="country of national phone numbers (CZ, SI, LT, RU, GB...) for customer keys",
+    )
 
     @field_validator("redact_patterns")
     @classmethod
@@ -168,6 +181,13 @@ class Settings(BaseSettings):
         if not token:
             raise ConfigError(f"pull source '{source.name}': set the environment variable {source.token_env}")
         return token
+
+    def customer_keyer(self) -> Callable[[Any], str | None]:
+        """What turns a source's customer identifier into its keyed hash (see customers.py)."""
+        from qa_pipeline.customers import keyer, load_secret
+
+        secret = self.customer_key_secret.get_secret_value() if self.customer_key_secret else None
+        return keyer(load_secret(secret, self.data_dir), self.phone_region)
 
     def compiled_redactions(self) -> list[re.Pattern[str]]:
         """The configured extra PII patterns, compiled."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    Connection,
     DateTime,
     Engine,
     Float,
@@ -66,9 +68,25 @@ interactions = Table(
     Column("source", Text),
     Column("metadata", JSON),
     Column("run_id", String(64)),
+    Column("customer_key", String(64)),  # keyed hash, see qa_pipeline.customers
     # Supervisors filter by an agent or a team over dates (qa search, scorecards).
     Index("ix_interactions_agent_started", "agent_id", "started_at"),
     Index("ix_interactions_team_started", "team", "started_at"),
+    Index("ix_interactions_customer_started", "customer_key", "started_at"),
+)
+
+# An interaction the same customer contacted us again about within the window: not resolved
+# at first contact. Rebuilt for a customer whenever one of their interactions is saved.
+repeat_contacts = Table(
+    "repeat_contacts",
+    metadata,
+    Column(
+        "interaction_id", String(255), ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("repeat_id", String(255), nullable=False, index=True),
+    Column("repeat_channel", String(8)),
+    Column("gap_s", Float, nullable=False),
+    Column("window_days", Float, nullable=False),
 )
 
 turns = Table(
@@ -233,8 +251,13 @@ def finish_run(engine: Engine, run_id: str, status: str, summary: dict[str, Any]
         )
 
 
-def save_interactions(engine: Engine, items: Sequence[Interaction], run_id: str | None = None) -> None:
-    """Insert or replace interactions and their turns."""
+def save_interactions(
+    engine: Engine,
+    items: Sequence[Interaction],
+    run_id: str | None = None,
+    fcr_window_days: float = 7.0,
+) -> None:
+    """Insert or replace interactions and their turns; relink their customers' repeat contacts."""
     if not items:
         return
     ids = [i.id for i in items]
@@ -255,6 +278,7 @@ def save_interactions(engine: Engine, items: Sequence[Interaction], run_id: str 
                     "source": i.source,
                     "metadata": i.metadata,
                     "run_id": run_id,
+                    "customer_key": i.customer_key,
                 }
                 for i in items
             ],
@@ -275,6 +299,85 @@ def save_interactions(engine: Engine, items: Sequence[Interaction], run_id: str 
         ]
         if rows:
             conn.execute(insert(turns), rows)
+        keys = {i.customer_key for i in items if i.customer_key}
+        if keys:
+            link_repeat_contacts(conn, keys, fcr_window_days)
+
+
+def link_repeat_contacts(conn: Connection, keys: Iterable[str], window_days: float) -> int:
+    """Rebuild the repeat-contact links of these customers; return how many links they have.
+
+    Each interaction links to the same customer's next contact, when that came within
+    ``window_days`` of its start. Idempotent: saving the same interactions again changes nothing.
+    """
+    keys = sorted(set(keys))
+    rows = conn.execute(
+        select(
+            interactions.c.id, interactions.c.customer_key, interactions.c.started_at, interactions.c.channel
+        )
+        .where(interactions.c.customer_key.in_(keys), interactions.c.started_at.is_not(None))
+        .order_by(interactions.c.customer_key, interactions.c.started_at, interactions.c.id)
+    ).all()
+    conn.execute(delete(repeat_contacts).where(repeat_contacts.c.interaction_id.in_([r.id for r in rows])))
+    window = window_days * 86_400
+    links = []
+    for earlier, later in pairwise(rows):
+        if earlier.customer_key != later.customer_key:
+            continue
+        gap = (_aware(later.started_at) - _aware(earlier.started_at)).total_seconds()
+        if gap <= window:
+            links.append(
+                {
+                    "interaction_id": earlier.id,
+                    "repeat_id": later.id,
+                    "repeat_channel": later.channel,
+                    "gap_s": gap,
+                    "window_days": window_days,
+                }
+            )
+    if links:
+        conn.execute(insert(repeat_contacts), links)
+    return len(links)
+
+
+def first_contact_results(
+    engine: Engine, ids: Sequence[str] | None, window_days: float
+) -> dict[str, tuple[str | None, str]]:
+    """First-contact resolution (result, explanation) of these interactions (None: all of them).
+
+    The horizon is the newest stored contact with a customer key: an interaction counts as
+    resolved at first contact only once the stored data reaches past its window.
+    """
+    from sqlalchemy import func
+
+    from qa_pipeline.customers import first_contact
+
+    heads = select(interactions.c.id, interactions.c.customer_key, interactions.c.started_at)
+    links = select(repeat_contacts)
+    if ids is not None:
+        heads = heads.where(interactions.c.id.in_(list(ids)))
+        links = links.where(repeat_contacts.c.interaction_id.in_(list(ids)))
+    with engine.connect() as conn:
+        horizon = conn.execute(
+            select(func.max(interactions.c.started_at)).where(interactions.c.customer_key.is_not(None))
+        ).scalar_one_or_none()
+        repeats = {r["interaction_id"]: dict(r) for r in conn.execute(links).mappings()}
+        rows = conn.execute(heads).all()
+    return {
+        r.id: first_contact(
+            _aware(r.started_at) if r.started_at else None,
+            r.customer_key,
+            repeats.get(r.id),
+            _aware(horizon) if horizon else None,
+            window_days,
+        )
+        for r in rows
+    }
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite gives naive datetimes back (stored as UTC); PostgreSQL aware ones."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def load_interactions(engine: Engine, ids: Sequence[str]) -> list[Interaction]:
@@ -306,6 +409,7 @@ def load_interactions(engine: Engine, ids: Sequence[str]) -> list[Interaction]:
             language=h.language,
             started_at=h.started_at,
             source=h.source,
+            customer_key=h.customer_key,
             turns=by_id[h.id],
             metadata=h.metadata or {},
         )
@@ -364,6 +468,46 @@ def save_scores(engine: Engine, items: Sequence[InteractionScore], run_id: str |
                 for cid, r in s.criteria.items()
             ],
         )
+
+
+def load_scores(engine: Engine, interaction_id: str) -> list[InteractionScore]:
+    """The stored scores of one interaction (one per rubric version), newest first."""
+    with engine.connect() as conn:
+        heads = conn.execute(
+            select(scores)
+            .where(scores.c.interaction_id == interaction_id)
+            .order_by(scores.c.scored_at.desc())
+        ).all()
+        crit = conn.execute(
+            select(criterion_results).where(criterion_results.c.interaction_id == interaction_id)
+        ).all()
+    return [
+        InteractionScore.model_validate(
+            {
+                "interaction_id": h.interaction_id,
+                "agent_id": h.agent_id,
+                "channel": h.channel,
+                "rubric": h.rubric,
+                "model": h.model or "rules-only",
+                "language": h.language,
+                "score": h.score,
+                "flags": h.flags or [],
+                "criteria": {
+                    c.criterion: {
+                        "result": c.result,
+                        "score": c.score,
+                        "confidence": c.confidence,
+                        "method": c.method,
+                        "evidence": c.evidence or [],
+                        "reason": c.reason,
+                    }
+                    for c in crit
+                    if c.rubric == h.rubric
+                },
+            }
+        )
+        for h in heads
+    ]
 
 
 def save_quarantined(engine: Engine, items: Iterable[Quarantined], run_id: str | None = None) -> int:

@@ -1,8 +1,9 @@
 """Call recordings (+ a manifest) -> call Interactions, through a Transcriber.
 
 The manifest is ``manifest.csv`` (or ``manifest.json``) beside the recordings, with
-columns ``file, call_id, agent_id, agent_name, team, started_at, agent_channel, language``
-(all but ``file`` optional; ``language`` skips detection).
+columns ``file, call_id, agent_id, agent_name, team, started_at, agent_channel, language,
+customer`` (all but ``file`` optional; ``language`` skips detection; ``customer`` is the
+caller's number or a customer id, kept only as a keyed hash for repeat contacts).
 Without a manifest row, the file name may follow ``AGENTID_YYYYMMDDTHHMMSS_CALLID.ext``;
 otherwise the agent is ``unknown`` and the interaction says so in its metadata.
 """
@@ -67,6 +68,8 @@ def call_details(path: Path, manifest: dict[str, dict[str, str]]) -> dict[str, A
             "agent_channel": row.get("agent_channel") or None,
             "language": row.get("language") or None,
             "agent_source": "manifest",
+            # The caller's number or the CRM's customer id: repeat contacts (keyed at redaction).
+            "customer": row.get("customer") or row.get("caller") or None,
         }
     match = FILENAME_PATTERN.match(path.stem)
     if match:
@@ -97,6 +100,8 @@ def ingest_call(
         chunk_seconds=transcriber.settings.chunk_seconds,
     )
     meta["agent_source"] = details.pop("agent_source")
+    if customer := details.pop("customer", None):
+        meta["customer"] = customer
     language = meta.get("language")
     return Interaction(
         id=stable_id("call", "recording", details.pop("call_id")),

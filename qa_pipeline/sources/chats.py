@@ -137,6 +137,7 @@ def parse_generic_conversation(record: dict[str, Any], source: str) -> Interacti
         language=record.get("language"),
         started_at=to_datetime(record.get("started_at")),
         resolved_at=to_datetime(record.get("resolved_at")),
+        customer=record.get("customer") or {k: record.get(f"customer_{k}") for k in ("email", "phone", "id")},
     )
 
 
@@ -165,6 +166,7 @@ def csv_conversations(path: Path, mapping: CsvMapping) -> list[dict[str, Any]]:
                 "agent_name": row.get(mapping.agent_name) or None,
                 "team": row.get(mapping.team) or None,
                 "language": row.get(mapping.language) or None,
+                "customer": row.get(mapping.customer) or None,
                 "messages": [],
             },
         )
@@ -176,7 +178,11 @@ def csv_conversations(path: Path, mapping: CsvMapping) -> list[dict[str, Any]]:
                 "at": row.get(mapping.at) or None,
             }
         )
-        for key, column in (("agent_id", mapping.agent_id), ("agent_name", mapping.agent_name)):
+        for key, column in (
+            ("agent_id", mapping.agent_id),
+            ("agent_name", mapping.agent_name),
+            ("customer", mapping.customer),
+        ):
             conversation[key] = conversation[key] or row.get(column) or None
     return list(conversations.values())
 

@@ -76,8 +76,13 @@ def build_interaction(
     started_at: datetime | None = None,
     resolved_at: datetime | None = None,
     metadata: dict[str, Any] | None = None,
+    customer: dict[str, Any] | str | None = None,
 ) -> Interaction:
-    """One chat Interaction from a conversation's messages; raise InputError if nothing was said."""
+    """One chat Interaction from a conversation's messages; raise InputError if nothing was said.
+
+    ``customer`` (email/phone/id, see ``qa_pipeline.customers``) rides in the metadata only
+    until redaction turns it into a keyed hash.
+    """
     turns = [
         Turn(speaker=m.speaker, text=m.text.strip(), at=m.at)
         for m in messages
@@ -91,6 +96,10 @@ def build_interaction(
     meta = {**(metadata or {}), "metrics": timing(messages, resolved_at)}
     if hidden:
         meta["hidden_messages"] = hidden
+    if isinstance(customer, dict):
+        customer = {k: str(v) for k, v in customer.items() if v not in (None, "")} or None
+    if customer:
+        meta["customer"] = customer
     return Interaction(
         id=stable_id("chat", system, native_id),
         channel="chat",

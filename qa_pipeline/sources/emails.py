@@ -279,6 +279,7 @@ def thread_to_interaction(thread: list[Message], directory: AgentDirectory) -> I
     if not turns:
         raise InputError("thread has no message with text", source=thread[0].source)
     root = thread[0]
+    sender = next((t.metadata["from"] for t in turns if t.speaker == "customer"), None)
     return Interaction(
         id=stable_id("email", "mail", content_hash(root.message_id)),
         channel="email",
@@ -293,6 +294,7 @@ def thread_to_interaction(thread: list[Message], directory: AgentDirectory) -> I
             "subject": root.subject,
             "messages": len(thread),
             "attachments": sum(m.attachments for m in thread),
+            **({"customer": {"email": sender}} if sender else {}),
         },
     )
 

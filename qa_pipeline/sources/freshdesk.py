@@ -40,6 +40,7 @@ def parse_ticket(ticket: dict[str, Any], source: str) -> Any:
             )
         )
     responder = ticket.get("responder_id")
+    requester = ticket.get("requester") or {}  # with ?include=requester
     stats = ticket.get("stats") or {}
     return build_interaction(
         "freshdesk",
@@ -53,6 +54,11 @@ def parse_ticket(ticket: dict[str, Any], source: str) -> Any:
             "subject": ticket.get("subject"),
             "status": ticket.get("status"),
             "group_id": ticket.get("group_id"),
+        },
+        customer={
+            "email": requester.get("email") or ticket.get("email"),
+            "phone": requester.get("mobile") or requester.get("phone") or ticket.get("phone"),
+            "id": f"freshdesk:{ticket['requester_id']}" if ticket.get("requester_id") else None,
         },
     )
 

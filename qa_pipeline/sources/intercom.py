@@ -60,6 +60,10 @@ def parse_conversation(conversation: dict[str, Any], source: str) -> Any:
         None,
     )
     stats = conversation.get("statistics") or {}
+    author = opening.get("author") or {}
+    contacts = (conversation.get("contacts") or {}).get("contacts") or [{}]
+    contact = contacts[0] if isinstance(contacts[0], dict) else {}
+    person = author if author.get("type") in {"user", "lead", "contact"} else {}
     closed = stats.get("last_close_at") if conversation.get("state") == "closed" else None
     return build_interaction(
         "intercom",
@@ -73,6 +77,12 @@ def parse_conversation(conversation: dict[str, Any], source: str) -> Any:
         metadata={
             "state": conversation.get("state"),
             "team_assignee_id": conversation.get("team_assignee_id"),
+        },
+        customer={
+            "email": person.get("email"),
+            "id": f"intercom:{contact.get('id') or person.get('id')}"
+            if contact.get("id") or person.get("id")
+            else None,
         },
     )
 

@@ -60,6 +60,8 @@ def parse_ticket(bundle: dict[str, Any], source: str) -> Any:
         for c in comments
     ]
     assignee = ticket.get("assignee_id")
+    requester = ticket.get("requester_id")
+    person = users.get(requester) or {}
     solved = (bundle.get("ticket_metric") or {}).get("solved_at")
     if not solved and ticket.get("status") in {"solved", "closed"}:
         solved = ticket.get("updated_at")
@@ -77,6 +79,11 @@ def parse_ticket(bundle: dict[str, Any], source: str) -> Any:
             "status": ticket.get("status"),
             "group_id": ticket.get("group_id"),
             "via": (ticket.get("via") or {}).get("channel"),
+        },
+        customer={
+            "email": person.get("email"),
+            "phone": person.get("phone"),
+            "id": f"zendesk:{requester}" if requester else None,
         },
     )
 
