@@ -184,3 +184,28 @@ def test_qa_show_explains_the_score_evidence_and_first_contact(tmp_path: Path, r
     assert body["scores"][0]["criteria"]["empathy"]["result"] == "pass"
     missing = runner.invoke(app, ["show", "chat:t:99", "--config", str(config)])
     assert missing.exit_code == 2 and "qa search" in missing.output
+
+
+def test_generic_chats_name_the_customer_in_json_and_csv(tmp_path: Path):
+    from qa_pipeline.settings import CsvMapping
+    from qa_pipeline.sources.chats import ingest_chats
+
+    export = tmp_path / "chats.json"
+    export.write_text(
+        json.dumps(
+            [
+                {"id": "1", "customer_phone": "603 123 456", "messages": [{"from": "agent", "text": "Hi"}]},
+                {"id": "2", "customer": "+420603123456", "messages": [{"from": "agent", "text": "Hi"}]},
+                {"id": "3", "messages": [{"from": "agent", "text": "Hi"}]},
+            ]
+        )
+    )
+    table = tmp_path / "chats.csv"
+    table.write_text("conv,who,msg,client\nc1,agent,Hello,jane@example.org\nc1,customer,Hi,\n")
+    mapping = CsvMapping(conversation="conv", speaker="who", text="msg", customer="client")
+    items = ingest_chats([export]).interactions + ingest_chats([table], "generic", mapping).interactions
+    key = keyer(SECRET, "CZ")
+    keys = [redact_interaction(i, key=key).customer_key for i in items]
+    assert keys[0] == keys[1] == customer_key("+420 603 123 456", SECRET)
+    assert keys[2] is None
+    assert keys[3] == customer_key("jane@example.org", SECRET)
