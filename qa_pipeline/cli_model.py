@@ -56,7 +56,7 @@ def corpus_prepare(
     typer.echo(
         "dialogues per split: " + ", ".join(f"{k} {v}" for k, v in prepared.counts["dialogues"].items())
     )
-    for row, n in prepared.counts["labels"].items():
+    for row, n in prepared.counts.get("labels", {}).items():
         typer.echo(f"  {row:48} {n:>7}")
 
 
@@ -130,8 +130,15 @@ def evaluate(
         bool, typer.Option(help="also score a copy in lower case, without punctuation or diacritics")
     ] = False,
     record: Annotated[
-        bool, typer.Option(help="with --corpus: write the real-split figures into the model's card")
+        bool,
+        typer.Option(help="with --corpus / --outcomes: write the real-split figures into the model's card"),
     ] = False,
+    outcomes: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="dialogues with a known outcome (`qa corpus prepare uss-multiwoz`): F1 of 'not resolved'"
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Rules, model and hybrid against human labels: P/R/F1 with 95% intervals, AUC, calibration.
@@ -168,9 +175,26 @@ def evaluate(
             from qa_pipeline.evaluate import record_in_card
 
             typer.echo(f"recorded in {record_in_card(model or settings.classifier, result['real'])}")
+    if outcomes:
+        from qa_pipeline.corpora import read_outcomes
+        from qa_pipeline.evaluate import outcome_report, render_outcomes
+
+        dialogues, manifests = read_outcomes(outcomes)
+        chosen_dialogues = [d for d in dialogues if d.metadata.get("split") == split]
+        result["outcomes"] = outcome_report(chosen_dialogues, the_rubric, classifier)
+        result["outcomes"]["split"], result["outcomes"]["corpora"] = split, [m["corpus"] for m in manifests]
+        typer.echo(f"\nresolution against known outcomes, {split} split: {len(chosen_dialogues)} dialogues")
+        typer.echo(render_outcomes(result["outcomes"]))
+        if record:
+            from qa_pipeline.evaluate import record_outcomes_in_card
+
+            typer.echo(
+                f"recorded in {record_outcomes_in_card(model or settings.classifier, result['outcomes'])}"
+            )
+    if corpus or outcomes:
         typer.echo(f"\nteam-written regression set ({labels or BUNDLED_HELDOUT}), not evidence of accuracy:")
     result |= evaluation_report(decide(human, the_rubric, classifier))
-    if not corpus:
+    if not (corpus or outcomes):
         typer.echo(f"{classifier.name} on {labels or BUNDLED_HELDOUT}: {result['labels']} labels")
     typer.echo(render_table(result))
     if noisy:

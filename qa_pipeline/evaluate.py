@@ -28,6 +28,7 @@ import numpy as np
 
 from qa_pipeline.classifier import TurnClassifier
 from qa_pipeline.errors import QAError
+from qa_pipeline.interactions import Interaction
 from qa_pipeline.labels import Label
 from qa_pipeline.language import fold_diacritics
 from qa_pipeline.metrics import binary_metrics
@@ -275,3 +276,85 @@ def record_in_card(model: Path | None, report: dict[str, Any]) -> Path:
     }
     path.write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
+
+
+def record_outcomes_in_card(model: Path | None, report: dict[str, Any]) -> Path:
+    """Write the resolution-against-outcomes figures into the model card (``resolution_outcomes``)."""
+    from qa_pipeline.classifier import DEFAULT_MODEL, card_path
+
+    path = card_path(Path(model or DEFAULT_MODEL))
+    card = json.loads(path.read_text(encoding="utf-8"))
+    card["resolution_outcomes"] = {
+        "split": report.get("split"),
+        "corpora": report.get("corpora"),
+        "dialogues": report["dialogues"],
+        "rows": {
+            name: {
+                "positives": row["positives"],
+                **{
+                    m: {k: row[m][k] for k in ("precision", "recall", "f1", "f1_ci")}
+                    for m in ("rules", "hybrid")
+                },
+            }
+            for name, row in report["rows"].items()
+        },
+    }
+    path.write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def rules_only(rubric: Rubric) -> Rubric:
+    """The same rubric with every criterion decided by its rules alone."""
+    criteria = [c.model_copy(update={"method": "rule"}) for c in rubric.criteria]
+    return rubric.model_copy(update={"criteria": criteria})
+
+
+def outcome_report(
+    items: list[Interaction],
+    rubric: Rubric,
+    classifier: TurnClassifier,
+    criterion: str = "resolution",
+    seed: int = 0,
+) -> dict[str, Any]:
+    """How well ``criterion`` failing finds the dialogues whose outcome was "not resolved".
+
+    ``items`` carry ``metadata.outcome`` (``resolved``, and ``clearly_unresolved`` for the
+    stricter reading). F1 is that of "not resolved", with a bootstrap interval by dialogue.
+    """
+    from qa_pipeline.scoring import score_interactions
+
+    results = {
+        "rules": score_interactions(items, rules_only(rubric)),
+        "hybrid": score_interactions(items, rubric, classifier=classifier),
+    }
+    ids = np.array([i.id for i in items])
+    truths = {
+        "not resolved (mean rating < 3)": np.array([not i.metadata["outcome"]["resolved"] for i in items]),
+        "clearly unresolved (most rate 1-2)": np.array(
+            [bool(i.metadata["outcome"].get("clearly_unresolved")) for i in items]
+        ),
+    }
+    report: dict[str, Any] = {"dialogues": len(items), "criterion": criterion, "rows": {}}
+    for name, truth in truths.items():
+        row: dict[str, Any] = {"positives": int(truth.sum())}
+        for method, scored in results.items():
+            predicted = np.array([s.criteria[criterion].result == "fail" for s in scored])
+            metrics: dict[str, Any] = dict(binary_metrics(truth.tolist(), predicted.tolist()))
+            metrics["f1_ci"] = f1_interval(truth, predicted, ids, seed=seed)
+            row[method] = metrics
+        report["rows"][name] = row
+    return report
+
+
+def render_outcomes(report: dict[str, Any]) -> str:
+    """The outcome report as a small table."""
+    lines = [f"{'outcome':38} {'n+':>4}  {'method':7} {'P':>5} {'R':>5} {'F1':>5}  95% CI"]
+    for name, row in report["rows"].items():
+        for method in ("rules", "hybrid"):
+            m = row[method]
+            low, high = m["f1_ci"]
+            lines.append(
+                f"{name:38} {row['positives']:>4}  {method:7} {m['precision']:5.2f} {m['recall']:5.2f}"
+                f" {m['f1']:5.2f}  {low:.2f}-{high:.2f}"
+            )
+    return "\n".join(lines)

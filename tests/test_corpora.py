@@ -148,3 +148,41 @@ def test_cli_prepare_and_list(corpora, tmp_path):
     assert "NON-COMMERCIAL" in listing.output and "Switchboard" in listing.output
     unknown = CliRunner().invoke(app, ["corpus", "prepare", "nope", str(tmp_path)])
     assert unknown.exit_code == 2 and "unknown corpus" in unknown.output
+
+
+def test_uss_dialogues_keep_their_overall_ratings_and_sgd_is_never_read(corpora, tmp_path):
+    from qa_pipeline.corpora import read_outcomes
+
+    prepared = prepare_corpus("uss-multiwoz", [corpora / "uss"], tmp_path / "uss.jsonl", commit="b" * 40)
+    items, [manifest] = read_outcomes([prepared.labels])
+    assert manifest["kind"] == "outcomes" and manifest["commercial_use"] is False
+    assert len(items) == 3  # the session without an OVERALL line is left out; SGD.txt never opened
+    assert not any("Schema-Guided" in t.text for i in items for t in i.turns)
+    taxi, hotel, museum = items
+    assert [t.speaker for t in taxi.turns] == ["customer", "agent", "customer"]
+    assert taxi.metadata["outcome"] == {
+        "ratings": [4, 4, 3],
+        "mean": 3.667,
+        "resolved": True,
+        "clearly_unresolved": False,
+    }
+    assert hotel.metadata["outcome"]["resolved"] is False and hotel.metadata["outcome"]["clearly_unresolved"]
+    assert museum.metadata["outcome"]["resolved"] is False  # mean 2.33, though only two rate it low
+    with pytest.raises(QAError, match="--outcomes"):
+        read_corpora([prepared.labels])  # dialogues are not sentence labels
+
+
+def test_outcome_report_counts_a_failed_resolution_as_finding_the_unresolved(corpora, tmp_path, rubric):
+    from qa_pipeline.classifier import load_classifier
+    from qa_pipeline.corpora import read_outcomes
+    from qa_pipeline.evaluate import outcome_report
+
+    prepared = prepare_corpus("uss-multiwoz", [corpora / "uss"], tmp_path / "uss.jsonl", commit="b" * 40)
+    items, _ = read_outcomes([prepared.labels])
+    report = outcome_report(items, rubric, load_classifier())
+    row = report["rows"]["not resolved (mean rating < 3)"]
+    assert row["positives"] == 2
+    # the taxi was booked (resolution passes); the hotel customer says it still doesn't work
+    rules = row["rules"]
+    assert rules["precision"] == 1.0 and rules["recall"] >= 0.5  # the hotel found, the taxi not flagged
+    assert rules["f1_ci"][0] <= rules["f1"] <= rules["f1_ci"][1]

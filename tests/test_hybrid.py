@@ -38,7 +38,15 @@ def test_the_classifier_passes_paraphrases_the_rules_miss(rubric, lang, line, cr
     item = chat(lang, "Let me check that for you.", line)
     [by_rules] = score_interactions([item], rules_only(rubric))
     assert by_rules.criteria[criterion].result == "fail" and by_rules.model == "rules-only"
-    [hybrid] = score_interactions([item], rubric)
+    # resolution is rule-only in the default rubric (real outcomes, see README); a team can opt in
+    opted = rubric.model_copy(
+        update={
+            "criteria": [
+                c.model_copy(update={"method": "hybrid"}) if c.id == criterion else c for c in rubric.criteria
+            ]
+        }
+    )
+    [hybrid] = score_interactions([item], opted)
     result = hybrid.criteria[criterion]
     classifier = load_classifier()
     assert result.result == "pass" and result.method == "model", result

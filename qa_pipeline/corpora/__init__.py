@@ -60,6 +60,9 @@ class Corpus:
     languages: tuple[str, ...]
     description: str
     read: Reader
+    # True: whole dialogues with a known outcome (Interaction JSONL, `qa evaluate --outcomes`)
+    # instead of labelled sentences; evaluation only, never training.
+    outcomes: bool = False
 
 
 CORPORA: dict[str, Corpus] = {}
@@ -154,7 +157,7 @@ def prepare_corpus(name: str, paths: list[Path], output: Path, commit: str | Non
     with output.open("w", encoding="utf-8") as handle:
         for lb in labels:
             handle.write(lb.model_dump_json(exclude_none=True) + "\n")
-    counts = count_labels(labels)
+    counts = count_outcomes(labels) if corpus.outcomes else count_labels(labels)
     manifest = {
         "corpus": name,
         "repository": corpus.repository,
@@ -162,6 +165,7 @@ def prepare_corpus(name: str, paths: list[Path], output: Path, commit: str | Non
         "licence": corpus.licence,
         "commercial_use": corpus.commercial_use,
         "description": corpus.description,
+        "kind": "outcomes" if corpus.outcomes else "labels",
         "labels_file": output.name,
         "labels_sha256": hashlib.sha256(output.read_bytes()).hexdigest(),
         "counts": counts,
@@ -184,6 +188,40 @@ def count_labels(labels: Iterable[Label]) -> dict[str, Any]:
     }
 
 
+def count_outcomes(items: Iterable[Any]) -> dict[str, Any]:
+    """Dialogues per split and outcome."""
+    rows = Counter(
+        f"{i.metadata['split']}/{'resolved' if i.metadata['outcome']['resolved'] else 'not_resolved'}"
+        for i in items
+    )
+    return {"dialogues": dict(sorted(rows.items()))}
+
+
+def read_outcomes(files: Iterable[Path]) -> tuple[list[Any], list[dict[str, Any]]]:
+    """Prepared outcome corpora (Interactions with ``metadata.outcome``) and their manifests."""
+    from qa_pipeline.interactions import read_interactions
+
+    items, manifests = [], []
+    for f in files:
+        manifest = _checked_manifest(Path(f))
+        if manifest.get("kind") != "outcomes":
+            raise QAError(f"{f} holds sentence labels, not dialogues with outcomes: give it to --corpus")
+        items += read_interactions(Path(f))
+        manifests.append(manifest)
+    return items, manifests
+
+
+def _checked_manifest(f: Path) -> dict[str, Any]:
+    """The manifest of a prepared file, once its SHA-256 matches."""
+    m = manifest_path(f)
+    if not m.exists():
+        raise QAError(f"{f} has no manifest ({m.name}): prepare it with `qa corpus prepare`")
+    manifest = json.loads(m.read_text(encoding="utf-8"))
+    if manifest.get("labels_sha256") != hashlib.sha256(f.read_bytes()).hexdigest():
+        raise QAError(f"{f} was changed after `qa corpus prepare` (its manifest's SHA-256 differs)")
+    return manifest
+
+
 def manifest_path(labels_file: Path) -> Path:
     """``var/corpora/esconv.jsonl`` -> ``var/corpora/esconv.manifest.json``."""
     return labels_file.with_name(labels_file.name.removesuffix(".jsonl") + ".manifest.json")
@@ -194,13 +232,9 @@ def read_corpora(files: Iterable[Path]) -> tuple[list[Label], list[dict[str, Any
     labels, manifests = [], []
     for f in files:
         f = Path(f)
-        m = manifest_path(f)
-        if not m.exists():
-            raise QAError(f"{f} has no manifest ({m.name}): prepare it with `qa corpus prepare`")
-        manifest = json.loads(m.read_text(encoding="utf-8"))
-        digest = hashlib.sha256(f.read_bytes()).hexdigest()
-        if manifest.get("labels_sha256") != digest:
-            raise QAError(f"{f} was changed after `qa corpus prepare` (its manifest's SHA-256 differs)")
+        manifest = _checked_manifest(f)
+        if manifest.get("kind") == "outcomes":
+            raise QAError(f"{f} holds dialogues with outcomes, not sentence labels: give it to --outcomes")
         labels += read_labels(f)
         manifests.append(manifest)
     return labels, manifests
@@ -214,7 +248,7 @@ def describe(manifests: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _load_builtin() -> None:
     # Importing the reader modules registers them (Datasette-style built-in plugins).
-    from qa_pipeline.corpora import esconv, multidogo, multiwoz, tydip  # noqa: F401
+    from qa_pipeline.corpora import esconv, multidogo, multiwoz, tydip, uss  # noqa: F401
 
 
 def known_corpora() -> dict[str, Corpus]:
