@@ -34,6 +34,7 @@ from qa_pipeline.store import (
     save_interactions,
     save_quarantined,
     save_scores,
+    stored_in_run,
 )
 from qa_pipeline.transcribe import Transcriber, make_transcriber
 
@@ -171,16 +172,43 @@ def store_result(
     if team:
         clean = [i if i.team else i.model_copy(update={"team": team}) for i in clean]
     engine = connect(settings.database_url)
+    clean, duplicates = drop_duplicates(clean, stored_in_run(engine, [i.id for i in clean], run_id))
+    quarantined = result.quarantined + duplicates
     save_interactions(engine, clean, run_id, fcr_window_days=settings.fcr_window_days)
-    save_quarantined(engine, result.quarantined, run_id)
+    save_quarantined(engine, quarantined, run_id)
     return BatchReport(
         channel=channel,
         ids=[i.id for i in clean],
         read=result.read,
-        quarantined=len(result.quarantined),
+        quarantined=len(quarantined),
         notes=[unknown_agent_note(i) for i in clean if i.agent_id == "unknown"],
-        reasons=[_reason(q) for q in result.quarantined],
+        reasons=[_reason(q) for q in quarantined],
     )
+
+
+def drop_duplicates(
+    items: list[Interaction], taken: dict[str, str | None]
+) -> tuple[list[Interaction], list[Quarantined]]:
+    """Keep the first record of each id; a later one with the same id (in this batch, or
+    already stored by this run from another file) is quarantined, never silently overwritten.
+
+    ``taken``: ids this run stored before, with their source. The same source again is a
+    retried task re-reading its own file: that replaces, as any re-run does.
+    """
+    kept, dropped, seen = [], [], set()
+    for item in items:
+        if item.id in seen or (item.id in taken and taken[item.id] != item.source):
+            dropped.append(
+                Quarantined(
+                    item.channel,
+                    item.source or "",
+                    f"duplicate id {item.id}: another record of this run has it (the first one was kept)",
+                )
+            )
+            continue
+        seen.add(item.id)
+        kept.append(item)
+    return kept, dropped
 
 
 def pull_batch(

@@ -96,7 +96,7 @@ class Criterion(BaseModel):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
     description: str = ""
-    weight: float = Field(gt=0)
+    weight: float = Field(gt=0, le=1_000_000, allow_inf_nan=False)
     critical: bool = False
     channels: list[Literal["call", "chat", "email"]] = Field(default_factory=lambda: list(ALL_CHANNELS))
     speaker: Literal["agent", "customer", "any"] = "agent"

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine, select
 
+from qa_pipeline.interactions import content_hash
 from qa_pipeline.store import criterion_results, first_contact_results, interactions, scores
 
 PERIODS = {"day": "D", "week": "W", "month": "M"}
@@ -163,15 +164,32 @@ def build_scorecards(
             write_agent_page(out_dir / "agents", agent_id, frame, crit, table)
             for agent_id in sorted(frame["agent_id"].unique())
         ]
-    table.to_csv(csv_path, index=False)
+    spreadsheet_safe(table).to_csv(csv_path, index=False)
     table.to_parquet(parquet_path, index=False)
     index_path.write_text(render_index(frame, table), encoding="utf-8")
     return ScorecardFiles(out_dir, csv_path, parquet_path, index_path, pages, len(table))
 
 
 def agent_file_name(agent_id: str) -> str:
-    """A safe file name for an agent's page."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", agent_id) + ".html"
+    """A safe file name for an agent's page, one per agent: when the id needed changing
+    ("ag/1", "ag:1", Cyrillic names), a short hash of the id keeps the names apart."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", agent_id).lstrip(".") or "agent"
+    if safe != agent_id:
+        safe = f"{safe[:80]}-{content_hash(agent_id, length=8)}"
+    return safe + ".html"
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
+    """Text cells a spreadsheet would run as a formula ("=HYPERLINK(...)") get a leading quote."""
+    safe = table.copy()
+    for column in safe.columns:
+        safe[column] = safe[column].map(
+            lambda v: f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_START) else v
+        )
+    return safe
 
 
 STYLE = """

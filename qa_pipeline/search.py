@@ -101,6 +101,9 @@ LATEST_SCORE = "s.scored_at = (SELECT max(s2.scored_at) FROM scores s2 WHERE s2.
 HIT_COLUMNS = "i.agent_id, i.agent_name, i.team, i.channel, i.started_at, s.score, s.flags"
 
 
+MAX_LIMIT = 10_000  # results per search; more is an export, not a search
+
+
 def search_interactions(
     engine: Engine, query: str, filters: SearchFilters | None = None, limit: int = 20
 ) -> list[SearchHit]:
@@ -112,6 +115,13 @@ def search_interactions(
     dialect = engine.dialect.name
     if dialect not in ("sqlite", "postgresql"):
         raise QAError(f"full-text search needs SQLite or PostgreSQL, not {dialect}")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise QAError(f"--limit must be between 1 and {MAX_LIMIT}, not {limit}")
+    if query.strip() and not query_terms(query):
+        raise QAError(
+            f"the query {query[:40]!r} has no letters or digits to search for; "
+            "leave it empty to list interactions by the filters alone"
+        )
     where, params = _filters(filters or SearchFilters(), dialect)
     params["limit"] = limit
     with engine.connect() as conn:

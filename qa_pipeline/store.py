@@ -380,6 +380,17 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def stored_in_run(engine: Engine, ids: Sequence[str], run_id: str | None) -> dict[str, str | None]:
+    """Which of these interaction ids this run has already stored, with the source each came from."""
+    if not ids or run_id is None:
+        return {}
+    with engine.connect() as conn:
+        query = select(interactions.c.id, interactions.c.source).where(
+            interactions.c.id.in_(list(ids)), interactions.c.run_id == run_id
+        )
+        return {r.id: r.source for r in conn.execute(query)}
+
+
 def load_interactions(engine: Engine, ids: Sequence[str]) -> list[Interaction]:
     """Return the stored interactions with these ids, in the given order."""
     with engine.connect() as conn:

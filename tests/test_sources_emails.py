@@ -32,6 +32,7 @@ def test_html_only_reply_and_agent_by_domain(result):
     thread = next(i for i in result.interactions if i.metadata["subject"] == "Dotaz")
     agent_turn = thread.turns[1]
     assert agent_turn.speaker == "agent" and thread.agent_id == "unknown"
+    assert thread.agent_name and "@" not in thread.agent_name  # never the sender's address
     assert "omlouváme se, technik přijde zítra." in agent_turn.text
     assert "<p>" not in agent_turn.text and ".x{}" not in agent_turn.text and "napsal" not in agent_turn.text
 

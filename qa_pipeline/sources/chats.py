@@ -92,7 +92,7 @@ def read_records(
             result.interactions.append(parse(record, str(path)))
         except InputError as exc:
             result.quarantined.append(Quarantined.from_error("chat", exc, str(path)))
-        except (ValidationError, TypeError, ValueError, AttributeError) as exc:
+        except (ValidationError, TypeError, ValueError, AttributeError, OverflowError, RecursionError) as exc:
             ident = record.get("id", "?") if isinstance(record, dict) else "?"
             result.quarantined.append(
                 Quarantined("chat", f"{path}#{ident}", f"malformed record ({exc})"[:500])
@@ -213,7 +213,16 @@ def ingest_chats(
     reader = chat_formats.get(fmt)
     result = IngestResult()
     for path in paths:
-        result.extend(reader(path, csv_mapping) if fmt == "generic" else reader(path))
+        try:
+            result.extend(reader(path, csv_mapping) if fmt == "generic" else reader(path))
+        except Exception as exc:  # a reader's bug costs its own file, never the batch
+            result.quarantined.append(
+                Quarantined(
+                    "chat",
+                    str(path),
+                    f"the {fmt} reader failed on this file ({type(exc).__name__}: {exc})"[:500],
+                )
+            )
     return result
 
 

@@ -7,6 +7,7 @@ internal notes and response times identical across formats.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,17 +28,32 @@ class Message:
     visible: bool = True  # False: internal note or system event, never scored or shown as said
 
 
+# Timestamps outside these years are typos or units gone wrong (milliseconds read as seconds).
+EARLIEST, LATEST = datetime(1990, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+
+
 def to_datetime(value: Any) -> datetime | None:
-    """ISO-8601 strings and Unix seconds to aware datetimes; None stays None."""
+    """ISO-8601 strings and Unix seconds to aware datetimes; None stays None.
+
+    Raise InputError for anything else: booleans, non-finite or huge numbers, and times
+    before 1990 or after 2099, so one bad record is quarantined, not read as 1970.
+    """
     if value is None or value == "":
         return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise InputError(f"not a timestamp: {str(value)[:80]!r}")
     if isinstance(value, int | float):
+        if not math.isfinite(value) or not EARLIEST.timestamp() <= value < LATEST.timestamp():
+            raise InputError(f"timestamp {value!r} is not a time between 1990 and 2099 (Unix seconds)")
         return datetime.fromtimestamp(value, tz=UTC)
     try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise InputError(f"not a timestamp: {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        raise InputError(f"not a timestamp: {value[:80]!r}") from None
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if not EARLIEST <= parsed < LATEST:
+        raise InputError(f"timestamp {value[:80]!r} is not between 1990 and 2099")
+    return parsed
 
 
 def plain(text_or_html: str | None) -> str:

@@ -255,8 +255,10 @@ class AgentDirectory:
     def lookup(self, address: str) -> Agent | None:
         if address in self.by_email:
             return self.by_email[address]
-        if address.rsplit("@", 1)[-1] in self.domains:
-            return Agent(id="unknown", name=address)
+        domain = address.rsplit("@", 1)[-1]
+        if domain in self.domains:
+            # Not the address itself: it would reach scorecards and search unredacted.
+            return Agent(id="unknown", name=f"unlisted agent at {domain}")
         return None
 
 
