@@ -122,7 +122,11 @@ def nightly_qa(
     the_night = date.fromisoformat(night) if night else default_night()
     run_id = f"nightly-{the_night.isoformat()}-{uuid.uuid4().hex[:8]}"
     engine = connect(settings.database_url)
-    start_run(engine, run_id, the_night.isoformat())
+    interrupted = start_run(engine, run_id, the_night.isoformat())
+    if interrupted:
+        logger.warning(
+            "earlier runs killed before they finished, marked interrupted: %s", ", ".join(interrupted)
+        )
     try:
         found = discover(settings, the_night)
         logger.info("inputs: %s", {c: len(p) for c, p in found.items()})

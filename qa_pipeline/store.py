@@ -6,6 +6,8 @@ replaced by id, so running the same night twice leaves one copy of everything.
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -233,12 +235,53 @@ _MIGRATED: set[str] = set()
 FTS_TABLE = "turns_fts"
 
 
-def start_run(engine: Engine, run_id: str, night: str | None) -> None:
-    """Record that a run began."""
+def start_run(engine: Engine, run_id: str, night: str | None) -> list[str]:
+    """Record that a run began; first mark runs that were killed as ``interrupted`` (returned)."""
+    interrupted = mark_interrupted(engine)
+    owner = {"host": socket.gethostname(), "pid": os.getpid()}
     with engine.begin() as conn:
         conn.execute(
-            insert(runs).values(id=run_id, night=night, started_at=datetime.now(UTC), status="running")
+            insert(runs).values(
+                id=run_id, night=night, started_at=datetime.now(UTC), status="running", summary=owner
+            )
         )
+    return interrupted
+
+
+STALE_RUN_HOURS = 24  # a run of another machine still "running" after this long was killed
+
+
+def mark_interrupted(engine: Engine) -> list[str]:
+    """Runs left ``running`` by a process that no longer exists (this machine), or for more than
+    a day (another machine): they were killed. Mark them ``interrupted``; return their ids."""
+    host, now = socket.gethostname(), datetime.now(UTC)
+    dead = []
+    with engine.begin() as conn:
+        for r in conn.execute(
+            select(runs.c.id, runs.c.started_at, runs.c.summary).where(runs.c.status == "running")
+        ):
+            owner = r.summary or {}
+            if owner.get("host") == host and isinstance(owner.get("pid"), int):
+                gone = not _process_alive(owner["pid"])
+            else:
+                gone = (now - _aware(r.started_at)).total_seconds() > STALE_RUN_HOURS * 3600
+            if gone:
+                dead.append(r.id)
+        if dead:
+            conn.execute(
+                update(runs).where(runs.c.id.in_(dead)).values(status="interrupted", finished_at=now)
+            )
+    return dead
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
 
 
 def finish_run(engine: Engine, run_id: str, status: str, summary: dict[str, Any]) -> None:

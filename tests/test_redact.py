@@ -14,6 +14,13 @@ from qa_pipeline.redact import iban_ok, luhn_ok, redact_interaction, redact_text
         ("write to jan.novak@seznam.cz today", "write to [EMAIL] today"),
         ("call +420 601 123 456", "call [PHONE]"),
         ("моя почта olga.ivanova@mail.ru", "моя почта [EMAIL]"),
+        ("card 4111.1111.1111.1111 ok", "card [CARD] ok"),
+        ("iban cz65-0800-0000-1920-0014-5399", "iban [IBAN]"),
+        ("rodné číslo 710319/2745 prosím", "rodné číslo [ID] prosím"),
+        ("EMŠO 0101006500006", "EMŠO [ID]"),
+        ("asmens kodas 33309240064", "asmens kodas [ID]"),
+        ("ИНН 7707083893, СНИЛС 112-233-445 95", "ИНН [ID], СНИЛС [ID]"),
+        ("паспорт 45 06 123456", "паспорт [ID]"),
     ],
 )
 def test_pii_is_replaced_by_a_marker(text, expected):
@@ -32,6 +39,11 @@ def test_pii_is_replaced_by_a_marker(text, expected):
 )
 def test_numbers_that_are_not_pii_stay(text):
     assert redact_text(text) == text
+
+
+@pytest.mark.parametrize("text", ["EMŠO 0101006500007", "СНИЛС 112-233-445 96", "rč 710319/2746"])
+def test_wrong_check_digits_are_no_national_id(text):
+    assert "[ID]" not in redact_text(text)  # (a long number may still be taken for a phone)
 
 
 def test_checksums():

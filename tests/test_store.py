@@ -1,4 +1,6 @@
-from sqlalchemy import inspect
+from datetime import UTC, datetime
+
+from sqlalchemy import inspect, select
 
 from qa_pipeline.interactions import Interaction, Turn
 from qa_pipeline.scoring import score_interactions
@@ -111,3 +113,54 @@ def test_migrating_twice_changes_nothing(engine):
     save_interactions(engine, items())
     upgrade(engine)
     assert table_counts(engine)["turns"] == 6 and len(load_interactions(engine, ["chat:t:0"])) == 1
+
+
+def test_runs_left_running_by_a_dead_process_are_marked_interrupted(engine):
+    import socket
+    import subprocess
+    import sys
+    from datetime import timedelta
+
+    from sqlalchemy import insert
+
+    from qa_pipeline.store import finish_run, runs, start_run
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(runs),
+            [
+                {
+                    "id": "killed",
+                    "started_at": now,
+                    "status": "running",
+                    "summary": {"host": socket.gethostname(), "pid": int(dead.stdout)},
+                },
+                {
+                    "id": "elsewhere-old",
+                    "started_at": now - timedelta(days=2),
+                    "status": "running",
+                    "summary": {"host": "another-machine", "pid": 1},
+                },
+                {
+                    "id": "elsewhere-now",
+                    "started_at": now,
+                    "status": "running",
+                    "summary": {"host": "another-machine", "pid": 1},
+                },
+            ],
+        )
+    assert sorted(start_run(engine, "new", "2026-11-20")) == ["elsewhere-old", "killed"]
+    finish_run(engine, "new", "ok", {})
+    with engine.connect() as conn:
+        status = dict(conn.execute(select(runs.c.id, runs.c.status)).all())
+    assert status == {
+        "killed": "interrupted",
+        "elsewhere-old": "interrupted",
+        "elsewhere-now": "running",
+        "new": "ok",
+    }
+    assert start_run(engine, "newer", None) == []  # this process is alive: its runs stay
