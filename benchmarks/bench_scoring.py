@@ -190,9 +190,7 @@ def variants(items: list[Interaction], model_path: Path) -> dict[str, tuple[list
     """The measured set-ups: rules only (three that show where the time goes), then hybrid
     scoring against rules only on the same chats, with repeated and with distinct turn texts."""
     shipped = load_rubric(ROOT / "rubrics" / "default.yaml")
-    rubric = shipped.model_copy(
-        update={"criteria": [c.model_copy(update={"method": "rule"}) for c in shipped.criteria]}
-    )
+    rubric = shipped.with_method("rule")
     given = [i.model_copy(update={"language": sorted(AGENT)[n % len(AGENT)]}) for n, i in enumerate(items)]
     no_patterns = rubric.model_copy(
         update={"criteria": [c.model_copy(update={"patterns": {}}) for c in rubric.criteria]}

@@ -303,12 +303,6 @@ def record_outcomes_in_card(model: Path | None, report: dict[str, Any]) -> Path:
     return path
 
 
-def rules_only(rubric: Rubric) -> Rubric:
-    """The same rubric with every criterion decided by its rules alone."""
-    criteria = [c.model_copy(update={"method": "rule"}) for c in rubric.criteria]
-    return rubric.model_copy(update={"criteria": criteria})
-
-
 def outcome_report(
     items: list[Interaction],
     rubric: Rubric,
@@ -324,7 +318,7 @@ def outcome_report(
     from qa_pipeline.scoring import score_interactions
 
     results = {
-        "rules": score_interactions(items, rules_only(rubric)),
+        "rules": score_interactions(items, rubric.with_method("rule")),
         "hybrid": score_interactions(items, rubric, classifier=classifier),
     }
     ids = np.array([i.id for i in items])

@@ -175,6 +175,14 @@ class Rubric(BaseModel):
     def total_weight(self) -> float:
         return sum(c.weight for c in self.criteria)
 
+    def with_method(self, method: str, only: str | None = None) -> Rubric:
+        """A copy deciding every criterion (or criterion ``only``) by ``method``: "rule" gives
+        the rules-only baseline that evaluations and benchmarks compare hybrid against."""
+        criteria = [
+            c.model_copy(update={"method": method}) if only in (None, c.id) else c for c in self.criteria
+        ]
+        return self.model_copy(update={"criteria": criteria})
+
 
 def _describe(error: dict, data: dict) -> str:
     loc = list(error["loc"])

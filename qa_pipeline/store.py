@@ -185,7 +185,7 @@ def get_watermark(engine: Engine, source: str) -> datetime | None:
         value = conn.execute(
             select(watermarks.c.value).where(watermarks.c.source == source)
         ).scalar_one_or_none()
-    return value.replace(tzinfo=value.tzinfo or UTC) if value else None
+    return _aware(value) if value else None
 
 
 def set_watermark(engine: Engine, source: str, value: datetime, run_id: str | None = None) -> None:

@@ -16,12 +16,6 @@ def chat(lang, *agent_lines, customer="My order never arrived and I need it for 
     )
 
 
-def rules_only(rubric):
-    return rubric.model_copy(
-        update={"criteria": [c.model_copy(update={"method": "rule"}) for c in rubric.criteria]}
-    )
-
-
 # Paraphrases without any of the rubric's phrases; Czech and Slovene have no real training
 # data: the multilingual embeddings carry what the model learnt from English.
 PARAPHRASES = [
@@ -36,17 +30,10 @@ PARAPHRASES = [
 @pytest.mark.parametrize(("lang", "line", "criterion"), PARAPHRASES)
 def test_the_classifier_passes_paraphrases_the_rules_miss(rubric, lang, line, criterion):
     item = chat(lang, "Let me check that for you.", line)
-    [by_rules] = score_interactions([item], rules_only(rubric))
+    [by_rules] = score_interactions([item], rubric.with_method("rule"))
     assert by_rules.criteria[criterion].result == "fail" and by_rules.model == "rules-only"
     # resolution is rule-only in the default rubric (real outcomes, see README); a team can opt in
-    opted = rubric.model_copy(
-        update={
-            "criteria": [
-                c.model_copy(update={"method": "hybrid"}) if c.id == criterion else c for c in rubric.criteria
-            ]
-        }
-    )
-    [hybrid] = score_interactions([item], opted)
+    [hybrid] = score_interactions([item], rubric.with_method("hybrid", only=criterion))
     result = hybrid.criteria[criterion]
     classifier = load_classifier()
     assert result.result == "pass" and result.method == "model", result
@@ -109,7 +96,7 @@ def test_a_long_turn_is_read_sentence_by_sentence_and_the_sentence_is_the_eviden
         "billing team to reverse the second one. Kind regards, Sarah"
     )
     item = chat("en", email)
-    [by_rules] = score_interactions([item], rules_only(rubric))
+    [by_rules] = score_interactions([item], rubric.with_method("rule"))
     assert by_rules.criteria["empathy"].result == "fail"
     [hybrid] = score_interactions([item], rubric)
     result = hybrid.criteria["empathy"]
