@@ -25,9 +25,11 @@ from qa_pipeline.pipeline import (
     discover,
     ingest_batch,
     pull_batch,
+    salvage,
     score_batch,
     summarise_reports,
 )
+from qa_pipeline.redact import Redactor
 from qa_pipeline.scorecards import build_scorecards
 from qa_pipeline.settings import PullSource, Settings, load_settings
 from qa_pipeline.store import connect, finish_run, set_watermark, start_run
@@ -53,12 +55,12 @@ def pull_task(source: PullSource, settings: Settings, run_id: str) -> tuple[Batc
     return report, started.isoformat()
 
 
-def _settle_pull(future: Any, source: PullSource) -> tuple[BatchReport, str | None]:
+def _settle_pull(future: Any, source: PullSource, redactor: Redactor) -> tuple[BatchReport, str | None]:
     """A pull that failed after its retries is reported as one quarantined source; its watermark stays."""
     try:
         return future.result()
     except Exception as exc:
-        reason = f"[chat] pull {source.name} ({source.url}): {type(exc).__name__}: {exc}"
+        reason = redactor.text(f"[chat] pull {source.name} ({source.url}): {type(exc).__name__}: {exc}")
         return BatchReport(channel="chat", read=1, quarantined=1, reasons=[reason]), None
 
 
@@ -91,18 +93,15 @@ def alert_task(settings: Settings, run_id: str) -> str:
     return f"sent: {summary['flagged_interactions']} flagged interactions"
 
 
-def _settle(future: Any, channel: str, items: list[str], stage: str) -> BatchReport:
-    """A batch whose task failed after its retries quarantines its items; the run goes on."""
+def _settle(
+    future: Any, stage: str, channel: str, items: list[str], settings: Settings, run_id: str, *extra: Any
+) -> BatchReport:
+    """A batch whose task failed after its retries is done again item by item (``salvage``):
+    only what fails alone is quarantined; the run goes on."""
     try:
         return future.result()
     except Exception as exc:  # the task's own error, already retried
-        reason = f"{stage} task failed after retries: {type(exc).__name__}: {exc}"
-        return BatchReport(
-            channel=channel,
-            read=len(items) if stage == "ingest" else 0,
-            quarantined=len(items),
-            reasons=[f"[{channel}] {i}: {reason}" for i in items],
-        )
+        return salvage(stage, channel, items, exc, settings, run_id, *extra)
 
 
 def default_night() -> date:
@@ -141,8 +140,7 @@ def nightly_qa(
         plan += [("email", found["email"], None, None)] if found["email"] else []
         ingest_futures = [
             (
-                channel,
-                paths,
+                (channel, paths, fmt, team),
                 ingest_task.with_options(name=f"ingest-{channel}s", retries=settings.ingest_retries).submit(
                     channel, [str(p) for p in paths], settings, run_id, fmt, team
                 ),
@@ -153,15 +151,18 @@ def nightly_qa(
             (source, pull_task.with_options(name=f"pull-{source.name}").submit(source, settings, run_id))
             for source in settings.sources.pulls
         ]
-        ingested = [_settle(f, c, [str(p) for p in paths], "ingest") for c, paths, f in ingest_futures]
-        pulled = [_settle_pull(f, source) for source, f in pull_futures]
+        ingested = [
+            _settle(f, "ingest", c, [str(p) for p in paths], settings, run_id, fmt, team)
+            for (c, paths, fmt, team), f in ingest_futures
+        ]
+        pulled = [_settle_pull(f, source, settings.redactor()) for source, f in pull_futures]
         ingested += [report for report, _ in pulled]
         score_futures = [
             (r.channel, ids, score_task.submit(r.channel, ids, settings, run_id))
             for r in ingested
             for ids in batches(r.ids, settings.score_batch_size)
         ]
-        scored = [_settle(f, c, ids, "score") for c, ids, f in score_futures]
+        scored = [_settle(f, "score", c, ids, settings, run_id) for c, ids, f in score_futures]
         summary = summarise_reports(ingested + scored)
         index = scorecards_task(settings)
         # Only now, with everything stored and scored, do the pulled sources' watermarks move.
@@ -169,7 +170,9 @@ def nightly_qa(
             if started:
                 set_watermark(engine, source.name, datetime.fromisoformat(started), run_id)
     except Exception as exc:
-        finish_run(engine, run_id, "failed", {"error": f"{type(exc).__name__}: {exc}"})
+        finish_run(
+            engine, run_id, "failed", {"error": settings.redactor().text(f"{type(exc).__name__}: {exc}")}
+        )
         raise
     result = {"run_id": run_id, "night": the_night.isoformat(), **summary.as_dict(), "scorecards": index}
     if settings.alert_url:

@@ -59,31 +59,45 @@ def score(
 ) -> None:
     """Score interactions from IN.jsonl into OUT.jsonl (the public Score contract).
 
-    Bad lines are written to OUT.quarantine.jsonl with their reason; the rest are scored.
+    Bad lines are written to OUT.quarantine.jsonl with their reason, line number and a
+    redacted copy; the rest are scored.
     """
     from qa_pipeline.interactions import Interaction, iter_jsonl, write_jsonl
-    from qa_pipeline.pipeline import score_routed
-    from qa_pipeline.redact import redact_interaction
+    from qa_pipeline.pipeline import redact_all, score_routed
+    from qa_pipeline.redact import Redactor
     from qa_pipeline.rubric import load_rubric
     from qa_pipeline.settings import load_settings
+    from qa_pipeline.sources import Quarantined
 
     settings = load_settings(config)
     if rubric is not None:
         load_rubric(rubric)  # fail early, before reading the input
         settings.routing, settings.rubric = [], rubric
     good, bad = [], []
-    extra = settings.compiled_redactions()
+    redactor = settings.redactor() if redact else Redactor()
     for item in iter_jsonl(source, Interaction):
         if isinstance(item, QAError):
-            bad.append({"source": item.source, "reason": item.reason, "record": item.record})
+            bad.append(Quarantined.from_error("", item))
         else:
-            good.append(redact_interaction(item, extra) if redact else item)
+            good.append(item)
+    if redact:
+        good, unusable = redact_all(good, redactor)
+        bad += unusable
     results = score_routed(good, settings)
     write_jsonl(output, results)
     quarantine = output.with_suffix(".quarantine.jsonl")
     if bad:
+        rows = [redactor.quarantined(q) if redact else q for q in bad]
         quarantine.write_text(
-            "".join(json.dumps(b, ensure_ascii=False) + "\n" for b in bad), encoding="utf-8"
+            "".join(
+                json.dumps(
+                    {"source": q.source, "line": q.position, "reason": q.reason, "record": q.record},
+                    ensure_ascii=False,
+                )
+                + "\n"
+                for q in rows
+            ),
+            encoding="utf-8",
         )
     typer.echo(
         f"read {len(good) + len(bad)} = scored {len(results)} + quarantined {len(bad)}; wrote {output}"
@@ -105,8 +119,7 @@ def _ingest(
     whisper: dict | None = None,
 ) -> None:
     from qa_pipeline.interactions import write_jsonl
-    from qa_pipeline.pipeline import read_channel
-    from qa_pipeline.redact import redact_interaction
+    from qa_pipeline.pipeline import read_channel, redact_all
     from qa_pipeline.settings import load_settings
 
     settings = load_settings(config)
@@ -121,12 +134,13 @@ def _ingest(
     elif kind == "chat":
         paths = [p for path in paths for p in (sorted(path.glob("*.[jc][sv]*")) if path.is_dir() else [path])]
     result = read_channel(kind, paths, settings)
-    extra, key = settings.compiled_redactions(), settings.customer_keyer()
-    write_jsonl(output, (redact_interaction(i, extra, key) for i in result.interactions))
-    for q in result.quarantined:
+    redactor = settings.redactor()
+    clean, unusable = redact_all(result.interactions, redactor)
+    write_jsonl(output, clean)
+    for q in (redactor.quarantined(q) for q in result.quarantined + unusable):
         typer.echo(f"quarantined: {q.source}: {q.reason}", err=True)
     typer.echo(
-        f"read {result.read} = ingested {len(result.interactions)} + quarantined {len(result.quarantined)};"
+        f"read {result.read} = ingested {len(clean)} + quarantined {len(result.quarantined) + len(unusable)};"
         f" wrote {output}"
     )
 

@@ -14,11 +14,14 @@ class ConfigError(QAError):
 class InputError(QAError):
     """One input (file or record) cannot be used. Callers quarantine it and go on."""
 
-    def __init__(self, reason: str, *, source: str = "", record: str | None = None):
+    def __init__(
+        self, reason: str, *, source: str = "", record: str | None = None, position: int | None = None
+    ):
         super().__init__(reason)
         self.reason = reason
         self.source = source
         self.record = record
+        self.position = position  # line, record or message number in the source
 
 
 class RubricError(QAError):

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from qa_pipeline.errors import InputError
 
@@ -17,6 +17,91 @@ Channel = Literal["call", "chat", "email"]
 Speaker = Literal["agent", "customer", "bot", "unknown"]
 
 Model = TypeVar("Model", bound=BaseModel)
+
+# Limits on one input, so a hostile or broken export costs its own record, not the run.
+MAX_TURN_CHARS = 100_000  # about 40 pages: no message is longer; a pasted mailbox is
+MAX_TURNS = 5_000
+MAX_DEPTH = 64  # nesting of one JSON record
+MAX_LINE_BYTES = 16 * 1024 * 1024  # one JSONL line
+
+
+def valid_unicode(text: str) -> str:
+    """``text`` if it can be stored as UTF-8; a lone surrogate (broken ``\\ud83d`` escaping
+    in an export) raises ValueError."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"text holds an unpaired surrogate {text[exc.start]!r} at character {exc.start}: "
+            "the export's Unicode escaping is broken"
+        ) from None
+    return text
+
+
+def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    """How deeply lists and dicts nest in ``value``, counted up to ``limit + 1``."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if depth > limit:
+                return depth
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed value or InputError) for each non-blank line of a JSONL file.
+
+    Each line is decoded and parsed on its own, so invalid UTF-8, a line over
+    ``MAX_LINE_BYTES``, nesting deeper than ``MAX_DEPTH`` or bad JSON cost that line only.
+    """
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                yield number, _json_line(raw, number, path)
+            except InputError as exc:
+                exc.source, exc.position = exc.source or f"{path}:{number}", number
+                yield number, exc
+
+
+def _json_line(raw: bytes, number: int, path: Path) -> Any:
+    if len(raw) > MAX_LINE_BYTES:
+        raise InputError(
+            f"line {number}: {len(raw):,} bytes, over the limit of {MAX_LINE_BYTES:,} for one record"
+        )
+    try:
+        line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"line {number}: not UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); "
+            "re-export the file as UTF-8",
+            record=raw[:10_000].decode("utf-8", errors="replace"),
+        ) from None
+    too_deep = InputError(
+        f"line {number}: nested more than {MAX_DEPTH} levels deep; not a conversation export",
+        record=line[:1_000],
+    )
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"line {number}: invalid JSON ({exc.msg})", record=line[:10_000]) from None
+    except RecursionError:
+        raise too_deep from None
+    if nesting_depth(value) > MAX_DEPTH:
+        raise too_deep
+    return value
+
+
+def validation_summary(exc: ValidationError) -> str:
+    """The first problem of a validation error, without the offending value (it may be PII)."""
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first.get("loc", ()))
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {first['msg']}{more}" if where else f"{first['msg']}{more}"
 
 
 class Turn(BaseModel):
@@ -28,6 +113,13 @@ class Turn(BaseModel):
     end: float | None = None
     at: datetime | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("text")
+    @classmethod
+    def _usable_text(cls, text: str) -> str:
+        if len(text) > MAX_TURN_CHARS:
+            raise ValueError(f"a turn of {len(text):,} characters is over the limit of {MAX_TURN_CHARS:,}")
+        return valid_unicode(text)
 
 
 class Interaction(BaseModel):
@@ -44,8 +136,13 @@ class Interaction(BaseModel):
     # Keyed hash of the customer's address, number or id (qa_pipeline.customers): repeat
     # contacts and first-contact resolution. Never the identifier itself.
     customer_key: str | None = None
-    turns: list[Turn]
+    turns: list[Turn] = Field(max_length=MAX_TURNS)
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("id", "source", "agent_id", "agent_name", "team")
+    @classmethod
+    def _usable_name(cls, value: str | None) -> str | None:
+        return valid_unicode(value) if value is not None else None
 
     def agent_turns(self) -> list[tuple[int, Turn]]:
         """Return (index, turn) for the agent's turns."""
@@ -73,19 +170,19 @@ def iter_jsonl(path: Path, model: type[Model]) -> Iterator[Model | InputError]:
 
     Yielding the error (not raising it) lets callers quarantine that record and go on.
     """
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield model.model_validate(json.loads(line))
-            except (json.JSONDecodeError, ValidationError) as exc:
-                summary = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                yield InputError(
-                    f"line {number}: not a valid {model.__name__} ({summary})",
-                    source=f"{path}:{number}",
-                    record=line.rstrip("\n")[:10_000],
-                )
+    for number, value in json_lines(path):
+        if isinstance(value, InputError):
+            yield value
+            continue
+        try:
+            yield model.model_validate(value)
+        except ValidationError as exc:
+            yield InputError(
+                f"line {number}: not a valid {model.__name__} ({validation_summary(exc)})",
+                source=f"{path}:{number}",
+                record=json.dumps(value, ensure_ascii=False)[:10_000],
+                position=number,
+            )
 
 
 def read_interactions(path: Path) -> list[Interaction]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import threading
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -15,9 +16,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from qa_pipeline.classifier import load_classifier
+from qa_pipeline.errors import InputError
 from qa_pipeline.hybrid import uses_classifier
 from qa_pipeline.interactions import Interaction
-from qa_pipeline.redact import redact_interaction
+from qa_pipeline.redact import Redactor
 from qa_pipeline.rubric import cached_rubric
 from qa_pipeline.rules import RuleEngine
 from qa_pipeline.scoring import InteractionScore, score_interactions
@@ -53,6 +55,16 @@ class BatchReport:
     quarantined: int = 0
     reasons: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # scored, but someone should look
+
+    def add(self, other: BatchReport) -> BatchReport:
+        """This report with ``other``'s ids, counts, reasons and notes added."""
+        self.ids += other.ids
+        self.read += other.read
+        self.scored += other.scored
+        self.quarantined += other.quarantined
+        self.reasons += other.reasons
+        self.notes += other.notes
+        return self
 
 
 @dataclass
@@ -167,13 +179,13 @@ def store_result(
 ) -> BatchReport:
     """Map agents, redact and store what a reader produced; record what it quarantined."""
     agents = {key: a for a in settings.agents for key in (a.id, *a.aliases)}
-    extra, key = settings.compiled_redactions(), settings.customer_keyer()
-    clean = [redact_interaction(fill_agent(i, agents), extra, key) for i in result.interactions]
+    redactor = settings.redactor()
+    clean, unusable = redact_all((fill_agent(i, agents) for i in result.interactions), redactor)
     if team:
         clean = [i if i.team else i.model_copy(update={"team": team}) for i in clean]
     engine = connect(settings.database_url)
     clean, duplicates = drop_duplicates(clean, stored_in_run(engine, [i.id for i in clean], run_id))
-    quarantined = result.quarantined + duplicates
+    quarantined = [redactor.quarantined(q) for q in result.quarantined + unusable] + duplicates
     save_interactions(engine, clean, run_id, fcr_window_days=settings.fcr_window_days)
     save_quarantined(engine, quarantined, run_id)
     return BatchReport(
@@ -184,6 +196,20 @@ def store_result(
         notes=[unknown_agent_note(i) for i in clean if i.agent_id == "unknown"],
         reasons=[_reason(q) for q in quarantined],
     )
+
+
+def redact_all(
+    items: Iterable[Interaction], redactor: Redactor
+) -> tuple[list[Interaction], list[Quarantined]]:
+    """Each interaction redacted; one that redaction cannot finish (a user pattern over its
+    time limit) is quarantined alone, with no copy of its text."""
+    clean, unusable = [], []
+    for item in items:
+        try:
+            clean.append(redactor.interaction(item))
+        except InputError as exc:
+            unusable.append(Quarantined(item.channel, item.source or item.id, exc.reason))
+    return clean, unusable
 
 
 def drop_duplicates(
@@ -235,6 +261,39 @@ def pull_batch(
     )
     result = ingest_chats([path], source.format, settings.chat_csv)
     return store_result("chat", result, settings, run_id, team=source.team), started
+
+
+def salvage(
+    stage: str,
+    channel: str,
+    items: list[str],
+    error: BaseException,
+    settings: Settings,
+    run_id: str,
+    fmt: str | None = None,
+    team: str | None = None,
+) -> BatchReport:
+    """After a batch task failed for good, process its items one by one, so only the items
+    that fail alone are quarantined (with the error, redacted, in the quarantine table).
+
+    ``stage``: ``ingest`` (items are files) or ``score`` (items are interaction ids).
+    """
+    redactor = settings.redactor()
+    report = BatchReport(channel=channel)
+    for item in items:
+        try:
+            if stage == "ingest":
+                report.add(ingest_batch(channel, [Path(item)], settings, run_id, fmt, team))
+            else:
+                report.add(score_batch(channel, [item], settings, run_id))
+        except Exception as exc:
+            why = f"{stage} failed after retries and alone ({type(exc).__name__}: {exc}; the batch: {error})"
+            lost = redactor.quarantined(Quarantined(channel, item, why[:1_000]))
+            save_quarantined(connect(settings.database_url), [lost], run_id)
+            report.add(
+                BatchReport(channel, read=int(stage == "ingest"), quarantined=1, reasons=[_reason(lost)])
+            )
+    return report
 
 
 def unknown_agent_note(interaction: Interaction) -> str:

@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from qa_pipeline.errors import RubricError
+from qa_pipeline.patterns import check_pattern
 
 ALL_CHANNELS = ["call", "chat", "email"]
 PACK_FIELDS = ("phrases", "negative", "patterns", "negative_patterns")
@@ -207,6 +208,10 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise RubricError(f"rubric {path} not found; check the path or the 'rubric' setting") from None
     except yaml.YAMLError as exc:
         raise RubricError(f"{path}: not valid YAML ({exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise RubricError(f"{path}: not UTF-8 (byte {exc.start}); save the rubric as UTF-8") from None
+    except RecursionError:
+        raise RubricError(f"{path}: nested too deeply to be a rubric") from None
     if not isinstance(data, dict):
         raise RubricError(f"{path}: expected a mapping with id, version, name, languages, criteria")
     return data
@@ -259,6 +264,18 @@ def _resolve(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     return merge_rubrics(base, data, path)
 
 
+def _regexes(value: Any) -> list[str]:
+    """Every REGEX predicate in a token pattern (they may sit under TEXT, LOWER, NORM...)."""
+    if isinstance(value, dict):
+        found = []
+        for key, inner in value.items():
+            found += [inner] if key == "REGEX" and isinstance(inner, str) else _regexes(inner)
+        return found
+    if isinstance(value, list):
+        return [found for v in value for found in _regexes(v)]
+    return []
+
+
 def _check_token_patterns(rubric: Rubric, path: Path) -> None:
     from spacy.lang.xx import MultiLanguage
     from spacy.matcher import Matcher
@@ -268,6 +285,12 @@ def _check_token_patterns(rubric: Rubric, path: Path) -> None:
         for field in ("patterns", "negative_patterns"):
             for lang, patterns in getattr(c, field).items():
                 for n, pattern in enumerate(patterns):
+                    for expression in _regexes(pattern):
+                        if problem := check_pattern(expression):
+                            raise RubricError(
+                                f"{path}: criterion '{c.id}', field '{field}.{lang}.{n}': "
+                                f"REGEX {expression!r}: {problem}"
+                            )
                     try:
                         matcher.add(f"{c.id}-{field}-{lang}-{n}", [pattern])
                     except (ValueError, TypeError, KeyError) as exc:

@@ -7,16 +7,18 @@ e.g. ``QA_WHISPER__MODEL=base-multilingual``.
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
+import regex
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from qa_pipeline.errors import ConfigError
+from qa_pipeline.patterns import check_pattern, compile_pattern
+from qa_pipeline.redact import Redactor
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -167,10 +169,9 @@ class Settings(BaseSettings):
     @classmethod
     def _patterns_compile(cls, patterns: list[str]) -> list[str]:
         for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"{pattern!r} is not a regular expression ({exc})") from None
+            problem = check_pattern(pattern)
+            if problem:
+                raise ValueError(f"{pattern!r}: {problem}")
         return patterns
 
     def token(self, source: PullSource) -> str | None:
@@ -182,16 +183,29 @@ class Settings(BaseSettings):
             raise ConfigError(f"pull source '{source.name}': set the environment variable {source.token_env}")
         return token
 
-    def customer_keyer(self) -> Callable[[Any], str | None]:
-        """What turns a source's customer identifier into its keyed hash (see customers.py)."""
-        from qa_pipeline.customers import keyer, load_secret
+    def key_secret(self) -> bytes:
+        """The installation's secret for customer keys and pseudonyms (see customers.py)."""
+        from qa_pipeline.customers import load_secret
 
         secret = self.customer_key_secret.get_secret_value() if self.customer_key_secret else None
-        return keyer(load_secret(secret, self.data_dir), self.phone_region)
+        return load_secret(secret, self.data_dir)
 
-    def compiled_redactions(self) -> list[re.Pattern[str]]:
-        """The configured extra PII patterns, compiled."""
-        return [re.compile(p) for p in self.redact_patterns]
+    def customer_keyer(self) -> Callable[[Any], str | None]:
+        """What turns a source's customer identifier into its keyed hash (see customers.py)."""
+        from qa_pipeline.customers import keyer
+
+        return keyer(self.key_secret(), self.phone_region)
+
+    def compiled_redactions(self) -> list[regex.Pattern[str]]:
+        """The configured extra PII patterns, compiled (they run under a time limit)."""
+        return [compile_pattern(p) for p in self.redact_patterns]
+
+    def redactor(self) -> Redactor:
+        """What everything the pipeline stores, writes or prints passes through."""
+        from qa_pipeline.customers import keyer
+
+        secret = self.key_secret()
+        return Redactor(tuple(self.compiled_redactions()), secret, keyer(secret, self.phone_region))
 
     @classmethod
     def settings_customise_sources(
@@ -240,6 +254,10 @@ def load_settings(config: Path | None = None) -> Settings:
             values = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file and run again") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not UTF-8 (byte {exc.start}); save the config as UTF-8") from None
+        except RecursionError:
+            raise ConfigError(f"{path}: nested too deeply to be a config file") from None
     try:
         return Settings(**values)
     except ValidationError as exc:

@@ -71,6 +71,7 @@ interactions = Table(
     Column("metadata", JSON),
     Column("run_id", String(64)),
     Column("customer_key", String(64)),  # keyed hash, see qa_pipeline.customers
+    Column("fingerprint", String(32)),  # hash of the content: unchanged re-ingests keep their scores
     # Supervisors filter by an agent or a team over dates (qa search, scorecards).
     Index("ix_interactions_agent_started", "agent_id", "started_at"),
     Index("ix_interactions_team_started", "team", "started_at"),
@@ -146,7 +147,8 @@ quarantine = Table(
     Column("channel", String(8), nullable=False),
     Column("source", Text, nullable=False),
     Column("reason", Text, nullable=False),
-    Column("record", Text),
+    Column("record", Text),  # a redacted copy of the bad record
+    Column("position", Integer),  # line, record or message number in the source file
     Column("first_run_id", String(64)),
     Column("last_run_id", String(64)),
 )
@@ -300,51 +302,85 @@ def save_interactions(
     run_id: str | None = None,
     fcr_window_days: float = 7.0,
 ) -> None:
-    """Insert or replace interactions and their turns; relink their customers' repeat contacts."""
+    """Insert or replace interactions and their turns; relink their customers' repeat contacts.
+
+    All in one transaction. An interaction stored before with the same content (fingerprint)
+    is left as it was, scores included, so a re-run killed after ingest loses nothing; a
+    changed one is replaced and its now stale scores go with it (the run scores it again).
+    """
     if not items:
         return
-    ids = [i.id for i in items]
+    prints = {i.id: fingerprint(i) for i in items}
     with engine.begin() as conn:
-        conn.execute(delete(turns).where(turns.c.interaction_id.in_(ids)))
-        conn.execute(delete(interactions).where(interactions.c.id.in_(ids)))
-        conn.execute(
-            insert(interactions),
-            [
-                {
-                    "id": i.id,
-                    "channel": i.channel,
-                    "agent_id": i.agent_id,
-                    "agent_name": i.agent_name,
-                    "team": i.team,
-                    "language": i.language,
-                    "started_at": i.started_at,
-                    "source": i.source,
-                    "metadata": i.metadata,
-                    "run_id": run_id,
-                    "customer_key": i.customer_key,
-                }
-                for i in items
-            ],
+        stored = dict(
+            conn.execute(
+                select(interactions.c.id, interactions.c.fingerprint).where(
+                    interactions.c.id.in_(list(prints))
+                )
+            ).all()
         )
-        rows = [
+        same = [i for i, p in prints.items() if stored.get(i) == p]
+        if same:
+            conn.execute(update(interactions).where(interactions.c.id.in_(same)).values(run_id=run_id))
+        keys = {i.customer_key for i in items if i.customer_key}
+        items = [i for i in items if i.id not in set(same)]
+        ids = [i.id for i in items]
+        _replace_interactions(conn, items, ids, prints, run_id)
+        if keys:  # relinked even when nothing changed: the window may have
+            link_repeat_contacts(conn, keys, fcr_window_days)
+
+
+def _replace_interactions(
+    conn: Connection, items: Sequence[Interaction], ids: list[str], prints: dict[str, str], run_id: str | None
+) -> None:
+    """Delete these interactions with their turns and stale scores, and insert them anew."""
+    if not ids:
+        return
+    conn.execute(delete(criterion_results).where(criterion_results.c.interaction_id.in_(ids)))
+    conn.execute(delete(scores).where(scores.c.interaction_id.in_(ids)))
+    conn.execute(delete(turns).where(turns.c.interaction_id.in_(ids)))
+    conn.execute(delete(interactions).where(interactions.c.id.in_(ids)))
+    conn.execute(
+        insert(interactions),
+        [
             {
-                "interaction_id": i.id,
-                "idx": n,
-                "speaker": t.speaker,
-                "text": t.text,
-                "start": t.start,
-                "end": t.end,
-                "at": t.at,
-                "metadata": t.metadata,
+                "id": i.id,
+                "channel": i.channel,
+                "agent_id": i.agent_id,
+                "agent_name": i.agent_name,
+                "team": i.team,
+                "language": i.language,
+                "started_at": i.started_at,
+                "source": i.source,
+                "metadata": i.metadata,
+                "run_id": run_id,
+                "customer_key": i.customer_key,
+                "fingerprint": prints[i.id],
             }
             for i in items
-            for n, t in enumerate(i.turns)
-        ]
-        if rows:
-            conn.execute(insert(turns), rows)
-        keys = {i.customer_key for i in items if i.customer_key}
-        if keys:
-            link_repeat_contacts(conn, keys, fcr_window_days)
+        ],
+    )
+    rows = [
+        {
+            "interaction_id": i.id,
+            "idx": n,
+            "speaker": t.speaker,
+            "text": t.text,
+            "start": t.start,
+            "end": t.end,
+            "at": t.at,
+            "metadata": t.metadata,
+        }
+        for i in items
+        for n, t in enumerate(i.turns)
+    ]
+    if rows:
+        conn.execute(insert(turns), rows)
+
+
+def fingerprint(item: Interaction) -> str:
+    """A hash of everything stored about an interaction."""
+    return content_hash(item.model_dump_json(), length=32)
 
 
 def link_repeat_contacts(conn: Connection, keys: Iterable[str], window_days: float) -> int:
@@ -575,6 +611,7 @@ def save_quarantined(engine: Engine, items: Iterable[Quarantined], run_id: str |
             "source": q.source,
             "reason": q.reason,
             "record": q.record,
+            "position": q.position,
             "first_run_id": run_id,
             "last_run_id": run_id,
         }

@@ -39,7 +39,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the database to ``revision``.
 
     A database made before migrations existed (tables, no ``alembic_version``) first gets
-    the nullable columns later releases added, is stamped with the baseline, then upgraded.
+    the nullable columns and tables later releases added, is stamped with the baseline, then upgraded.
     """
     from qa_pipeline.migrations import baseline
 
@@ -49,5 +49,6 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         from qa_pipeline.migrations.legacy import add_missing_columns
 
         add_missing_columns(engine)
+        baseline.metadata.create_all(engine)  # the baseline tables an early release lacked
         command.stamp(config, BASELINE)
     command.upgrade(config, revision)

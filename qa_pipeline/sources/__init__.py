@@ -18,16 +18,27 @@ T = TypeVar("T")
 
 @dataclass
 class Quarantined:
-    """An input that could not be used, and why."""
+    """An input that could not be used, and why.
+
+    ``source`` and ``position`` point at the original (the file, and the line, record or
+    message number in it); ``record`` is a copy of the bad record, redacted before storing.
+    """
 
     channel: str
     source: str
     reason: str
     record: str | None = None
+    position: int | None = None
 
     @classmethod
     def from_error(cls, channel: str, error: InputError, source: str = "") -> Quarantined:
-        return cls(channel=channel, source=error.source or source, reason=error.reason, record=error.record)
+        return cls(
+            channel=channel,
+            source=error.source or source,
+            reason=error.reason,
+            record=error.record,
+            position=error.position,
+        )
 
 
 @dataclass

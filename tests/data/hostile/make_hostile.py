@@ -10,6 +10,17 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 
+# Personal data planted in every place a source can carry it; test_hostile scans every
+# table, log and output for these values (in all their spellings) after a whole run.
+PLANTED = {
+    "email": "jana.novakova@example.cz",
+    "phone": "+420 601 123 456",
+    "phone_digits": "420601123456",
+    "iban": "CZ65 0800 0000 1920 0014 5399",
+    "card": "4111 1111 1111 1111",
+    "birth_number": "710319/2745",
+}
+
 
 def conversation(ident: str, at: object, agent: str = "a1", name: str = "Agent One") -> dict:
     return {
@@ -51,9 +62,86 @@ def main() -> None:
         conversation("ag-formula", good, agent="ag2", name='=HYPERLINK("http://evil.example","x")'),
     ]
     (HERE / "chats-agents.json").write_text(json.dumps(agents, indent=1, ensure_ascii=False) + "\n")
+    write_pii()
+    write_unreadable_lines()
+    (HERE / "rubric-backtracking.yaml").write_text(
+        "id: slow\nversion: 1\nname: Backtracking\nlanguages: [en]\ncriteria:\n"
+        "  - id: greeting\n    name: Greeting\n    phrases: {en: [hello]}\n"
+        '    patterns: {en: [[{TEXT: {REGEX: "(a+)+$"}}]]}\n'
+    )
+    (HERE / "config-backtracking.toml").write_text('redact_patterns = ["(\\\\w+\\\\s?)*$"]\n')
     (HERE / "rubric-infinite-weight.yaml").write_text(
         "id: bad\nversion: 1\nname: Infinite weight\nlanguages: [en]\ncriteria:\n"
         "  - id: greeting\n    name: Greeting\n    weight: .inf\n    phrases: {en: [hello]}\n"
+    )
+
+
+def write_pii() -> None:
+    """A night's inbox whose every field that can hold personal data holds some."""
+    p = PLANTED
+    folder = HERE / "pii"
+    folder.mkdir(exist_ok=True)
+    said = conversation("pii-turns", "2026-11-20T08:00:00Z")
+    said["messages"][1]["text"] = (
+        f"I am {p['email']}, call me on {p['phone']}; IBAN {p['iban']}, card {p['card']}, "
+        f"rodné číslo {p['birth_number']}."
+    )
+    said["customer"] = {"email": p["email"], "phone": p["phone"]}
+    in_the_id = conversation(f"callback {p['phone']}", "2026-11-20T08:00:00Z", name=p["email"])
+    bad_time = conversation("pii-bad-time", p["card"])  # its reason quotes the value
+    no_messages = {"id": "pii-no-messages", "note": f"customer {p['email']} IBAN {p['iban']}"}
+    (folder / f"chats-{p['email']}.json").write_text(
+        json.dumps([said, in_the_id, bad_time, no_messages], indent=1, ensure_ascii=False) + "\n"
+    )
+    mail = (
+        f"From: Jana Novakova <{p['email']}>\nTo: help@acme.example\n"
+        f"Subject: refund to {p['iban']}\nMessage-ID: <{p['email'].replace('@', '.')}@mail.example>\n"
+        "Date: Thu, 20 Nov 2026 09:00:00 +0000\nContent-Type: text/plain; charset=utf-8\n\n"
+        f"Please call {p['phone']}.\n"
+    )
+    (folder / "mail.eml").write_text(mail)
+
+
+def write_unreadable_lines() -> None:
+    """JSONL whose bad lines must cost only themselves: invalid UTF-8, a lone surrogate,
+    nesting 200 deep, broken JSON; a good line before and after each."""
+
+    def line(ident: str, text: str = "Hello, thank you for calling!") -> bytes:
+        record = conversation(ident, "2026-11-20T08:00:00Z")
+        record["messages"][0]["text"] = text
+        return json.dumps(record).encode() + b"\n"
+
+    deep = conversation("deep", "2026-11-20T08:00:00Z")
+    deep["extra"] = json.loads("[" * 200 + "]" * 200)
+    lines = [
+        line("line-good-1"),
+        line("line-latin1").replace(b"Hello", "Dobr\u00fd den".encode("latin-1")),
+        line("line-good-2"),
+        line("line-surrogate", "Hello \ud83d"),  # json.dumps writes the lone half as \\ud83d
+        json.dumps(deep).encode() + b"\n",
+        b'{"id": "line-broken", "messages": [\n',
+        line("line-good-3"),
+    ]
+    (HERE / "chats-lines.jsonl").write_bytes(b"".join(lines))
+    interactions = [
+        {
+            "id": f"score-{n}",
+            "channel": "chat",
+            "agent_id": "a1",
+            "turns": [{"speaker": "agent", "text": "Hello, thank you for contacting us!"}],
+        }
+        for n in range(3)
+    ]
+    broken = json.dumps(interactions[1]).replace("Hello", "Hello \\udc00")
+    (HERE / "score-lines.jsonl").write_bytes(
+        json.dumps(interactions[0]).encode()
+        + b"\n"
+        + json.dumps(interactions[1]).replace("Hello", "Dobr\u00fd").encode("latin-1")
+        + b"\n"
+        + broken.encode()
+        + b"\n"
+        + json.dumps(interactions[2]).encode()
+        + b"\n"
     )
 
 
