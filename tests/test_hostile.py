@@ -1,5 +1,6 @@
 """Hostile inputs (tests/data/hostile, made by make_hostile.py): no traceback, nothing valid lost."""
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -87,3 +88,95 @@ def test_search_refuses_symbol_only_queries_and_absurd_limits(tmp_path):
 def test_a_rubric_with_an_infinite_weight_is_invalid(hostile):
     result = CliRunner().invoke(app, ["rubric", "validate", str(hostile / "rubric-infinite-weight.yaml")])
     assert result.exit_code != 0 and "weight" in result.output
+
+
+def test_each_unreadable_jsonl_line_costs_only_itself(hostile):
+    result = ingest_chats([hostile / "chats-lines.jsonl"])
+    assert sorted(i.id.rsplit(":", 1)[1] for i in result.interactions) == [
+        "line-good-1",
+        "line-good-2",
+        "line-good-3",
+    ]
+    why = {q.position: q.reason for q in result.quarantined}
+    assert sorted(why) == [2, 4, 5, 6]  # the pointer: the line in the file
+    assert "not UTF-8" in why[2] and "surrogate" in why[4]
+    assert "nested more than" in why[5] and "invalid JSON" in why[6]
+    assert all(q.source.startswith(str(hostile)) for q in result.quarantined)
+
+
+def test_qa_score_isolates_bad_lines_and_huge_turns(hostile, tmp_path):
+    lines = tmp_path / "in.jsonl"
+    huge = {
+        "id": "huge",
+        "channel": "chat",
+        "turns": [{"speaker": "agent", "text": "Hello " + "a" * 1_000_000}],
+    }
+    deep = '{"id": "deep", "channel": "chat", "turns": ' + "[" * 100_000 + "]" * 100_000 + "}\n"
+    lines.write_bytes(
+        (hostile / "score-lines.jsonl").read_bytes() + (json.dumps(huge) + "\n" + deep).encode()
+    )
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(app, ["score", str(lines), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "read 6 = scored 2 + quarantined 4" in result.output
+    assert sorted(json.loads(x)["interaction_id"] for x in out.read_text().splitlines()) == [
+        "score-0",
+        "score-2",
+    ]
+    bad = [json.loads(x) for x in out.with_suffix(".quarantine.jsonl").read_text().splitlines()]
+    assert [b["line"] for b in bad] == [2, 3, 5, 6]
+    assert "not UTF-8" in bad[0]["reason"] and "surrogate" in bad[1]["reason"]
+    assert "over the limit" in bad[2]["reason"] and "nested" in bad[3]["reason"]
+    assert all(len(b["record"] or "") <= 10_000 for b in bad)  # a bounded copy, never the 1 MB turn
+
+
+def test_patterns_that_can_backtrack_are_refused_when_they_load(hostile):
+    from qa_pipeline.errors import ConfigError
+    from qa_pipeline.settings import load_settings
+
+    result = CliRunner().invoke(app, ["rubric", "validate", str(hostile / "rubric-backtracking.yaml")])
+    assert result.exit_code != 0 and "exponential" in result.output and "REGEX" in result.output
+    with pytest.raises(ConfigError, match="exponential"):
+        load_settings(hostile / "config-backtracking.toml")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "problem"),
+    [
+        (r"(a+)+$", "exponential"),
+        (r"(\w+\s?)*$", "exponential"),
+        (r"(x)\1", "back-reference"),
+        (r"(unclosed", "not a regular expression"),
+        (r"\bCUST-\d{6}\b", None),
+        (r"[a-z]+@[a-z]+(\.[a-z]+)+", None),  # each repeat starts with a dot: no ambiguity
+    ],
+)
+def test_pattern_check(pattern, problem):
+    from qa_pipeline.patterns import check_pattern
+
+    found = check_pattern(pattern)
+    assert (found is None) if problem is None else (problem in found)
+
+
+def test_a_slow_user_pattern_quarantines_its_record_within_the_time_limit(hostile, tmp_path):
+    import time
+
+    from qa_pipeline.pipeline import ingest_batch
+    from qa_pipeline.store import connect, quarantine
+
+    slow = tmp_path / "slow.json"
+    items = json.loads((hostile / "chats-dup-b.json").read_text())[:2]  # ids dup-1 and dup-2
+    items[1]["messages"][1]["text"] = "a" * 30_000  # polynomial blow-up for the pattern below
+    slow.write_text(json.dumps(items))
+    # passes the load check (no nested repeat) but is slow on a long run of 'a'
+    pattern = ".*a" * 9 + ".*c"
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'qa.db'}", data_dir=tmp_path, redact_patterns=[pattern]
+    )
+    started = time.monotonic()
+    report = ingest_batch("chat", [slow], settings, "run-1")
+    assert time.monotonic() - started < 10
+    assert (report.read, len(report.ids), report.quarantined) == (2, 1, 1)
+    with connect(settings.database_url).connect() as conn:
+        [row] = conn.execute(quarantine.select()).all()
+    assert "redact_patterns" in row.reason and row.record is None  # no unredacted copy kept

@@ -16,6 +16,14 @@ from qa_pipeline.interactions import Interaction
 T = TypeVar("T")
 
 
+RECORD_COPY_CHARS = 10_000  # of a bad record kept in the quarantine
+
+
+def storable(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, unpaired surrogates replaced by U+FFFD."""
+    return text[:limit].encode("utf-8", errors="surrogatepass").decode("utf-8", errors="replace")
+
+
 @dataclass
 class Quarantined:
     """An input that could not be used, and why.
@@ -29,6 +37,11 @@ class Quarantined:
     reason: str
     record: str | None = None
     position: int | None = None
+
+    def __post_init__(self) -> None:
+        # What is kept must be storable: bounded, and valid UTF-8 (no lone surrogates).
+        self.source, self.reason = storable(self.source, 2_000), storable(self.reason, 2_000)
+        self.record = storable(self.record, RECORD_COPY_CHARS) if self.record is not None else None
 
     @classmethod
     def from_error(cls, channel: str, error: InputError, source: str = "") -> Quarantined:

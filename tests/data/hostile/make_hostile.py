@@ -66,7 +66,7 @@ def main() -> None:
     write_unreadable_lines()
     (HERE / "rubric-backtracking.yaml").write_text(
         "id: slow\nversion: 1\nname: Backtracking\nlanguages: [en]\ncriteria:\n"
-        "  - id: greeting\n    name: Greeting\n    phrases: {en: [hello]}\n"
+        "  - id: greeting\n    name: Greeting\n    weight: 1\n    phrases: {en: [hello]}\n"
         '    patterns: {en: [[{TEXT: {REGEX: "(a+)+$"}}]]}\n'
     )
     (HERE / "config-backtracking.toml").write_text('redact_patterns = ["(\\\\w+\\\\s?)*$"]\n')
