@@ -18,6 +18,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from qa_pipeline.alerts import flag_summary, send_alert
 from qa_pipeline.errors import ConfigError
+from qa_pipeline.faults import checkpoint
 from qa_pipeline.pipeline import (
     BatchReport,
     batches,
@@ -122,6 +123,7 @@ def nightly_qa(
     run_id = f"nightly-{the_night.isoformat()}-{uuid.uuid4().hex[:8]}"
     engine = connect(settings.database_url)
     interrupted = start_run(engine, run_id, the_night.isoformat())
+    checkpoint("run.started")
     if interrupted:
         logger.warning(
             "earlier runs killed before they finished, marked interrupted: %s", ", ".join(interrupted)
@@ -162,7 +164,9 @@ def nightly_qa(
             for r in ingested
             for ids in batches(r.ids, settings.score_batch_size)
         ]
+        checkpoint("run.ingested")
         scored = [_settle(f, "score", c, ids, settings, run_id) for c, ids, f in score_futures]
+        checkpoint("run.scored")
         summary = summarise_reports(ingested + scored)
         index = scorecards_task(settings)
         # Only now, with everything stored and scored, do the pulled sources' watermarks move.
@@ -177,6 +181,7 @@ def nightly_qa(
     result = {"run_id": run_id, "night": the_night.isoformat(), **summary.as_dict(), "scorecards": index}
     if settings.alert_url:
         result["alert"] = alert_task(settings, run_id)
+    checkpoint("run.before_finish")
     finish_run(engine, run_id, "ok" if summary.balanced else "unbalanced", result)
     logger.info("run summary\n%s", summary.render())
     return result

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from qa_pipeline.classifier import load_classifier
 from qa_pipeline.errors import InputError
+from qa_pipeline.faults import checkpoint
 from qa_pipeline.hybrid import uses_classifier
 from qa_pipeline.interactions import Interaction
 from qa_pipeline.redact import Redactor
@@ -178,6 +179,7 @@ def store_result(
     channel: str, result: IngestResult, settings: Settings, run_id: str, team: str | None = None
 ) -> BatchReport:
     """Map agents, redact and store what a reader produced; record what it quarantined."""
+    checkpoint("ingest.read")
     agents = {key: a for a in settings.agents for key in (a.id, *a.aliases)}
     redactor = settings.redactor()
     clean, unusable = redact_all((fill_agent(i, agents) for i in result.interactions), redactor)
@@ -187,7 +189,9 @@ def store_result(
     clean, duplicates = drop_duplicates(clean, stored_in_run(engine, [i.id for i in clean], run_id))
     quarantined = [redactor.quarantined(q) for q in result.quarantined + unusable] + duplicates
     save_interactions(engine, clean, run_id, fcr_window_days=settings.fcr_window_days)
+    checkpoint("ingest.stored")
     save_quarantined(engine, quarantined, run_id)
+    checkpoint("ingest.quarantined")
     return BatchReport(
         channel=channel,
         ids=[i.id for i in clean],
@@ -356,6 +360,8 @@ def score_batch(channel: str, ids: list[str], settings: Settings, run_id: str) -
         report.quarantined += len(lost)
         report.reasons += [_reason(q) for q in lost]
     results = score_routed(items, settings)
+    checkpoint("score.scored")
     save_scores(engine, results, run_id)
+    checkpoint("score.saved")
     report.scored = len(results)
     return report

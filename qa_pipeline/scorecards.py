@@ -10,13 +10,17 @@
 from __future__ import annotations
 
 import html
+import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import Engine, select
 
+from qa_pipeline.faults import checkpoint
 from qa_pipeline.interactions import content_hash
 from qa_pipeline.store import criterion_results, first_contact_results, interactions, scores
 
@@ -164,10 +168,28 @@ def build_scorecards(
             write_agent_page(out_dir / "agents", agent_id, frame, crit, table)
             for agent_id in sorted(frame["agent_id"].unique())
         ]
-    spreadsheet_safe(table).to_csv(csv_path, index=False)
-    table.to_parquet(parquet_path, index=False)
-    index_path.write_text(render_index(frame, table), encoding="utf-8")
+    checkpoint("scorecards.pages")
+    # Each file is written whole or not at all (temp file, then rename): a run killed here
+    # leaves the previous scorecards readable, never half a CSV.
+    with replacing(csv_path) as tmp:
+        spreadsheet_safe(table).to_csv(tmp, index=False)
+    checkpoint("scorecards.csv")
+    with replacing(parquet_path) as tmp:
+        table.to_parquet(tmp, index=False)
+    with replacing(index_path) as tmp:
+        tmp.write_text(render_index(frame, table), encoding="utf-8")
     return ScorecardFiles(out_dir, csv_path, parquet_path, index_path, pages, len(table))
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A temporary path to write; on success it atomically replaces ``path``."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def agent_file_name(agent_id: str) -> str:
@@ -326,7 +348,8 @@ def write_agent_page(
         f"{repeat_list(mine)}"
     )
     path = folder / agent_file_name(agent_id)
-    path.write_text(_page(f"Scorecard: {name}", body), encoding="utf-8")
+    with replacing(path) as tmp:
+        tmp.write_text(_page(f"Scorecard: {name}", body), encoding="utf-8")
     return path
 
 

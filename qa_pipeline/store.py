@@ -40,6 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import OperationalError
 
 from qa_pipeline.errors import QAError
+from qa_pipeline.faults import checkpoint
 from qa_pipeline.interactions import Interaction, Turn, content_hash
 from qa_pipeline.scoring import InteractionScore
 from qa_pipeline.sources import Quarantined
@@ -323,6 +324,7 @@ def save_interactions(
         if same:
             conn.execute(update(interactions).where(interactions.c.id.in_(same)).values(run_id=run_id))
         keys = {i.customer_key for i in items if i.customer_key}
+        checkpoint("store.interactions.in_transaction")
         items = [i for i in items if i.id not in set(same)]
         ids = [i.id for i in items]
         _replace_interactions(conn, items, ids, prints, run_id)
@@ -522,6 +524,7 @@ def save_scores(engine: Engine, items: Sequence[InteractionScore], run_id: str |
                 )
             )
             conn.execute(delete(scores).where(scores.c.interaction_id.in_(ids), scores.c.rubric == rubric))
+        checkpoint("store.scores.in_transaction")
         conn.execute(
             insert(scores),
             [
