@@ -197,7 +197,8 @@ def store_result(
         ids=[i.id for i in clean],
         read=result.read,
         quarantined=len(quarantined),
-        notes=[unknown_agent_note(i) for i in clean if i.agent_id == "unknown"],
+        notes=[unknown_agent_note(i) for i in clean if i.agent_id == "unknown"]
+        + [f"[{i.channel}] {i.source}: {w}" for i in clean for w in i.metadata.get("warnings", [])],
         reasons=[_reason(q) for q in quarantined],
     )
 

@@ -180,3 +180,56 @@ def test_a_slow_user_pattern_quarantines_its_record_within_the_time_limit(hostil
     with connect(settings.database_url).connect() as conn:
         [row] = conn.execute(quarantine.select()).all()
     assert "redact_patterns" in row.reason and row.record is None  # no unredacted copy kept
+
+
+def test_mail_bodies_are_read_in_the_charset_they_really_use(hostile):
+    from qa_pipeline.sources.emails import ingest_emails
+
+    result = ingest_emails([hostile / "mail-charsets.mbox"])
+    texts = sorted(t.text for i in result.interactions for t in i.turns)
+    assert texts.count("Dobrý den, děkuji za rychlou odpověď, žluťoučký kůň.") == 3
+    assert "Здравствуйте, спасибо за быстрый ответ." in texts
+    warnings = sorted(w for i in result.interactions for w in i.metadata.get("warnings", []))
+    assert len(warnings) == 3  # the honest windows-1250 mail has none
+    assert any("koi8-r" in w and "cp1251" in w for w in warnings)
+
+
+def test_a_reused_message_id_never_merges_strangers(hostile):
+    from qa_pipeline.sources.emails import ingest_emails
+
+    result = ingest_emails([hostile / "mail-shared-id.mbox"])
+    threads = sorted([t.text for t in i.turns] for i in result.interactions)
+    # two threads (the exact copy of Anna's mail is the same mail, kept once)
+    assert threads == [["Where is order 1?"], ["Wrong invoice total."]]
+
+
+def test_threading_ten_thousand_replies_without_references_stays_near_linear():
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from qa_pipeline.sources.emails import Message, thread_messages
+
+    start = datetime(2026, 11, 20, tzinfo=UTC)
+
+    def reply(n: int, subject: str, sender: str) -> Message:
+        return Message(
+            f"<{n}@x>",
+            [],
+            sender,
+            "",
+            frozenset({"help@acme.example"}),
+            subject,
+            start + timedelta(seconds=n),
+            "text",
+            None,
+            0,
+            "box",
+        )
+
+    # 10,000 "Re:" mails, none with References: 5,000 subjects, each a pair from one customer
+    mails = [reply(n, f"Re: order {n // 2}", f"c{n // 2}@x.example") for n in range(10_000)]
+    began = time.perf_counter()
+    threads = thread_messages(mails, lambda a: a.endswith("acme.example"))
+    elapsed = time.perf_counter() - began
+    assert len(threads) == 5_000 and all(len(t) == 2 for t in threads)
+    assert elapsed < 20  # a guard against the quadratic scan (95 s); see benchmarks/ for speed

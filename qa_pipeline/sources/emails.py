@@ -12,7 +12,7 @@ import email.policy
 import mailbox
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
@@ -21,6 +21,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import charset_normalizer
+from charset_normalizer.md import mess_ratio
 from mailparser_reply import EmailReplyParser
 
 from qa_pipeline.errors import InputError
@@ -58,6 +59,7 @@ class Message:
     language: str | None
     attachments: int
     source: str
+    notes: list[str] = field(default_factory=list)  # read, but someone should know
 
 
 # Not visible text, or (blockquote) the quoted history of an HTML reply.
@@ -126,28 +128,51 @@ def strip_quotes_and_signature(text: str) -> str:
     return "\n".join(kept).strip()
 
 
-def decode_unknown(payload: bytes) -> str:
-    """Decode bytes whose declared charset is wrong: UTF-8 if valid, else the best guess."""
+# Above this share of implausible characters (charset-normalizer's measure), a decoding is
+# mojibake: "dÄ›kuji" for "děkuji", "òÄÒÁ×" for "Здра".
+MESS_LIMIT = 0.1
+
+
+def decode_body(payload: bytes, declared: str | None) -> tuple[str, str | None]:
+    """The text of a body, and a note when its declared charset was wrong.
+
+    Valid UTF-8 is UTF-8 whatever the header says (no legacy text forms valid multi-byte
+    UTF-8 by chance); otherwise the declared charset is kept when its text reads plausibly,
+    else charset-normalizer's best guess is taken.
+    """
+    declared = (declared or "").lower() or None
     try:
-        return payload.decode("utf-8")
+        text = payload.decode("utf-8")
     except UnicodeDecodeError:
-        best = charset_normalizer.from_bytes(payload).best()
-        return str(best) if best is not None else payload.decode("latin-1")
+        pass
+    else:
+        lied = declared not in (None, "utf-8", "utf8", "us-ascii", "ascii") and not payload.isascii()
+        return text, f"declared charset {declared}, but the body is UTF-8; read as UTF-8" if lied else None
+    try:
+        text = payload.decode(declared) if declared else None
+    except (LookupError, UnicodeDecodeError):
+        text = None
+    if text is not None and mess_ratio(text) < MESS_LIMIT:
+        return text, None
+    best = charset_normalizer.from_bytes(payload).best()
+    if best is None:
+        return text if text is not None else payload.decode("latin-1"), None
+    return str(best), f"declared charset {declared or 'none'} does not fit the body; read as {best.encoding}"
 
 
-def _body(message: EmailMessage) -> tuple[str, int]:
-    """Return the best text body and the number of attachments."""
+def _body(message: EmailMessage) -> tuple[str, int, str | None]:
+    """Return the best text body, the number of attachments, and a note on its charset."""
     attachments = sum(1 for _ in message.iter_attachments()) if message.is_multipart() else 0
     part = message.get_body(preferencelist=("plain", "html"))
     if part is None:
-        return "", attachments
-    try:
-        content = part.get_content()
-    except (LookupError, UnicodeError, AssertionError):  # unknown or lying charset
-        content = decode_unknown(part.get_payload(decode=True) or b"")
+        return "", attachments, None
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return "", attachments, None
+    content, note = decode_body(payload, part.get_content_charset())
     if part.get_content_subtype() == "html":
         content = html_to_text(content)
-    return content, attachments
+    return content, attachments, note
 
 
 def parse_message(message: EmailMessage, source: str) -> Message:
@@ -167,7 +192,7 @@ def _parse_message(message: EmailMessage, source: str) -> Message:
         raise InputError(
             "message has no valid From address", source=source, record=str(message.get("Subject", ""))[:500]
         )
-    body, attachments = _body(message)
+    body, attachments, charset_note = _body(message)
     text = new_text(body)
     message_id = str(message.get("Message-ID", "")).strip()
     if not message_id:
@@ -191,7 +216,24 @@ def _parse_message(message: EmailMessage, source: str) -> Message:
         language=(str(message.get("Content-Language", "")).split(",")[0].strip()[:2].lower() or None),
         attachments=attachments,
         source=source,
+        notes=[charset_note] if charset_note else [],
     )
+
+
+def distinct_ids(messages: list[Message]) -> list[Message]:
+    """One message per Message-ID. The same mail found twice (Sent and Inbox) is kept once;
+    a different mail that reuses an id (a broken mailer) gets an id of its own, so it is
+    never merged into a stranger's thread."""
+    seen: dict[str, Message] = {}
+    kept = []
+    for m in messages:
+        first = seen.setdefault(m.message_id, m)
+        if first is m:
+            kept.append(m)
+        elif (first.sender, first.date, first.body) != (m.sender, m.date, m.body):
+            own = f"{m.message_id}#{content_hash(m.sender, str(m.date), m.body, length=12)}"
+            kept.append(replace(m, message_id=own, parents=[p for p in m.parents if p != m.message_id]))
+    return kept
 
 
 def base_subject(subject: str) -> str:
@@ -222,23 +264,19 @@ def thread_messages(
     # Fallback for clients that drop the headers: a reply ("Re:", "Odp:", "Ответ:" ...)
     # with no known parent joins the latest earlier message with the same subject and a
     # shared participant.
+    # Near-linear: the latest earlier message per (subject, participant), not a scan back.
     order = lambda m: (m.date.timestamp() if m.date else 0.0, m.message_id)  # noqa: E731
-    earlier: list[Message] = []
-    for m in sorted(messages, key=order):
+    latest: dict[tuple[str, str], tuple[int, Message]] = {}
+    for n, m in enumerate(sorted(messages, key=order)):
+        subject = base_subject(m.subject)
         if REPLY_PREFIX.match(m.subject) and not any(ref in parent for ref in m.parents):
             people = {a for a in (m.sender, *m.recipients) if not ours(a)}
-            match = next(
-                (
-                    e
-                    for e in reversed(earlier)
-                    if base_subject(e.subject) == base_subject(m.subject)
-                    and people & {e.sender, *e.recipients}
-                ),
-                None,
-            )
-            if match is not None:
+            found = [latest[(subject, p)] for p in people if (subject, p) in latest]
+            if found:
+                match = max(found, key=lambda pair: pair[0])[1]
                 parent[find(m.message_id)] = find(match.message_id)
-        earlier.append(m)
+        for address in (m.sender, *m.recipients):
+            latest[(subject, address)] = (n, m)
     groups: dict[str, list[Message]] = {}
     for m in messages:
         groups.setdefault(find(m.message_id), []).append(m)
@@ -297,6 +335,7 @@ def thread_to_interaction(thread: list[Message], directory: AgentDirectory) -> I
             "messages": len(thread),
             "attachments": sum(m.attachments for m in thread),
             **({"customer": {"email": sender}} if sender else {}),
+            **({"warnings": notes} if (notes := [n for m in thread for n in m.notes]) else {}),
         },
     )
 
@@ -351,7 +390,9 @@ def ingest_emails(paths: list[Path], directory: AgentDirectory | None = None) ->
             continue
         messages += found
         result.quarantined += bad
-    for thread in thread_messages(messages, lambda address: directory.lookup(address) is not None):
+    for thread in thread_messages(
+        distinct_ids(messages), lambda address: directory.lookup(address) is not None
+    ):
         try:
             result.interactions.append(thread_to_interaction(thread, directory))
         except InputError as exc:

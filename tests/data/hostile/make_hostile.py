@@ -64,6 +64,7 @@ def main() -> None:
     (HERE / "chats-agents.json").write_text(json.dumps(agents, indent=1, ensure_ascii=False) + "\n")
     write_pii()
     write_unreadable_lines()
+    write_mail()
     (HERE / "rubric-backtracking.yaml").write_text(
         "id: slow\nversion: 1\nname: Backtracking\nlanguages: [en]\ncriteria:\n"
         "  - id: greeting\n    name: Greeting\n    weight: 1\n    phrases: {en: [hello]}\n"
@@ -142,6 +143,36 @@ def write_unreadable_lines() -> None:
         + b"\n"
         + json.dumps(interactions[2]).encode()
         + b"\n"
+    )
+
+
+def mail(ident: str, sender: str, subject: str, charset: str, body: bytes, day: int = 20) -> bytes:
+    return (
+        (
+            f"From {sender} Thu Nov {day} 09:00:00 2026\nFrom: {sender}\nTo: help@acme.example\n"
+            f"Subject: {subject}\nMessage-ID: <{ident}>\nDate: Thu, {day} Nov 2026 09:00:00 +0000\n"
+            f"MIME-Version: 1.0\nContent-Type: text/plain; charset={charset}\n"
+            "Content-Transfer-Encoding: 8bit\n\n"
+        ).encode()
+        + body
+        + b"\n\n"
+    )
+
+
+def write_mail() -> None:
+    """Bodies whose declared charset lies, and two strangers' mails with one Message-ID."""
+    czech = "Dobrý den, děkuji za rychlou odpověď, žluťoučký kůň."
+    russian = "Здравствуйте, спасибо за быстрый ответ."
+    (HERE / "mail-charsets.mbox").write_bytes(
+        mail("cs-1@x.example", "petr@x.example", "a", "utf-8", czech.encode("cp1250"))
+        + mail("cs-2@x.example", "eva@x.example", "b", "iso-8859-1", czech.encode("utf-8"))
+        + mail("ru-1@x.example", "ivan@x.example", "c", "koi8-r", russian.encode("cp1251"))
+        + mail("cs-3@x.example", "jan@x.example", "d", "windows-1250", czech.encode("cp1250"))
+    )
+    (HERE / "mail-shared-id.mbox").write_bytes(
+        mail("same@broken.example", "anna@x.example", "Order 1", "utf-8", b"Where is order 1?")
+        + mail("same@broken.example", "boris@y.example", "Invoice", "utf-8", b"Wrong invoice total.", 21)
+        + mail("same@broken.example", "anna@x.example", "Order 1", "utf-8", b"Where is order 1?")  # a copy
     )
 
 
