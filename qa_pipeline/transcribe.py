@@ -93,7 +93,14 @@ def stream_audio(path: Path, chunk_seconds: float = 300.0) -> Iterator[tuple[flo
             if not container.streams.audio:
                 raise InputError("no audio stream in the file", source=str(path))
             stream = container.streams.audio[0]
-            channels = min(stream.codec_context.channels or 1, 2)
+            channels = stream.codec_context.channels or 1
+            if channels > 2:
+                # A down-mix would put both people on both sides: every utterance twice.
+                raise InputError(
+                    f"the recording has {channels} audio channels; a call must be mono or stereo "
+                    "(agent on one side, customer on the other): export the two call channels",
+                    source=str(path),
+                )
             resampler = av.AudioResampler(
                 format="fltp", layout="stereo" if channels == 2 else "mono", rate=SAMPLE_RATE
             )

@@ -233,3 +233,43 @@ def test_threading_ten_thousand_replies_without_references_stays_near_linear():
     elapsed = time.perf_counter() - began
     assert len(threads) == 5_000 and all(len(t) == 2 for t in threads)
     assert elapsed < 20  # a guard against the quadratic scan (95 s); see benchmarks/ for speed
+
+
+def test_call_manifests_in_legacy_encodings_duplicates_and_six_channels(tmp_path, data, transcriber):
+    import shutil
+    import wave
+
+    import numpy as np
+
+    from qa_pipeline.sources.calls import ingest_calls
+
+    folder = tmp_path / "calls"
+    folder.mkdir()
+    shutil.copy(data / "calls" / "short-stereo.wav", folder / "ok.wav")
+    shutil.copy(data / "calls" / "short-stereo.wav", folder / "twice.wav")
+    with wave.open(str(folder / "surround.wav"), "wb") as out:  # 5.1: six channels of tone
+        out.setnchannels(6)
+        out.setsampwidth(2)
+        out.setframerate(16_000)
+        tone = (np.sin(np.arange(16_000) / 10) * 8_000).astype("<i2")
+        out.writeframes(np.repeat(tone[:, None], 6, axis=1).tobytes())
+    # saved by a spreadsheet in Windows-1250, with a row twice for one file
+    (folder / "manifest.csv").write_bytes(
+        "file,call_id,agent_id,agent_name\n"
+        "ok.wav,c-1,a17,Šárka Dvořáková\n"
+        "twice.wav,c-2,a17,Šárka Dvořáková\n"
+        "twice.wav,c-3,a18,Petr Novák\n"
+        "surround.wav,c-4,a17,Šárka Dvořáková\n".encode("cp1250")
+    )
+    result = ingest_calls([folder], transcriber)
+    [ok] = result.interactions
+    assert ok.agent_name == "Šárka Dvořáková" and ok.id.endswith("c-1")
+    why = {Path(q.source).name: q.reason for q in result.quarantined}
+    assert "more than one row for twice.wav" in why["twice.wav"]
+    assert "6 audio channels" in why["surround.wav"]
+    # a manifest that cannot be read costs the recordings of its folder, never the batch
+    (folder / "manifest.csv").unlink()
+    (folder / "manifest.json").write_text('[{"file": "ok.wav", ')
+    broken = ingest_calls([folder], transcriber)
+    assert not broken.interactions and len(broken.quarantined) == 3
+    assert all("call manifest" in q.reason for q in broken.quarantined)

@@ -11,11 +11,14 @@ otherwise the agent is ``unknown`` and the interaction says so in its metadata.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import charset_normalizer
 
 from qa_pipeline.errors import InputError
 from qa_pipeline.interactions import Interaction, stable_id
@@ -38,25 +41,52 @@ def find_recordings(paths: list[Path]) -> list[Path]:
 
 
 def load_manifest(folder: Path) -> dict[str, dict[str, str]]:
-    """Return manifest rows keyed by file name; an absent manifest gives ``{}``."""
+    """Return manifest rows keyed by file name; an absent manifest gives ``{}``.
+
+    A manifest saved by a spreadsheet in a legacy encoding (Windows-1250, Latin-1) is read
+    in the encoding it uses. A file named by two rows maps to an InputError (which of them is
+    right cannot be known); an unreadable manifest raises InputError.
+    """
     csv_path, json_path = folder / "manifest.csv", folder / "manifest.json"
-    if csv_path.exists():
-        with open(csv_path, newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.DictReader(handle))
-    elif json_path.exists():
-        rows = json.loads(json_path.read_text(encoding="utf-8"))
-    else:
+    path = csv_path if csv_path.exists() else json_path if json_path.exists() else None
+    if path is None:
         return {}
-    return {
-        Path(row["file"]).name: {k: (v or "").strip() for k, v in row.items()}
-        for row in rows
-        if row.get("file")
-    }
+    try:
+        text = decode_text(path.read_bytes())
+        rows = list(csv.DictReader(io.StringIO(text, newline=""))) if path is csv_path else json.loads(text)
+    except (OSError, csv.Error, json.JSONDecodeError, RecursionError) as exc:
+        raise InputError(f"cannot read the call manifest {path} ({exc})", source=str(path)) from exc
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise InputError(f"call manifest {path}: expected a list of rows with 'file'", source=str(path))
+    found: dict[str, Any] = {}
+    for number, row in enumerate(rows, start=1):
+        if not row.get("file"):
+            continue
+        name = Path(str(row["file"])).name
+        entry = {str(k): str(v or "").strip() for k, v in row.items() if k is not None}
+        if name in found:
+            found[name] = InputError(
+                f"the call manifest {path} has more than one row for {name} (row {number})"
+            )
+        else:
+            found[name] = entry
+    return found
+
+
+def decode_text(raw: bytes) -> str:
+    """UTF-8 (with or without BOM), else the encoding charset-normalizer finds."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        best = charset_normalizer.from_bytes(raw).best()
+        return str(best) if best is not None else raw.decode("latin-1")
 
 
 def call_details(path: Path, manifest: dict[str, dict[str, str]]) -> dict[str, Any]:
     """Return agent/team/call id/start for one recording from its manifest row or file name."""
     row = manifest.get(path.name)
+    if isinstance(row, InputError):
+        raise row
     if row:
         started = row.get("started_at") or None
         return {
@@ -128,10 +158,17 @@ def ingest_calls(
 
     transcriber = transcriber or make_transcriber()
     files = find_recordings(paths)
-    manifests = {folder: load_manifest(folder) for folder in {p.parent for p in files}}
+    manifests: dict[Path, Any] = {}
+    for folder in {p.parent for p in files}:
+        try:
+            manifests[folder] = load_manifest(folder)
+        except InputError as exc:
+            manifests[folder] = exc  # every recording of the folder is quarantined with it
 
     def one(path: Path) -> Interaction | Quarantined:
         try:
+            if isinstance(manifests[path.parent], InputError):
+                raise manifests[path.parent]
             return ingest_call(path, transcriber, manifests[path.parent], default_agent_channel)
         except InputError as exc:
             return Quarantined.from_error("call", exc, str(path))
