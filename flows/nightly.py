@@ -30,10 +30,10 @@ from qa_pipeline.pipeline import (
     score_batch,
     summarise_reports,
 )
-from qa_pipeline.redact import Redactor
 from qa_pipeline.scorecards import build_scorecards
 from qa_pipeline.settings import PullSource, Settings, load_settings
-from qa_pipeline.store import connect, finish_run, set_watermark, start_run
+from qa_pipeline.sources import Quarantined
+from qa_pipeline.store import connect, finish_run, save_quarantined, set_watermark, start_run
 
 
 @task(name="ingest", retries=2, retry_delay_seconds=5)
@@ -56,12 +56,19 @@ def pull_task(source: PullSource, settings: Settings, run_id: str) -> tuple[Batc
     return report, started.isoformat()
 
 
-def _settle_pull(future: Any, source: PullSource, redactor: Redactor) -> tuple[BatchReport, str | None]:
-    """A pull that failed after its retries is reported as one quarantined source; its watermark stays."""
+def _settle_pull(
+    future: Any, source: PullSource, settings: Settings, run_id: str
+) -> tuple[BatchReport, str | None]:
+    """A pull that failed after its retries is one quarantined source (in the quarantine table
+    too); its watermark stays, so the next night pulls the same records again."""
     try:
         return future.result()
     except Exception as exc:
-        reason = redactor.text(f"[chat] pull {source.name} ({source.url}): {type(exc).__name__}: {exc}")
+        failed = settings.redactor().quarantined(
+            Quarantined("chat", f"pull {source.name} ({source.url})", f"{type(exc).__name__}: {exc}")
+        )
+        save_quarantined(connect(settings.database_url), [failed], run_id)
+        reason = f"[chat] {failed.source}: {failed.reason}"
         return BatchReport(channel="chat", read=1, quarantined=1, reasons=[reason]), None
 
 
@@ -157,7 +164,7 @@ def nightly_qa(
             _settle(f, "ingest", c, [str(p) for p in paths], settings, run_id, fmt, team)
             for (c, paths, fmt, team), f in ingest_futures
         ]
-        pulled = [_settle_pull(f, source, settings.redactor()) for source, f in pull_futures]
+        pulled = [_settle_pull(f, source, settings, run_id) for source, f in pull_futures]
         ingested += [report for report, _ in pulled]
         score_futures = [
             (r.channel, ids, score_task.submit(r.channel, ids, settings, run_id))

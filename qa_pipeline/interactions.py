@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -23,6 +24,7 @@ MAX_TURN_CHARS = 100_000  # about 40 pages: no message is longer; a pasted mailb
 MAX_TURNS = 5_000
 MAX_DEPTH = 64  # nesting of one JSON record
 MAX_LINE_BYTES = 16 * 1024 * 1024  # one JSONL line
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 def valid_unicode(text: str) -> str:
@@ -58,7 +60,15 @@ def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
     ``MAX_LINE_BYTES``, nesting deeper than ``MAX_DEPTH`` or bad JSON cost that line only.
     """
     with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+        head = handle.read(2)
+        handle.seek(0)
+        if head in UTF16_BOMS:  # saved as "Unicode" by Windows tools: UTF-16 throughout
+            lines: Iterable[bytes] = (
+                line.encode("utf-8") for line in io.TextIOWrapper(handle, encoding="utf-16", errors="replace")
+            )
+        else:
+            lines = handle
+        for number, raw in enumerate(lines, start=1):
             if not raw.strip():
                 continue
             try:

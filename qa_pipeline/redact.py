@@ -168,7 +168,7 @@ class Redactor:
         except TimeoutError:
             raise InputError(
                 f"a redact_patterns entry took more than {TIME_LIMIT_S:g} s on this text; "
-                "simplify the pattern (see qa config check)"
+                "simplify the pattern"
             ) from None
 
     def name(self, value: str) -> str:

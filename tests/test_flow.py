@@ -151,3 +151,8 @@ backoff_s = 0
     engine = connect(f"sqlite:///{tmp_path / 'qa.db'}")
     assert get_watermark(engine, "zendesk-good") is not None
     assert get_watermark(engine, "zendesk-down") is None
+    from qa_pipeline.store import quarantine
+
+    with engine.connect() as conn:  # the failed pull is in the quarantine table, not only the summary
+        [row] = conn.execute(select(quarantine.c.source, quarantine.c.reason)).all()
+    assert row.source.startswith("pull zendesk-down") and "500" in row.reason

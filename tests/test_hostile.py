@@ -273,3 +273,56 @@ def test_call_manifests_in_legacy_encodings_duplicates_and_six_channels(tmp_path
     broken = ingest_calls([folder], transcriber)
     assert not broken.interactions and len(broken.quarantined) == 3
     assert all("call manifest" in q.reason for q in broken.quarantined)
+
+
+def test_a_utf16_jsonl_file_is_read_not_quarantined_line_by_line(hostile, tmp_path):
+    lines = tmp_path / "unicode.jsonl"
+    good = [x for x in (hostile / "score-lines.jsonl").read_bytes().splitlines() if b"Dobr" not in x]
+    text = b"\n".join(good[:1] + good[2:]).decode("utf-8") + "\n"  # score-0, score-2
+    lines.write_bytes(text.encode("utf-16"))  # with its byte-order mark, as Windows "Unicode"
+    result = CliRunner().invoke(app, ["score", str(lines), "-o", str(tmp_path / "out.jsonl")])
+    assert result.exit_code == 0 and "read 2 = scored 2 + quarantined 0" in result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "body"),
+    [
+        ("deep.yaml", "a: " + "[" * 50_000 + "]" * 50_000),
+        ("deep.toml", "a = " + "[" * 50_000 + "]" * 50_000),
+        ("latin1.yaml", "name: Zdrav\xedm\n"),
+        ("latin1.toml", 'team = "Zdrav\xedm"\n'),
+    ],
+)
+def test_deep_or_misencoded_config_and_rubrics_are_clear_errors(tmp_path, name, body):
+    path = tmp_path / name
+    path.write_bytes(body.encode("latin-1"))
+    is_rubric = name.endswith(".yaml")
+    args = ["rubric", "validate", str(path)] if is_rubric else ["search", "x", "--config", str(path)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert ("nested too deeply" in result.output) or ("not UTF-8" in result.output)
+
+
+def test_a_batch_that_failed_for_good_is_redone_item_by_item(hostile, tmp_path, monkeypatch):
+    from qa_pipeline import pipeline
+    from qa_pipeline.store import connect, quarantine
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'qa.db'}", data_dir=tmp_path)
+    real = pipeline.ingest_batch
+    poison = hostile / "chats-dup-b.json"
+
+    def flaky(channel, paths, *args):
+        if poison in paths:  # this file makes any batch holding it fail
+            raise MemoryError("the reader ran out of memory")
+        return real(channel, paths, *args)
+
+    monkeypatch.setattr(pipeline, "ingest_batch", flaky)
+    files = [str(hostile / "chats-dup-a.json"), str(poison), str(hostile / "chats-timestamps.json")]
+    report = pipeline.salvage("ingest", "chat", files, RuntimeError("batch failed"), settings, "run-1")
+    # the two good files are stored (1 + 2 conversations; 6 bad timestamps quarantined), the poison alone lost
+    assert len(report.ids) == 3 and report.read == 1 + 1 + 8
+    assert report.quarantined == 1 + 6
+    assert any("chats-dup-b.json" in r and "MemoryError" in r for r in report.reasons)
+    with connect(settings.database_url).connect() as conn:
+        assert len(conn.execute(quarantine.select()).all()) == 7  # every quarantined item has its row
