@@ -9,6 +9,8 @@ here or on a Dask cluster (``task_runner = "dask://host:8786"``, needs prefect-d
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,23 @@ from qa_pipeline.sources import Quarantined
 from qa_pipeline.store import connect, finish_run, save_quarantined, set_watermark, start_run
 
 
+class TaskFailed(Exception):
+    """A task's error with personal data redacted: Prefect logs and stores what a task raises."""
+
+
+@contextmanager
+def redacted_errors(settings: Settings) -> Iterator[None]:
+    """Re-raise any error as TaskFailed with its message redacted and its chain cut (the
+    original's message would reach Prefect's log table with the traceback)."""
+    try:
+        yield
+    except Exception as exc:
+        message = settings.redactor().text(f"{type(exc).__name__}: {exc}")
+    else:
+        return
+    raise TaskFailed(message) from None
+
+
 @task(name="ingest", retries=2, retry_delay_seconds=5)
 def ingest_task(
     channel: str,
@@ -45,14 +64,16 @@ def ingest_task(
     fmt: str | None = None,
     team: str | None = None,
 ) -> BatchReport:
-    return ingest_batch(channel, [Path(p) for p in paths], settings, run_id, fmt, team)
+    with redacted_errors(settings):
+        return ingest_batch(channel, [Path(p) for p in paths], settings, run_id, fmt, team)
 
 
 # No task retries: the Pager already retries 429/5xx with back-off; a retry here would
 # only repeat the whole pull.
 @task(name="pull")
 def pull_task(source: PullSource, settings: Settings, run_id: str) -> tuple[BatchReport, str]:
-    report, started = pull_batch(source, settings, run_id)
+    with redacted_errors(settings):
+        report, started = pull_batch(source, settings, run_id)
     return report, started.isoformat()
 
 
@@ -74,21 +95,24 @@ def _settle_pull(
 
 @task(name="score")
 def score_task(channel: str, ids: list[str], settings: Settings, run_id: str) -> BatchReport:
-    return score_batch(channel, ids, settings, run_id)
+    with redacted_errors(settings):
+        return score_batch(channel, ids, settings, run_id)
 
 
 @task(name="scorecards")
 def scorecards_task(settings: Settings) -> str:
-    files = build_scorecards(
-        connect(settings.database_url), settings.scorecard_dir, fcr_window_days=settings.fcr_window_days
-    )
+    with redacted_errors(settings):
+        files = build_scorecards(
+            connect(settings.database_url), settings.scorecard_dir, fcr_window_days=settings.fcr_window_days
+        )
     return str(files.index)
 
 
 @task(name="alert", retries=1, retry_delay_seconds=3)
 def _deliver(settings: Settings, run_id: str) -> dict[str, Any]:
-    summary = flag_summary(connect(settings.database_url), run_id)
-    send_alert(settings.alert_url or "", summary)
+    with redacted_errors(settings):
+        summary = flag_summary(connect(settings.database_url), run_id)
+        send_alert(settings.alert_url or "", summary)
     return summary
 
 

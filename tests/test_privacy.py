@@ -205,3 +205,21 @@ def test_planted_personal_data_appears_in_no_table_log_or_output(harness, night,
     raw = "\n".join(p.name + p.read_text(encoding="utf-8") for p in (tmp_path / "in" / "pii").iterdir())
     assert set(hits(raw)) >= {"email", "phone", "iban", "card", "birth_number"}
     assert "inputs:" in sinks["Prefect log table"]  # the log table was read, not empty
+
+
+def test_a_task_error_reaches_prefect_with_personal_data_redacted(tmp_path, monkeypatch):
+    import flows.nightly as nightly
+    from qa_pipeline.settings import Settings
+
+    def boom(*args, **kwargs):
+        raise OSError(f"cannot read /in/chats-{PLANTED['email']}.json: card {PLANTED['card']}")
+
+    monkeypatch.setattr(nightly, "ingest_batch", boom)
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'qa.db'}", data_dir=tmp_path)
+    with pytest.raises(nightly.TaskFailed) as failed:
+        nightly.ingest_task.fn("chat", ["x.json"], settings, "run-1")
+    assert hits(str(failed.value)) == {} and "OSError" in str(failed.value)
+    assert failed.value.__cause__ is None and failed.value.__suppress_context__  # no chained original
+    import traceback
+
+    assert hits("".join(traceback.format_exception(failed.value))) == {}  # what Prefect logs
