@@ -81,7 +81,7 @@ def score(
         else:
             good.append(item)
     if redact:
-        good, unusable = redact_all(good, redactor)
+        good, unusable = redact_all(good, redactor, frozenset(a.id for a in settings.agents))
         bad += unusable
     results = score_routed(good, settings)
     write_jsonl(output, results)
@@ -135,7 +135,7 @@ def _ingest(
         paths = [p for path in paths for p in (sorted(path.glob("*.[jc][sv]*")) if path.is_dir() else [path])]
     result = read_channel(kind, paths, settings)
     redactor = settings.redactor()
-    clean, unusable = redact_all(result.interactions, redactor)
+    clean, unusable = redact_all(result.interactions, redactor, frozenset(a.id for a in settings.agents))
     write_jsonl(output, clean)
     for q in (redactor.quarantined(q) for q in result.quarantined + unusable):
         typer.echo(f"quarantined: {q.source}: {q.reason}", err=True)

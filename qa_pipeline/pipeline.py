@@ -182,7 +182,11 @@ def store_result(
     checkpoint("ingest.read")
     agents = {key: a for a in settings.agents for key in (a.id, *a.aliases)}
     redactor = settings.redactor()
-    clean, unusable = redact_all((fill_agent(i, agents) for i in result.interactions), redactor)
+    clean, unusable = redact_all(
+        (fill_agent(i, agents) for i in result.interactions),
+        redactor,
+        frozenset(a.id for a in settings.agents),
+    )
     if team:
         clean = [i if i.team else i.model_copy(update={"team": team}) for i in clean]
     engine = connect(settings.database_url)
@@ -204,14 +208,14 @@ def store_result(
 
 
 def redact_all(
-    items: Iterable[Interaction], redactor: Redactor
+    items: Iterable[Interaction], redactor: Redactor, agents: frozenset[str] = frozenset()
 ) -> tuple[list[Interaction], list[Quarantined]]:
     """Each interaction redacted; one that redaction cannot finish (a user pattern over its
     time limit) is quarantined alone, with no copy of its text."""
     clean, unusable = [], []
     for item in items:
         try:
-            clean.append(redactor.interaction(item))
+            clean.append(redactor.interaction(item, agents))
         except InputError as exc:
             unusable.append(Quarantined(item.channel, item.source or item.id, exc.reason))
     return clean, unusable

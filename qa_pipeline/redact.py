@@ -198,12 +198,14 @@ class Redactor:
             }
         return value
 
-    def interaction(self, interaction: Interaction) -> Interaction:
+    def interaction(self, interaction: Interaction, agents: frozenset[str] = frozenset()) -> Interaction:
         """A copy with the turns' text and the metadata redacted, ids and source as names.
 
         The source's customer identifier (``metadata["customer"]``) never survives: it becomes
         ``customer_key`` (with a ``customer_key`` function) or is dropped; so are senders.
+        An agent configured in ``agents`` keeps its id and name as the QA lead wrote them.
         """
+        configured = interaction.agent_id in agents
         metadata = dict(interaction.metadata)
         customer = metadata.pop("customer", None)
         metadata.pop("from", None)
@@ -219,8 +221,12 @@ class Redactor:
         update: dict[str, Any] = {
             "id": self.name(interaction.id),
             "source": self.name(interaction.source) if interaction.source else interaction.source,
-            "agent_id": self.name(interaction.agent_id),
-            "agent_name": self.text(interaction.agent_name) if interaction.agent_name else None,
+            "agent_id": interaction.agent_id if configured else self.name(interaction.agent_id),
+            "agent_name": (
+                self.text(interaction.agent_name)
+                if interaction.agent_name and not configured
+                else interaction.agent_name
+            ),
             "turns": turns,
             "metadata": self.deep(metadata),
         }

@@ -223,3 +223,25 @@ def test_a_task_error_reaches_prefect_with_personal_data_redacted(tmp_path, monk
     import traceback
 
     assert hits("".join(traceback.format_exception(failed.value))) == {}  # what Prefect logs
+
+
+def test_pseudonyms_are_stable_distinct_and_spare_configured_agents():
+    from qa_pipeline.interactions import Interaction, Turn
+    from qa_pipeline.redact import Redactor
+
+    redactor = Redactor(secret=b"s" * 32)
+    other = Redactor(secret=b"t" * 32)
+    a, b = "chat:x:jana.novakova@example.cz", "chat:x:petr.novak@example.cz"
+    assert redactor.name(a) == redactor.name(a) != redactor.name(b)  # stable, and ids stay apart
+    assert redactor.name(a).startswith("chat:x:EMAIL-") and redactor.name(a) != other.name(a)
+    assert redactor.name("chat:x:48202") == "chat:x:48202"  # nothing personal: unchanged
+    item = Interaction(
+        id=a,
+        channel="chat",
+        agent_id="petra@acme.example",
+        agent_name="Petra",
+        turns=[Turn(speaker="agent", text="Hello")],
+    )
+    assert redactor.interaction(item).agent_id.startswith("EMAIL-")  # an unlisted agent
+    kept = redactor.interaction(item, agents=frozenset({"petra@acme.example"}))
+    assert kept.agent_id == "petra@acme.example" and kept.agent_name == "Petra"
