@@ -256,7 +256,10 @@ def pull_batch(
     """
     engine = connect(settings.database_url)
     started = datetime.now(UTC)
-    staging = settings.data_dir / "pulls" / source.name / f"{run_id}.jsonl"
+    folder = settings.data_dir / "pulls" / source.name
+    for left in folder.glob("*.jsonl"):  # a killed run's staging file: pulled again below
+        left.unlink()
+    staging = folder / f"{run_id}.jsonl"
     path, _ = pull_source(
         source.url,
         key=source.key,
@@ -268,8 +271,14 @@ def pull_batch(
         fmt=source.format,
         pager=pager or Pager(settings.token(source), retries=source.retries, backoff=source.backoff_s),
     )
-    result = ingest_chats([path], source.format, settings.chat_csv)
-    return store_result("chat", result, settings, run_id, team=source.team), started
+    try:
+        result = ingest_chats([path], source.format, settings.chat_csv)
+        report = store_result("chat", result, settings, run_id, team=source.team)
+    finally:
+        # The raw records hold personal data; once stored redacted (quarantined ones with a
+        # redacted copy and their record number) the staging copy goes.
+        path.unlink(missing_ok=True)
+    return report, started
 
 
 def salvage(

@@ -156,3 +156,5 @@ backoff_s = 0
     with engine.connect() as conn:  # the failed pull is in the quarantine table, not only the summary
         [row] = conn.execute(select(quarantine.c.source, quarantine.c.reason)).all()
     assert row.source.startswith("pull zendesk-down") and "500" in row.reason
+    # the raw pulled records (personal data) are not kept once stored redacted
+    assert not list((tmp_path / "var" / "pulls").rglob("*.jsonl"))
