@@ -33,7 +33,7 @@ EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 # Separators people type inside long numbers: spaces, dots, dashes.
 IBAN = re.compile(r"\b[A-Za-z]{2}\d{2}(?:[ .-]?[A-Za-z0-9]{4}){2,7}(?:[ .-]?[A-Za-z0-9]{1,4})?\b")
 CARD = re.compile(r"(?<!\d)(?:\d[ .-]?){12,18}\d(?!\d)")
-PHONE = re.compile(r"(?<![\w+-])\+?\d[\d ().-]{7,}\d(?!\w)")
+PHONE = re.compile(r"(?<![\w+])\+?\d[\d ().-]{7,}\d(?!\w)")
 # National ids of our markets; each must also pass its check digits (python-stdnum).
 BIRTH_NUMBER = re.compile(r"(?<![\d/])\d{6} ?/ ?\d{3,4}(?![\d/])|(?<!\d)\d{9,10}(?!\d)")  # CZ and SK
 EMSO = re.compile(r"(?<!\d)\d{13}(?!\d)")  # Slovenia

@@ -35,7 +35,6 @@ def test_pii_is_replaced_by_a_marker(text, expected):
         "ticket number 88123",
         "IBAN CZ65 0800 0000 1920 0014 5398",  # fails mod-97
         "version 5.2.1 fixed it",
-        "[Errno -1094995529] Invalid data found",  # a negative error number, not a phone
     ],
 )
 def test_numbers_that_are_not_pii_stay(text):
