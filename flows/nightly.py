@@ -31,6 +31,7 @@ from qa_pipeline.pipeline import (
     salvage,
     score_batch,
     summarise_reports,
+    unmatched_sources,
 )
 from qa_pipeline.scorecards import build_scorecards
 from qa_pipeline.settings import PullSource, Settings, load_settings
@@ -162,6 +163,9 @@ def nightly_qa(
     try:
         found = discover(settings, the_night)
         logger.info("inputs: %s", {c: len(p) for c, p in found.items()})
+        empty = unmatched_sources(settings, the_night)
+        for warning in empty:
+            logger.warning(warning)
         # (channel, files, chat format, team). Mail threads can span files, so all mail
         # files of the night are one batch.
         plan = [("call", b, None, None) for b in batches(found["call"], settings.batch_size)]
@@ -199,6 +203,7 @@ def nightly_qa(
         scored = [_settle(f, "score", c, ids, settings, run_id) for c, ids, f in score_futures]
         checkpoint("run.scored")
         summary = summarise_reports(ingested + scored)
+        summary.warnings = empty
         index = scorecards_task(settings)
         # Only now, with everything stored and scored, do the pulled sources' watermarks move.
         for (source, _), (_, started) in zip(pull_futures, pulled, strict=True):

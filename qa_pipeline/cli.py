@@ -251,7 +251,10 @@ def nightly(
     started = time.perf_counter()
     result = run_nightly(config, the_night, whisper_overrides(model, device))
     summary = RunSummary(
-        channels=result["channels"], reasons=result["reasons"], notes=result.get("notes", [])
+        channels=result["channels"],
+        reasons=result["reasons"],
+        notes=result.get("notes", []),
+        warnings=result.get("warnings", []),
     )
     typer.echo(f"\nrun {result['run_id']} (night {result['night']}) in {time.perf_counter() - started:.1f}s")
     typer.echo(summary.render())

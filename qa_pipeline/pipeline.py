@@ -75,6 +75,7 @@ class RunSummary:
     channels: dict[str, dict[str, int]]
     reasons: list[str]
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # about the run's set-up, e.g. empty sources
 
     @property
     def balanced(self) -> bool:
@@ -93,6 +94,7 @@ class RunSummary:
         lines.append(f"{'total':<8} {totals['read']:>6} {totals['scored']:>7} {totals['quarantined']:>12}")
         if not self.balanced:
             lines.append("WARNING: read != scored + quarantined; see the run record in the database")
+        lines += [f"WARNING: {w}" for w in self.warnings]
         lines += [f"  quarantined: {r}" for r in self.reasons]
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
@@ -119,6 +121,22 @@ def expand(patterns: list[str], night: date | None) -> list[Path]:
         matches = glob.glob(text, recursive=True) if glob.has_magic(text) else [text]
         found.update(Path(m) for m in matches if Path(m).exists())
     return sorted(found)
+
+
+def unmatched_sources(settings: Settings, night: date | None) -> list[str]:
+    """A warning for each configured source path or glob that finds no file for the night."""
+    patterns = [
+        *(("calls", p) for p in settings.sources.calls),
+        *(("chats", c.path) for c in settings.sources.chat_files()),
+        *(("emails", p) for p in settings.sources.emails),
+    ]
+    return [
+        f"sources.{kind}: {pattern!r} matched no file"
+        + (f" for {night.isoformat()}" if night and "{date}" in pattern else "")
+        + " (relative paths in a config file are read from its folder)"
+        for kind, pattern in patterns
+        if not expand([pattern], night)
+    ]
 
 
 def discover(settings: Settings, night: date | None) -> dict[str, list[Path]]:

@@ -124,7 +124,8 @@ class WhisperSettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    """Everything configurable. Paths are relative to the working directory."""
+    """Everything configurable. Relative paths in a config file are read from its folder;
+    from the environment or defaults, from the working directory."""
 
     model_config = SettingsConfigDict(env_prefix="QA_", env_nested_delimiter="__", extra="forbid")
 
@@ -243,6 +244,51 @@ class Settings(BaseSettings):
         return bundled if bundled.exists() else chosen
 
 
+def _from(base: Path, value: Any) -> Any:
+    """A relative path (or glob) in a config file, read from the file's folder ``base``.
+
+    Configs written before this rule named paths from the working directory: when the path's
+    first part exists there and not next to the config, that reading is kept.
+    """
+    if not isinstance(value, str) or not value or Path(value).is_absolute():
+        return value
+    first = Path(value).parts[0]
+    if not (base / first).exists() and Path(first).exists():
+        return value
+    return os.path.normpath(base / value)
+
+
+def relative_to_config(values: dict[str, Any], base: Path) -> dict[str, Any]:
+    """``values`` from a config file with its relative paths resolved from ``base``."""
+    values = dict(values)
+    for key in ("data_dir", "rubric", "classifier"):
+        if key in values:
+            values[key] = _from(base, values[key])
+    url = values.get("database_url")
+    if isinstance(url, str) and url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        values["database_url"] = "sqlite:///" + _from(base, url.removeprefix("sqlite:///"))
+    if isinstance(values.get("routing"), list):
+        values["routing"] = [
+            {**r, "rubric": _from(base, r.get("rubric"))} if isinstance(r, dict) else r
+            for r in values["routing"]
+        ]
+    if isinstance(values.get("whisper"), dict) and "cache_dir" in values["whisper"]:
+        values["whisper"] = {**values["whisper"], "cache_dir": _from(base, values["whisper"]["cache_dir"])}
+    sources = values.get("sources")
+    if isinstance(sources, dict):
+        sources = dict(sources)
+        for key in ("calls", "emails", "chats"):
+            if isinstance(sources.get(key), list):
+                sources[key] = [
+                    {**c, "path": _from(base, c["path"])}
+                    if isinstance(c, dict) and "path" in c
+                    else _from(base, c)
+                    for c in sources[key]
+                ]
+        values["sources"] = sources
+    return values
+
+
 def load_settings(config: Path | None = None) -> Settings:
     """Return settings from ``config`` (or ``./qa.toml`` if present) and ``QA_*`` variables."""
     path = config if config is not None else Path("qa.toml")
@@ -258,6 +304,7 @@ def load_settings(config: Path | None = None) -> Settings:
             raise ConfigError(f"{path}: not UTF-8 (byte {exc.start}); save the config as UTF-8") from None
         except RecursionError:
             raise ConfigError(f"{path}: nested too deeply to be a config file") from None
+    values = relative_to_config(values, path.parent.resolve()) if path.exists() else values
     try:
         return Settings(**values)
     except ValidationError as exc:

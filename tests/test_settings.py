@@ -57,3 +57,40 @@ chats = ["{data / "chats"}/export.json",
         ("freshdesk", "tech", ["freshdesk.jsonl"]),
     ]
     assert len(discover(settings, None)["chat"]) == 3
+
+
+def test_relative_paths_in_a_config_file_are_read_from_its_folder(tmp_path, monkeypatch):
+    from datetime import date
+
+    from qa_pipeline.pipeline import discover, unmatched_sources
+
+    night = tmp_path / "mynight"
+    (night / "chats").mkdir(parents=True)
+    (night / "chats" / "a.json").write_text("[]")
+    (night / "qa.toml").write_text(
+        'database_url = "sqlite:///state/qa.db"\ndata_dir = "state"\nrubric = "../rubrics/x.yaml"\n'
+        '[[routing]]\nteam = "t"\nrubric = "team.yaml"\n'
+        '[sources]\nchats = ["chats/*.json", {path = "chats/{date}.json", format = "zendesk"}]\n'
+        'emails = ["mail/*.mbox"]\n'
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    settings = load_settings(Path("../mynight/qa.toml"))
+    assert settings.database_url == f"sqlite:///{night / 'state' / 'qa.db'}"
+    assert settings.data_dir == night / "state" and settings.rubric == tmp_path / "rubrics" / "x.yaml"
+    assert settings.routing[0].rubric == night / "team.yaml"
+    assert discover(settings, date(2026, 11, 20))["chat"] == [night / "chats" / "a.json"]
+    warnings = unmatched_sources(settings, date(2026, 11, 20))
+    assert len(warnings) == 2  # the dated chat file and the mail folder find nothing
+    assert any("sources.emails" in w and "mail/*.mbox" in w for w in warnings)
+    assert any("for 2026-11-20" in w for w in warnings)
+
+
+def test_a_config_written_from_the_working_directory_still_works(tmp_path, monkeypatch):
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "qa.toml").write_text('[sources]\nemails = ["inbox/*.mbox"]\n')
+    monkeypatch.chdir(tmp_path)
+    # "inbox" exists here and not next to the config: the old reading is kept
+    assert load_settings(Path("conf/qa.toml")).sources.emails == ["inbox/*.mbox"]
