@@ -29,11 +29,11 @@ from zipfile import ZIP_DEFLATED
 
 import numpy as np
 
+from qa_pipeline.bundled import bundled
 from qa_pipeline.errors import QAError
-from qa_pipeline.labels import ROOT
 
 MODEL_NAME = "qa-turns"
-DEFAULT_MODEL = ROOT / "models" / "turns.skops"
+DEFAULT_MODEL = bundled("models", "turns.skops")
 CARD_FORMAT = 1
 # What the card says was trained; part of the version, so change it with the recipe.
 FEATURE_SETS = {

@@ -27,6 +27,25 @@ app.add_typer(rubric_app, name="rubric")
 db_app = typer.Typer(help="The results database: schema revision and migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
+
+def _version(show: bool) -> None:
+    if show:
+        from qa_pipeline import __version__
+
+        typer.echo(f"qa-pipeline {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="print the version and exit"),
+    ] = False,
+) -> None:
+    """Score every customer interaction against a QA rubric."""
+
+
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="qa.toml to read (default: ./qa.toml)")
 ]
@@ -238,7 +257,7 @@ def nightly(
     device: DeviceOption = None,
 ) -> None:
     """Run the whole nightly batch (the Prefect flow nightly_qa) and print the run summary."""
-    from flows.nightly import run_nightly, serve_nightly
+    from qa_pipeline.flows.nightly import run_nightly, serve_nightly
     from qa_pipeline.pipeline import RunSummary
 
     if serve:

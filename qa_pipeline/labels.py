@@ -29,11 +29,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from qa_pipeline.bundled import bundled
 from qa_pipeline.errors import QAError
 
-ROOT = Path(__file__).resolve().parent.parent
-BUNDLED_TRAIN = ROOT / "models" / "labels" / "train.jsonl"
-BUNDLED_HELDOUT = ROOT / "models" / "labels" / "heldout.jsonl"
+BUNDLED_TRAIN = bundled("models", "labels/train.jsonl")
+BUNDLED_HELDOUT = bundled("models", "labels/heldout.jsonl")
 
 
 class Label(BaseModel):

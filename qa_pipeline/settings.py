@@ -16,11 +16,10 @@ import regex
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from qa_pipeline.bundled import bundled
 from qa_pipeline.errors import ConfigError
 from qa_pipeline.patterns import check_pattern, compile_pattern
 from qa_pipeline.redact import Redactor
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Agent(BaseModel):
@@ -231,7 +230,8 @@ class Settings(BaseSettings):
     def rubric_path(self, team: str | None = None, channel: str | None = None) -> Path:
         """The rubric for a team and channel (first matching route, else ``rubric``).
 
-        A relative path that does not exist here is looked up in the project checkout.
+        A relative path that does not exist here, under ``rubrics/``, is looked up among the
+        rubrics shipped with qa-pipeline.
         """
         chosen = self.rubric
         for route in self.routing:
@@ -240,8 +240,10 @@ class Settings(BaseSettings):
                 break
         if chosen.exists():
             return chosen
-        bundled = PROJECT_ROOT / chosen
-        return bundled if bundled.exists() else chosen
+        if len(chosen.parts) == 2 and chosen.parts[0] == "rubrics":
+            shipped = bundled("rubrics", chosen.name)
+            return shipped if shipped.exists() else chosen
+        return chosen
 
 
 def _from(base: Path, value: Any) -> Any:

@@ -15,8 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
-import flows.nightly
-import qa_pipeline.cli  # noqa: F401
+# The expensive imports, done once, before any fork.
+import qa_pipeline.cli
+import qa_pipeline.flows.nightly
 
 
 def warm() -> None:
@@ -41,7 +42,7 @@ def child(config: str, kill_at: str) -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     try:
-        flows.nightly.run_nightly(Path(config), date(2026, 11, 20))
+        qa_pipeline.flows.nightly.run_nightly(Path(config), date(2026, 11, 20))
     except BaseException as exc:
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         os._exit(1)

@@ -54,7 +54,7 @@ emails = ["{data / "emails"}/*.mbox"]
 def test_nightly_reconciles_and_is_idempotent(harness, config, db_url):
     from fake_helpdesk import WebhookSink
 
-    from flows.nightly import run_nightly
+    from qa_pipeline.flows.nightly import run_nightly
 
     with WebhookSink() as sink:
         config.write_text(
@@ -100,7 +100,7 @@ def test_nightly_reconciles_and_is_idempotent(harness, config, db_url):
 
 
 def test_scheduled_deployment_carries_cron_timezone_and_config(config):
-    from flows.nightly import nightly_deployment
+    from qa_pipeline.flows.nightly import nightly_deployment
 
     deployment = nightly_deployment(config, "30 1 * * *", "Europe/Prague")
     [schedule] = deployment.schedules
@@ -110,8 +110,8 @@ def test_scheduled_deployment_carries_cron_timezone_and_config(config):
 
 
 def test_unknown_task_runner_is_a_config_error(tmp_path):
-    from flows.nightly import task_runner_for
     from qa_pipeline.errors import ConfigError
+    from qa_pipeline.flows.nightly import task_runner_for
     from qa_pipeline.settings import Settings
 
     with pytest.raises(ConfigError, match="unknown task_runner"):
@@ -121,7 +121,7 @@ def test_unknown_task_runner_is_a_config_error(tmp_path):
 def test_nightly_pulls_apis_and_moves_watermarks_only_for_complete_pulls(harness, tmp_path, data):
     from fake_helpdesk import FakeZendesk
 
-    from flows.nightly import run_nightly
+    from qa_pipeline.flows.nightly import run_nightly
     from qa_pipeline.store import get_watermark
 
     with FakeZendesk() as good, FakeZendesk(fail_always=True) as bad:

@@ -127,7 +127,7 @@ def prefect_logs() -> str:
 def test_planted_personal_data_appears_in_no_table_log_or_output(harness, night, tmp_path, capsys, caplog):
     from fake_helpdesk import WebhookSink
 
-    from flows.nightly import run_nightly
+    from qa_pipeline.flows.nightly import run_nightly
 
     with WebhookSink() as sink:
         night.write_text(
@@ -208,7 +208,7 @@ def test_planted_personal_data_appears_in_no_table_log_or_output(harness, night,
 
 
 def test_a_task_error_reaches_prefect_with_personal_data_redacted(tmp_path, monkeypatch):
-    import flows.nightly as nightly
+    import qa_pipeline.flows.nightly as nightly
     from qa_pipeline.settings import Settings
 
     def boom(*args, **kwargs):
