@@ -10,11 +10,11 @@ a criterion still decide first: the classifier only ever finds what earns a poin
 from __future__ import annotations
 
 from qa_pipeline.classifier import TurnClassifier
+from qa_pipeline.contracts import CriterionResult, Evidence, Interaction
 from qa_pipeline.errors import QAError
-from qa_pipeline.interactions import Interaction
 from qa_pipeline.rubric import Criterion, Rubric
 from qa_pipeline.rules import VETOED, Hit
-from qa_pipeline.scoring import CriterionResult, Evidence, window_turns
+from qa_pipeline.windows import window_turns
 
 
 def uses_classifier(rubric: Rubric) -> bool:

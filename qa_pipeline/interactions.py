@@ -6,38 +6,29 @@ import hashlib
 import io
 import json
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, ValidationError
 
+from qa_pipeline.contracts import (  # noqa: F401  (re-exported: the contract's long-standing home)
+    MAX_TURN_CHARS,
+    MAX_TURNS,
+    Channel,
+    Interaction,
+    Speaker,
+    Turn,
+    valid_unicode,
+)
 from qa_pipeline.errors import InputError
-
-Channel = Literal["call", "chat", "email"]
-Speaker = Literal["agent", "customer", "bot", "unknown"]
 
 Model = TypeVar("Model", bound=BaseModel)
 
+
 # Limits on one input, so a hostile or broken export costs its own record, not the run.
-MAX_TURN_CHARS = 100_000  # about 40 pages: no message is longer; a pasted mailbox is
-MAX_TURNS = 5_000
 MAX_DEPTH = 64  # nesting of one JSON record
 MAX_LINE_BYTES = 16 * 1024 * 1024  # one JSONL line
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-
-
-def valid_unicode(text: str) -> str:
-    """``text`` if it can be stored as UTF-8; a lone surrogate (broken ``\\ud83d`` escaping
-    in an export) raises ValueError."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError(
-            f"text holds an unpaired surrogate {text[exc.start]!r} at character {exc.start}: "
-            "the export's Unicode escaping is broken"
-        ) from None
-    return text
 
 
 def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
@@ -112,55 +103,6 @@ def validation_summary(exc: ValidationError) -> str:
     where = ".".join(str(part) for part in first.get("loc", ()))
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     return f"{where}: {first['msg']}{more}" if where else f"{first['msg']}{more}"
-
-
-class Turn(BaseModel):
-    """One utterance or message. Calls give ``start``/``end`` seconds; chats and emails ``at``."""
-
-    speaker: Speaker
-    text: str
-    start: float | None = None
-    end: float | None = None
-    at: datetime | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("text")
-    @classmethod
-    def _usable_text(cls, text: str) -> str:
-        if len(text) > MAX_TURN_CHARS:
-            raise ValueError(f"a turn of {len(text):,} characters is over the limit of {MAX_TURN_CHARS:,}")
-        return valid_unicode(text)
-
-
-class Interaction(BaseModel):
-    """One call, chat or email thread between an agent and a customer."""
-
-    id: str
-    channel: Channel
-    agent_id: str = "unknown"
-    agent_name: str | None = None
-    team: str | None = None
-    language: str | None = None
-    started_at: datetime | None = None
-    source: str | None = None
-    # Keyed hash of the customer's address, number or id (qa_pipeline.customers): repeat
-    # contacts and first-contact resolution. Never the identifier itself.
-    customer_key: str | None = None
-    turns: list[Turn] = Field(max_length=MAX_TURNS)
-    metadata: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("id", "source", "agent_id", "agent_name", "team")
-    @classmethod
-    def _usable_name(cls, value: str | None) -> str | None:
-        return valid_unicode(value) if value is not None else None
-
-    def agent_turns(self) -> list[tuple[int, Turn]]:
-        """Return (index, turn) for the agent's turns."""
-        return [(i, t) for i, t in enumerate(self.turns) if t.speaker == "agent"]
-
-    def text(self) -> str:
-        """All turn texts joined: what language detection and search read."""
-        return "\n".join(t.text for t in self.turns)
 
 
 def stable_id(channel: str, system: str, native_id: str) -> str:

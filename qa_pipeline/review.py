@@ -6,9 +6,9 @@ import json
 
 from sqlalchemy import Engine
 
+from qa_pipeline.contracts import InteractionScore
 from qa_pipeline.errors import QAError
 from qa_pipeline.interactions import Interaction
-from qa_pipeline.scoring import InteractionScore
 from qa_pipeline.store import first_contact_results, load_interactions, load_scores
 
 

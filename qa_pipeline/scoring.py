@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, Field
-
-from qa_pipeline.interactions import Interaction
+from qa_pipeline.contracts import (
+    CriterionResult,
+    Evidence,
+    Flag,
+    Interaction,
+    InteractionScore,
+)
 from qa_pipeline.language import detect_language
 from qa_pipeline.rubric import Criterion, Rubric
 from qa_pipeline.rules import ESCALATION, UPSET, Hit, RuleEngine
+from qa_pipeline.windows import turn_offsets, window_turns  # noqa: F401  (turn_offsets re-exported)
 
 if TYPE_CHECKING:
     from qa_pipeline.classifier import TurnClassifier
@@ -20,96 +25,12 @@ CONFIDENCE_FOUND = 1.0
 CONFIDENCE_ABSENT = 0.7
 
 
-# Results are built from data validated where it entered (Interaction, Rubric), so the
-# constructors below use model_construct: validating each object again cost a third of
-# rules-only scoring time (benchmarks/bench_scoring.py).
-
-
-class Evidence(BaseModel):
-    """Where a criterion was decided: a sentence of one turn, by character offsets."""
-
-    turn: int
-    start: int
-    end: int
-    text: str
-    match: str | None = None
-    # customer: the customer's own words on the outcome (rubric ``customer_outcome``)
-    kind: Literal["phrase", "negative", "na", "model", "customer"] = "phrase"
-
-
-class CriterionResult(BaseModel):
-    result: Literal["pass", "fail", "na"]
-    score: float | None
-    confidence: float
-    method: Literal["rule", "model"] = "rule"
-    evidence: list[Evidence] = Field(default_factory=list)
-    reason: str | None = None
-
-
-class Flag(BaseModel):
-    code: str
-    criterion: str | None = None
-    reason: str
-    evidence: list[Evidence] = Field(default_factory=list)
-
-
-class InteractionScore(BaseModel):
-    """One line of the Score contract."""
-
-    interaction_id: str
-    agent_id: str
-    channel: str
-    rubric: str
-    model: str = "rules-only"
-    language: str | None = None
-    score: float
-    criteria: dict[str, CriterionResult]
-    flags: list[Flag] = Field(default_factory=list)
-
-
 def resolve_language(interaction: Interaction, rubric: Rubric) -> str:
     """The interaction's language, else detected from its text among the rubric's languages."""
     if interaction.language:
         return interaction.language.lower()
     lang, _ = detect_language(interaction.text(), tuple(rubric.languages), default=rubric.languages[0])
     return lang
-
-
-def turn_offsets(interaction: Interaction) -> list[float | None]:
-    """Seconds from the start for each turn: ``start`` on calls, else from the ``at`` timestamps."""
-    first_at = next((t.at for t in interaction.turns if t.at is not None), None)
-    offsets: list[float | None] = []
-    for t in interaction.turns:
-        if t.start is not None:
-            offsets.append(t.start)
-        elif t.at is not None and first_at is not None:
-            offsets.append((t.at - first_at).total_seconds())
-        else:
-            offsets.append(None)
-    return offsets
-
-
-def window_turns(interaction: Interaction, criterion: Criterion) -> list[int]:
-    """Indices of the turns a criterion reads: its speaker's turns, cut to its window.
-
-    A seconds window on an interaction without times falls back to reading every turn.
-    """
-    turns = [i for i, t in enumerate(interaction.turns) if criterion.speaker in ("any", t.speaker)]
-    window = criterion.window
-    if window.first_turns:
-        return turns[: window.first_turns]
-    if window.last_turns:
-        return turns[-window.last_turns :]
-    if window.first_seconds or window.last_seconds:
-        offsets = turn_offsets(interaction)
-        known = [o for o in offsets if o is not None]
-        if not known:
-            return turns
-        if window.first_seconds:
-            return [i for i in turns if offsets[i] is not None and offsets[i] <= window.first_seconds]
-        end = max(o for o in known)
-        return [i for i in turns if offsets[i] is not None and offsets[i] >= end - window.last_seconds]
-    return turns
 
 
 def not_applicable(criterion: Criterion, interaction: Interaction, hits: list[Hit]) -> CriterionResult | None:

@@ -39,10 +39,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import OperationalError
 
+from qa_pipeline.contracts import InteractionScore
 from qa_pipeline.errors import QAError
 from qa_pipeline.faults import checkpoint
 from qa_pipeline.interactions import Interaction, Turn, content_hash
-from qa_pipeline.scoring import InteractionScore
 from qa_pipeline.sources import Quarantined
 
 metadata = MetaData()

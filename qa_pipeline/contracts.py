@@ -1,0 +1,129 @@
+"""The public data contracts (DESIGN.md): Interaction and Turn in, InteractionScore out.
+
+Plain pydantic models that import nothing else of qa-pipeline, so every module (store,
+search, scorecards, a plugin in another package) can use them without loading spaCy,
+Whisper or the database.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+Channel = Literal["call", "chat", "email"]
+Speaker = Literal["agent", "customer", "bot", "unknown"]
+
+# Limits on one input, so a hostile or broken export costs its own record, not the run.
+MAX_TURN_CHARS = 100_000  # about 40 pages: no message is longer; a pasted mailbox is
+MAX_TURNS = 5_000
+
+
+def valid_unicode(text: str) -> str:
+    """``text`` if it can be stored as UTF-8; a lone surrogate (broken ``\\ud83d`` escaping
+    in an export) raises ValueError."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"text holds an unpaired surrogate {text[exc.start]!r} at character {exc.start}: "
+            "the export's Unicode escaping is broken"
+        ) from None
+    return text
+
+
+class Turn(BaseModel):
+    """One utterance or message. Calls give ``start``/``end`` seconds; chats and emails ``at``."""
+
+    speaker: Speaker
+    text: str
+    start: float | None = None
+    end: float | None = None
+    at: datetime | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("text")
+    @classmethod
+    def _usable_text(cls, text: str) -> str:
+        if len(text) > MAX_TURN_CHARS:
+            raise ValueError(f"a turn of {len(text):,} characters is over the limit of {MAX_TURN_CHARS:,}")
+        return valid_unicode(text)
+
+
+class Interaction(BaseModel):
+    """One call, chat or email thread between an agent and a customer."""
+
+    id: str
+    channel: Channel
+    agent_id: str = "unknown"
+    agent_name: str | None = None
+    team: str | None = None
+    language: str | None = None
+    started_at: datetime | None = None
+    source: str | None = None
+    # Keyed hash of the customer's address, number or id (qa_pipeline.customers): repeat
+    # contacts and first-contact resolution. Never the identifier itself.
+    customer_key: str | None = None
+    turns: list[Turn] = Field(max_length=MAX_TURNS)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("id", "source", "agent_id", "agent_name", "team")
+    @classmethod
+    def _usable_name(cls, value: str | None) -> str | None:
+        return valid_unicode(value) if value is not None else None
+
+    def agent_turns(self) -> list[tuple[int, Turn]]:
+        """Return (index, turn) for the agent's turns."""
+        return [(i, t) for i, t in enumerate(self.turns) if t.speaker == "agent"]
+
+    def text(self) -> str:
+        """All turn texts joined: what language detection and search read."""
+        return "\n".join(t.text for t in self.turns)
+
+
+# Results are built from data validated where it entered (Interaction, Rubric), so scoring
+# constructs them with model_construct: validating each object again cost a third of
+# rules-only scoring time (benchmarks/bench_scoring.py).
+
+
+class Evidence(BaseModel):
+    """Where a criterion was decided: a sentence of one turn, by character offsets."""
+
+    turn: int
+    start: int
+    end: int
+    text: str
+    match: str | None = None
+    # customer: the customer's own words on the outcome (rubric ``customer_outcome``)
+    kind: Literal["phrase", "negative", "na", "model", "customer"] = "phrase"
+
+
+class CriterionResult(BaseModel):
+    result: Literal["pass", "fail", "na"]
+    score: float | None
+    confidence: float
+    method: Literal["rule", "model"] = "rule"
+    evidence: list[Evidence] = Field(default_factory=list)
+    reason: str | None = None
+
+
+class Flag(BaseModel):
+    code: str
+    criterion: str | None = None
+    reason: str
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class InteractionScore(BaseModel):
+    """One line of the Score contract."""
+
+    interaction_id: str
+    agent_id: str
+    channel: str
+    rubric: str
+    model: str = "rules-only"
+    language: str | None = None
+    score: float
+    criteria: dict[str, CriterionResult]
+    flags: list[Flag] = Field(default_factory=list)
