@@ -18,8 +18,8 @@ import numpy as np
 from qa_pipeline.errors import InputError, ModelError
 from qa_pipeline.interactions import Turn
 from qa_pipeline.models import MULTILINGUAL, multilingual_model
+from qa_pipeline.registry import Registry
 from qa_pipeline.settings import WhisperSettings
-from qa_pipeline.sources import Registry
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -288,7 +288,7 @@ def make_transcriber(settings: WhisperSettings | None = None) -> Transcriber:
     return AutoTranscriber(settings) if settings.model == "auto" else Transcriber(settings)
 
 
-transcribers: Registry[type[Transcriber]] = Registry("transcriber")
+transcribers: Registry[type[Transcriber]] = Registry("transcriber", "qa_pipeline.transcribers")
 transcribers.register("faster-whisper")(Transcriber)
 transcribers.register("auto")(AutoTranscriber)
 

@@ -1,20 +1,19 @@
 """Raw sources -> Interactions. Built-in formats register here exactly as a user's would.
 
-A source reader takes a path and returns an :class:`IngestResult`. Register one with
-``@chat_formats.register("name")``; ``qa ingest chats --format name`` then finds it.
+A chat reader takes a path and returns an :class:`IngestResult`. Register one with
+``@chat_formats.register("name")`` in a module ``registrations.py`` lists, or as an entry
+point in the group ``qa_pipeline.chat_formats`` from another package; ``qa ingest chats
+--format name`` then finds it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
 
-from qa_pipeline.errors import ConfigError, InputError
+from qa_pipeline.errors import InputError
 from qa_pipeline.interactions import Interaction
-
-T = TypeVar("T")
-
+from qa_pipeline.registry import Registry
 
 RECORD_COPY_CHARS = 10_000  # of a bad record kept in the quarantine
 
@@ -70,30 +69,7 @@ class IngestResult:
         self.quarantined.extend(other.quarantined)
 
 
-class Registry(Generic[T]):
-    """Named plug-ins of one kind (chat formats, email readers, transcribers)."""
-
-    def __init__(self, kind: str):
-        self.kind = kind
-        self._items: dict[str, T] = {}
-
-    def register(self, name: str) -> Callable[[T], T]:
-        def decorate(item: T) -> T:
-            self._items[name] = item
-            return item
-
-        return decorate
-
-    def get(self, name: str) -> T:
-        try:
-            return self._items[name]
-        except KeyError:
-            known = ", ".join(sorted(self._items)) or "none"
-            raise ConfigError(f"unknown {self.kind} '{name}'; known: {known}") from None
-
-    def names(self) -> list[str]:
-        return sorted(self._items)
-
-
-chat_formats: Registry[Callable[..., IngestResult]] = Registry("chat format")
-email_readers: Registry[Callable[..., IngestResult]] = Registry("email reader")
+chat_formats: Registry[Callable[..., IngestResult]] = Registry("chat format", "qa_pipeline.chat_formats")
+email_readers: Registry[Callable[..., tuple[list, list[Quarantined]]]] = Registry(
+    "email reader", "qa_pipeline.email_readers"
+)

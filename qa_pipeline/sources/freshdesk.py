@@ -13,9 +13,9 @@ from typing import Any
 
 from qa_pipeline.errors import InputError
 from qa_pipeline.sources import IngestResult, chat_formats
-from qa_pipeline.sources.chats import read_records
 from qa_pipeline.sources.conversations import Message, build_interaction, plain, to_datetime
 from qa_pipeline.sources.pull import Pager, api_root, expanders
+from qa_pipeline.sources.records import read_records
 
 
 def parse_ticket(ticket: dict[str, Any], source: str) -> Any:

@@ -21,13 +21,13 @@ from typing import Any
 import httpx
 
 from qa_pipeline.errors import InputError
-from qa_pipeline.sources import Registry
+from qa_pipeline.registry import Registry
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 
 # Per format: fetch what a listed record lacks (e.g. a ticket's comments) -> full record.
 Expander = Callable[["Pager", dict[str, Any], str], dict[str, Any]]  # (pager, record, listing URL)
-expanders: Registry[Expander] = Registry("pull expander")
+expanders: Registry[Expander] = Registry("pull expander", "qa_pipeline.pull_expanders")
 
 
 class Pager:
