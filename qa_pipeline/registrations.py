@@ -31,4 +31,12 @@ BUILTINS: dict[str, tuple[str, ...]] = {
     ),
     # a Transcriber class: WhisperSettings -> transcribe(path) -> segments
     "qa_pipeline.transcribers": ("qa_pipeline.transcribe",),
+    # public corpora that qa corpus prepare turns into labels (corpora.core.register)
+    "qa_pipeline.corpora": (
+        "qa_pipeline.corpora.esconv",
+        "qa_pipeline.corpora.multidogo",
+        "qa_pipeline.corpora.multiwoz",
+        "qa_pipeline.corpora.tydip",
+        "qa_pipeline.corpora.uss",
+    ),
 }

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from qa_pipeline.corpora import Corpus, corpus_label, files_under, register
+from qa_pipeline.corpora.core import Corpus, corpus_label, files_under, register
 from qa_pipeline.labels import Label
 
 NAME = "esconv"

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from qa_pipeline.corpora import Corpus, files_under, register, split_of
+from qa_pipeline.corpora.core import Corpus, files_under, register, split_of
 from qa_pipeline.interactions import Interaction, Turn, content_hash
 
 NAME = "uss-multiwoz"
