@@ -38,6 +38,7 @@ test: install postgres
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports  # the architecture contracts in pyproject.toml: no cycles, layers
 
 format: install
 	$(BIN)/ruff check --fix .

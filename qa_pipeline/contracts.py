@@ -1,4 +1,5 @@
-"""The public data contracts (DESIGN.md): Interaction and Turn in, InteractionScore out.
+"""The public data contracts (DESIGN.md): Interaction and Turn in, InteractionScore out;
+Quarantined and IngestResult for what a reader could and could not use.
 
 Plain pydantic models that import nothing else of qa-pipeline, so every module (store,
 search, scorecards, a plugin in another package) can use them without loading spaCy,
@@ -7,6 +8,7 @@ Whisper or the database.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -127,3 +129,58 @@ class InteractionScore(BaseModel):
     score: float
     criteria: dict[str, CriterionResult]
     flags: list[Flag] = Field(default_factory=list)
+
+
+RECORD_COPY_CHARS = 10_000  # of a bad record kept in the quarantine
+
+
+def storable(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, unpaired surrogates replaced by U+FFFD."""
+    return text[:limit].encode("utf-8", errors="surrogatepass").decode("utf-8", errors="replace")
+
+
+@dataclass
+class Quarantined:
+    """An input that could not be used, and why.
+
+    ``source`` and ``position`` point at the original (the file, and the line, record or
+    message number in it); ``record`` is a copy of the bad record, redacted before storing.
+    """
+
+    channel: str
+    source: str
+    reason: str
+    record: str | None = None
+    position: int | None = None
+
+    def __post_init__(self) -> None:
+        # What is kept must be storable: bounded, and valid UTF-8 (no lone surrogates).
+        self.source, self.reason = storable(self.source, 2_000), storable(self.reason, 2_000)
+        self.record = storable(self.record, RECORD_COPY_CHARS) if self.record is not None else None
+
+    @classmethod
+    def from_error(cls, channel: str, error: Any, source: str = "") -> Quarantined:
+        """From an ``errors.InputError`` (its reason, source, record copy and position)."""
+        return cls(
+            channel=channel,
+            source=error.source or source,
+            reason=error.reason,
+            record=error.record,
+            position=error.position,
+        )
+
+
+@dataclass
+class IngestResult:
+    """What one ingest produced: good interactions and quarantined inputs, never silently fewer."""
+
+    interactions: list[Interaction] = field(default_factory=list)
+    quarantined: list[Quarantined] = field(default_factory=list)
+
+    @property
+    def read(self) -> int:
+        return len(self.interactions) + len(self.quarantined)
+
+    def extend(self, other: IngestResult) -> None:
+        self.interactions.extend(other.interactions)
+        self.quarantined.extend(other.quarantined)

@@ -22,10 +22,10 @@ from stdnum.lt import asmens
 from stdnum.ru import inn
 from stdnum.si import emso
 
+from qa_pipeline.contracts import Quarantined
 from qa_pipeline.errors import InputError
 from qa_pipeline.interactions import Interaction
 from qa_pipeline.patterns import TIME_LIMIT_S
-from qa_pipeline.sources import Quarantined
 
 PSEUDONYM_LENGTH = 10  # hex characters of the keyed hash in a pseudonym
 

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from qa_pipeline.store import metadata
+from qa_pipeline.schema import metadata
 
 engine = context.config.attributes["engine"]
 with engine.begin() as connection:

@@ -1,4 +1,4 @@
-"""The classifier's commands: ``qa corpus``, ``qa train``, ``qa evaluate``, ``qa feedback import``."""
+"""The classifier's commands: qa corpus, qa train, qa evaluate, qa feedback import."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from typing import Annotated
 
 import typer
 
-from qa_pipeline.cli import ConfigOption, app, friendly
+from qa_pipeline.cli._app import (
+    ConfigOption,
+    app,
+    corpus_app,
+    feedback_app,
+    friendly,
+)
 
-feedback_app = typer.Typer(help="Graders' corrections of machine results.", no_args_is_help=True)
-app.add_typer(feedback_app, name="feedback")
-corpus_app = typer.Typer(help="Public labelled corpora for training and evaluation.", no_args_is_help=True)
-app.add_typer(corpus_app, name="corpus")
 CorpusOption = Annotated[
     list[Path] | None,
     typer.Option("--corpus", help="labels made by `qa corpus prepare` (var/corpora/NAME.jsonl); repeatable"),
@@ -61,7 +63,7 @@ def corpus_prepare(
 
 
 RubricOption = Annotated[Path | None, typer.Option(help="rubric YAML (default: the configured rubric)")]
-ModelOption = Annotated[
+ClassifierOption = Annotated[
     Path | None, typer.Option("--model", help="classifier artifact (default: models/turns.skops)")
 ]
 
@@ -123,7 +125,7 @@ def evaluate(
     ] = None,
     corpus: CorpusOption = None,
     split: Annotated[str, typer.Option(help="corpus split to report on: test (default) or valid")] = "test",
-    model: ModelOption = None,
+    model: ClassifierOption = None,
     rubric: RubricOption = None,
     report: Annotated[Path | None, typer.Option("--json", help="also write the report as JSON here")] = None,
     noisy: Annotated[

@@ -1,0 +1,156 @@
+"""The results database's tables (SQLAlchemy Core): the one description the store writes
+through and the migrations are checked against."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("night", String(10)),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("status", String(16), nullable=False),
+    Column("summary", JSON),
+)
+
+interactions = Table(
+    "interactions",
+    metadata,
+    Column("id", String(255), primary_key=True),
+    Column("channel", String(8), nullable=False, index=True),
+    Column("agent_id", String(64), nullable=False, index=True),
+    Column("agent_name", String(255)),
+    Column("team", String(64), index=True),
+    Column("language", String(8)),
+    Column("started_at", DateTime(timezone=True), index=True),
+    Column("source", Text),
+    Column("metadata", JSON),
+    Column("run_id", String(64)),
+    Column("customer_key", String(64)),  # keyed hash, see qa_pipeline.customers
+    Column("fingerprint", String(32)),  # hash of the content: unchanged re-ingests keep their scores
+    # Supervisors filter by an agent or a team over dates (qa search, scorecards).
+    Index("ix_interactions_agent_started", "agent_id", "started_at"),
+    Index("ix_interactions_team_started", "team", "started_at"),
+    Index("ix_interactions_customer_started", "customer_key", "started_at"),
+)
+
+# An interaction the same customer contacted us again about within the window: not resolved
+# at first contact. Rebuilt for a customer whenever one of their interactions is saved.
+repeat_contacts = Table(
+    "repeat_contacts",
+    metadata,
+    Column(
+        "interaction_id", String(255), ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("repeat_id", String(255), nullable=False, index=True),
+    Column("repeat_channel", String(8)),
+    Column("gap_s", Float, nullable=False),
+    Column("window_days", Float, nullable=False),
+)
+
+turns = Table(
+    "turns",
+    metadata,
+    # A surrogate integer key: SQLite's full-text index refers to turns by it (VACUUM keeps
+    # an INTEGER PRIMARY KEY, but may renumber implicit rowids).
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("interaction_id", String(255), ForeignKey("interactions.id", ondelete="CASCADE"), nullable=False),
+    Column("idx", Integer, nullable=False),
+    Column("speaker", String(16), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("start", Float),
+    Column("end", Float),
+    Column("at", DateTime(timezone=True)),
+    Column("metadata", JSON),
+    UniqueConstraint("interaction_id", "idx", name="uq_turns_interaction_idx"),
+)
+
+scores = Table(
+    "scores",
+    metadata,
+    Column(
+        "interaction_id", String(255), ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("rubric", String(64), primary_key=True),
+    Column("agent_id", String(64), nullable=False, index=True),
+    Column("channel", String(8), nullable=False),
+    Column("model", String(64)),
+    Column("language", String(8)),
+    Column("score", Float, nullable=False),
+    Column("flags", JSON),
+    Column("run_id", String(64)),
+    Column("scored_at", DateTime(timezone=True)),
+)
+
+criterion_results = Table(
+    "criterion_results",
+    metadata,
+    Column("interaction_id", String(255), primary_key=True),
+    Column("rubric", String(64), primary_key=True),
+    Column("criterion", String(64), primary_key=True),
+    Column("result", String(4), nullable=False, index=True),
+    Column("score", Float),
+    Column("confidence", Float),
+    Column("method", String(8)),
+    Column("evidence", JSON),
+    Column("reason", Text),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", String(32), primary_key=True),  # hash of channel + source + reason
+    Column("channel", String(8), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("record", Text),  # a redacted copy of the bad record
+    Column("position", Integer),  # line, record or message number in the source file
+    Column("first_run_id", String(64)),
+    Column("last_run_id", String(64)),
+)
+
+grader_feedback = Table(
+    "grader_feedback",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("interaction_id", String(255), nullable=False, index=True),
+    Column("rubric", String(64)),
+    Column("criterion", String(64), nullable=False, index=True),
+    Column("machine_result", String(4)),
+    Column("machine_method", String(8)),
+    Column("grader_result", String(4), nullable=False),
+    Column("grader", String(128)),
+    Column("reason", Text),
+    Column("turn", Integer),
+    Column("text", Text),
+    Column("language", String(8)),
+    Column("source_file", Text),
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+)
+
+watermarks = Table(
+    "watermarks",
+    metadata,
+    Column("source", String(128), primary_key=True),
+    Column("value", DateTime(timezone=True), nullable=False),
+    Column("run_id", String(64)),
+)
