@@ -198,18 +198,10 @@ def store_result(
 ) -> BatchReport:
     """Map agents, redact and store what a reader produced; record what it quarantined."""
     checkpoint("ingest.read")
-    agents = {key: a for a in settings.agents for key in (a.id, *a.aliases)}
-    redactor = settings.redactor()
-    clean, unusable = redact_all(
-        (fill_agent(i, agents) for i in result.interactions),
-        redactor,
-        frozenset(a.id for a in settings.agents),
-    )
-    if team:
-        clean = [i if i.team else i.model_copy(update={"team": team}) for i in clean]
+    clean, quarantined = prepare(result, settings, team)
     engine = connect(settings.database_url)
     clean, duplicates = drop_duplicates(clean, stored_in_run(engine, [i.id for i in clean], run_id))
-    quarantined = [redactor.quarantined(q) for q in result.quarantined + unusable] + duplicates
+    quarantined += duplicates
     save_interactions(engine, clean, run_id, fcr_window_days=settings.fcr_window_days)
     checkpoint("ingest.stored")
     save_quarantined(engine, quarantined, run_id)
@@ -223,6 +215,24 @@ def store_result(
         + [f"[{i.channel}] {i.source}: {w}" for i in clean for w in i.metadata.get("warnings", [])],
         reasons=[_reason(q) for q in quarantined],
     )
+
+
+def prepare(
+    result: IngestResult, settings: Settings, team: str | None = None
+) -> tuple[list[Interaction], list[Quarantined]]:
+    """What a reader produced, made ready to store or write: help-desk aliases mapped to the
+    configured agents, a source's team filled in, everything redacted (quarantined items too).
+    The nightly run and ``qa ingest`` both go through here, so they give the same interactions."""
+    agents = {key: a for a in settings.agents for key in (a.id, *a.aliases)}
+    redactor = settings.redactor()
+    clean, unusable = redact_all(
+        (fill_agent(i, agents) for i in result.interactions),
+        redactor,
+        frozenset(a.id for a in settings.agents),
+    )
+    if team:
+        clean = [i if i.team else i.model_copy(update={"team": team}) for i in clean]
+    return clean, [redactor.quarantined(q) for q in result.quarantined + unusable]
 
 
 def redact_all(

@@ -158,3 +158,66 @@ backoff_s = 0
     assert row.source.startswith("pull zendesk-down") and "500" in row.reason
     # the raw pulled records (personal data) are not kept once stored redacted
     assert not list((tmp_path / "var" / "pulls").rglob("*.jsonl"))
+
+
+def test_qa_ingest_then_qa_score_gives_what_the_nightly_run_stores(harness, tmp_path, data):
+    """The CLI and the flow call the same library functions: same interactions, same scores."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from qa_pipeline.cli import app
+    from qa_pipeline.flows.nightly import run_nightly
+    from qa_pipeline.store import load_interactions, load_scores
+
+    config = tmp_path / "qa.toml"
+    config.write_text(
+        f"""
+database_url = "sqlite:///{tmp_path / "qa.db"}"
+data_dir = "{tmp_path / "var"}"
+agent_domains = ["acme.example"]
+[sources]
+chats = ["{data / "chats"}/*.json*"]
+emails = ["{data / "emails"}/*.mbox"]
+[[agents]]
+id = "sarah"
+name = "Sarah Kowalski"
+team = "billing"
+aliases = ["a17"]
+""",
+        encoding="utf-8",
+    )
+    run_nightly(config, date(2026, 11, 20))
+    runner, out = CliRunner(), tmp_path / "cli"
+    chats = sorted(str(p) for p in data.glob("chats/*.json*"))
+    for kind, paths in (("chats", chats), ("emails", [str(data / "emails" / "thread.mbox")])):
+        done = runner.invoke(
+            app, ["ingest", kind, *paths, "-o", str(out / f"{kind}.jsonl"), "--config", str(config)]
+        )
+        assert done.exit_code == 0, done.output
+    lines = [
+        json.loads(x) for k in ("chats", "emails") for x in (out / f"{k}.jsonl").read_text().splitlines()
+    ]
+    both = out / "all.jsonl"
+    both.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    done = runner.invoke(app, ["score", str(both), "-o", str(out / "scores.jsonl"), "--config", str(config)])
+    assert done.exit_code == 0, done.output
+
+    engine = connect(f"sqlite:///{tmp_path / 'qa.db'}")
+    stored = {i.id: i for i in load_interactions(engine, [x["id"] for x in lines])}
+    assert len(stored) == len(lines) >= 5
+    for line in lines:
+        kept = stored[line["id"]]
+        assert (line["agent_id"], line.get("agent_name"), line.get("team")) == (
+            kept.agent_id,
+            kept.agent_name,
+            kept.team,
+        )
+        assert [t["text"] for t in line["turns"]] == [t.text for t in kept.turns]
+    assert any(x["agent_id"] == "sarah" and x["team"] == "billing" for x in lines)  # the alias was mapped
+    for score in (json.loads(x) for x in (out / "scores.jsonl").read_text().splitlines()):
+        [nightly] = load_scores(engine, score["interaction_id"])
+        assert score["score"] == nightly.score, score["interaction_id"]
+        assert {c: r["result"] for c, r in score["criteria"].items()} == {
+            c: r.result for c, r in nightly.criteria.items()
+        }

@@ -95,7 +95,7 @@ def _ingest(
     whisper: dict | None = None,
 ) -> None:
     from qa_pipeline.interactions import write_jsonl
-    from qa_pipeline.pipeline import read_channel, redact_all
+    from qa_pipeline.pipeline import prepare, read_channel
     from qa_pipeline.settings import load_settings
 
     settings = load_settings(config)
@@ -110,15 +110,11 @@ def _ingest(
     elif kind == "chat":
         paths = [p for path in paths for p in (sorted(path.glob("*.[jc][sv]*")) if path.is_dir() else [path])]
     result = read_channel(kind, paths, settings)
-    redactor = settings.redactor()
-    clean, unusable = redact_all(result.interactions, redactor, frozenset(a.id for a in settings.agents))
+    clean, quarantined = prepare(result, settings)
     write_jsonl(output, clean)
-    for q in (redactor.quarantined(q) for q in result.quarantined + unusable):
+    for q in quarantined:
         typer.echo(f"quarantined: {q.source}: {q.reason}", err=True)
-    typer.echo(
-        f"read {result.read} = ingested {len(clean)} + quarantined {len(result.quarantined) + len(unusable)};"
-        f" wrote {output}"
-    )
+    typer.echo(f"read {result.read} = ingested {len(clean)} + quarantined {len(quarantined)}; wrote {output}")
 
 
 @ingest_app.command("calls")
