@@ -39,6 +39,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports  # the architecture contracts in pyproject.toml: no cycles, layers
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -168,7 +168,9 @@ def nightly_qa(
             logger.warning(warning)
         # (channel, files, chat format, team). Mail threads can span files, so all mail
         # files of the night are one batch.
-        plan = [("call", b, None, None) for b in batches(found["call"], settings.batch_size)]
+        plan: list[tuple[str, list[Path], str | None, str | None]] = [
+            ("call", b, None, None) for b in batches(found["call"], settings.batch_size)
+        ]
         plan += [
             ("chat", b, source.format, source.team)
             for source, paths in chat_groups(settings, the_night)

@@ -14,6 +14,7 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +42,7 @@ class SentenceEmbedder:
         self.cache_path = Path(cache) if cache else default_cache()
         self.progress = progress
         self._db: sqlite3.Connection | None = None
-        self._model = None
+        self._model: Any = None
         self._lock = threading.Lock()
 
     def _connection(self) -> sqlite3.Connection:

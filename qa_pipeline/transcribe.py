@@ -11,12 +11,12 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from qa_pipeline.contracts import Speaker, Turn
 from qa_pipeline.errors import InputError, ModelError
-from qa_pipeline.interactions import Turn
 from qa_pipeline.models import MULTILINGUAL, multilingual_model
 from qa_pipeline.registry import Registry
 from qa_pipeline.settings import WhisperSettings
@@ -379,7 +379,7 @@ def call_metrics(turns: list[Turn], duration: float, stereo: bool) -> dict[str, 
 
 def _turn(u: Utterance, speaker: str, speaker_confidence: float) -> Turn:
     return Turn(
-        speaker=speaker,
+        speaker=cast(Speaker, speaker),
         text=u.text,
         start=round(u.start, 2),
         end=round(u.end, 2),

@@ -37,7 +37,8 @@ def window_turns(interaction: Interaction, criterion: Criterion) -> list[int]:
         if not known:
             return turns
         if window.first_seconds:
-            return [i for i in turns if offsets[i] is not None and offsets[i] <= window.first_seconds]
-        end = max(o for o in known)
-        return [i for i in turns if offsets[i] is not None and offsets[i] >= end - window.last_seconds]
+            limit = window.first_seconds
+            return [i for i in turns if (at := offsets[i]) is not None and at <= limit]
+        start = max(known) - (window.last_seconds or 0)
+        return [i for i in turns if (at := offsets[i]) is not None and at >= start]
     return turns

@@ -179,7 +179,7 @@ def prepare_corpus(name: str, paths: list[Path], output: Path, commit: str | Non
 
 def count_labels(labels: Iterable[Label]) -> dict[str, Any]:
     """Labels and dialogues per criterion, split, language and outcome."""
-    rows = Counter()
+    rows: Counter[str] = Counter()
     dialogues: dict[str, set[str]] = {}
     for lb in labels:
         rows[f"{lb.criterion}/{lb.split}/{lb.language}/{lb.label}"] += 1

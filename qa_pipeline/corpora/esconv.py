@@ -56,7 +56,7 @@ def _from_json(path: Path) -> Iterator[Label]:
 def _from_tsv(path: Path) -> Iterator[Label]:
     """Each line is a window of one dialogue; a line whose first turn was not seen in the
     current dialogue starts a new one."""
-    dialogue, seen = 0, set()
+    dialogue, seen = 0, set[tuple[str, str]]()
     for line in path.read_text(encoding="utf-8").splitlines():
         segments = [m for m in (SEGMENT.match(s) for s in line.split(" EOS ")) if m]
         if not segments:

@@ -116,17 +116,19 @@ def read_russian(paths: list[Path]) -> Iterator[Label]:
             continue
         en_lines = en_file.read_text(encoding="utf-8").splitlines()
         ru_lines = ru_file.read_text(encoding="utf-8").splitlines()
-        current, position = None, 0
+        current: str | None = None
+        position = 0
         for en, ru in zip(en_lines, ru_lines, strict=False):
             k = key(en)
-            turns = by_id.get(current) if current else None
-            if turns and position < len(turns) and key(turns[position][0]) == k:
+            expected = by_id.get(current) if current else None
+            if expected and position < len(expected) and key(expected[position][0]) == k:
                 position += 1
             elif k in starts:
                 current, position = starts[k], 1
             else:
                 current = None
                 continue
+            assert current is not None
             _, acts = by_id[current][position - 1]
             outcome = thanks_label(acts)
             if outcome is not None and ru.strip():

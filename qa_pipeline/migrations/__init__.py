@@ -32,7 +32,9 @@ def current_revision(engine: Engine) -> str | None:
 
 def head_revision() -> str:
     """The newest revision this version of qa-pipeline knows."""
-    return ScriptDirectory.from_config(alembic_config(None)).get_current_head()  # type: ignore[arg-type]
+    head = ScriptDirectory.from_config(alembic_config(None)).get_current_head()  # type: ignore[arg-type]
+    assert head is not None, "qa_pipeline/migrations/versions holds no revision"
+    return head
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

@@ -103,11 +103,10 @@ def call_details(path: Path, manifest: dict[str, dict[str, str]]) -> dict[str, A
         }
     match = FILENAME_PATTERN.match(path.stem)
     if match:
-        started = datetime.strptime(match["ts"], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
         return {
             "call_id": match["call_id"],
             "agent_id": match["agent_id"],
-            "started_at": started,
+            "started_at": datetime.strptime(match["ts"], "%Y%m%dT%H%M%S").replace(tzinfo=UTC),
             "agent_source": "filename",
         }
     return {"call_id": path.stem, "agent_id": "unknown", "agent_source": "none"}

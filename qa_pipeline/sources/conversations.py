@@ -11,10 +11,11 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
+from qa_pipeline.contracts import Interaction, Speaker, Turn
 from qa_pipeline.errors import InputError
-from qa_pipeline.interactions import Interaction, Turn, stable_id
+from qa_pipeline.interactions import stable_id
 from qa_pipeline.sources.emails import html_to_text
 
 
@@ -67,7 +68,12 @@ def timing(messages: list[Message], resolved_at: datetime | None) -> dict[str, f
     shown = [m for m in messages if m.visible and m.at is not None]
     first_customer = next((m.at for m in shown if m.speaker == "customer"), None)
     first_agent = next(
-        (m.at for m in shown if m.speaker == "agent" and first_customer and m.at >= first_customer), None
+        (
+            m.at
+            for m in shown
+            if m.speaker == "agent" and first_customer and m.at is not None and m.at >= first_customer
+        ),
+        None,
     )
     return {
         "first_response_s": (first_agent - first_customer).total_seconds()
@@ -100,7 +106,7 @@ def build_interaction(
     until redaction turns it into a keyed hash.
     """
     turns = [
-        Turn(speaker=m.speaker, text=m.text.strip(), at=m.at)
+        Turn(speaker=cast(Speaker, m.speaker), text=m.text.strip(), at=m.at)
         for m in messages
         if m.visible and m.text.strip()
     ]

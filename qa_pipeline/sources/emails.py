@@ -148,15 +148,16 @@ def decode_body(payload: bytes, declared: str | None) -> tuple[str, str | None]:
     else:
         lied = declared not in (None, "utf-8", "utf8", "us-ascii", "ascii") and not payload.isascii()
         return text, f"declared charset {declared}, but the body is UTF-8; read as UTF-8" if lied else None
+    claimed: str | None
     try:
-        text = payload.decode(declared) if declared else None
+        claimed = payload.decode(declared) if declared else None
     except (LookupError, UnicodeDecodeError):
-        text = None
-    if text is not None and mess_ratio(text) < MESS_LIMIT:
-        return text, None
+        claimed = None
+    if claimed is not None and mess_ratio(claimed) < MESS_LIMIT:
+        return claimed, None
     best = charset_normalizer.from_bytes(payload).best()
     if best is None:
-        return text if text is not None else payload.decode("latin-1"), None
+        return claimed if claimed is not None else payload.decode("latin-1"), None
     return str(best), f"declared charset {declared or 'none'} does not fit the body; read as {best.encoding}"
 
 

@@ -30,7 +30,7 @@ AUTHOR_TO_SPEAKER = {
 def message_from(part: dict[str, Any], opening: bool = False) -> Message:
     """One Intercom part (or the opening ``source``) as a Message."""
     author = part.get("author") or {}
-    speaker = AUTHOR_TO_SPEAKER.get(author.get("type"), "unknown")
+    speaker = AUTHOR_TO_SPEAKER.get(str(author.get("type")), "unknown")
     if author.get("from_ai_agent"):
         speaker = "bot"
     kind = "comment" if opening else part.get("part_type")
