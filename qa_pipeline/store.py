@@ -6,8 +6,10 @@ replaced by id, so running the same night twice leaves one copy of everything.
 
 from __future__ import annotations
 
+import atexit
 import os
 import socket
+import threading
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -61,10 +63,21 @@ def set_watermark(engine: Engine, source: str, value: datetime, run_id: str | No
 
 
 def connect(url: str) -> Engine:
-    """Return an engine for ``url`` with the schema migrated to the newest revision.
+    """The engine for ``url``, with the schema migrated to the newest revision.
 
-    SQLite gets WAL, foreign keys and a busy timeout. Migrations run once per URL and process.
+    One engine (one connection pool) per URL and process, however many callers ask; all are
+    disposed at exit. SQLite gets WAL, foreign keys and a busy timeout.
     """
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(url)
+        if engine is None:
+            engine = _create(url)
+            if url != "sqlite:///:memory:":
+                _ENGINES[url] = engine
+    return engine
+
+
+def _create(url: str) -> Engine:
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     is_sqlite = url.startswith("sqlite")
@@ -94,6 +107,14 @@ def connect(url: str) -> Engine:
 
 
 _MIGRATED: set[str] = set()
+_ENGINES: dict[str, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+@atexit.register
+def _dispose_all() -> None:
+    for engine in _ENGINES.values():
+        engine.dispose()
 
 # The SQLite full-text index: an FTS5 table over turns.text, kept in sync by triggers
 # (see migrations/versions/0002_search.py). PostgreSQL keeps a tsvector in turns.search.
