@@ -116,6 +116,7 @@ def _dispose_all() -> None:
     for engine in _ENGINES.values():
         engine.dispose()
 
+
 # The SQLite full-text index: an FTS5 table over turns.text, kept in sync by triggers
 # (see migrations/versions/0002_search.py). PostgreSQL keeps a tsvector in turns.search.
 FTS_TABLE = "turns_fts"

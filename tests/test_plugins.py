@@ -86,26 +86,32 @@ def test_an_outside_package_adds_a_chat_format_to_qa(tmp_path: Path):
         "c2\tagent\tGood morning, how can I help?\n",
         encoding="utf-8",
     )
-    env = {**os.environ, "PYTHONPATH": str(site)}
-    qa = [sys.executable, "-m", "qa_pipeline.cli"]
     out = tmp_path / "out.jsonl"
-    done = subprocess.run(
-        [*qa, "ingest", "chats", str(export), "--format", "tsv", "-o", str(out)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-    )
+
+    def ingest(fmt: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "qa_pipeline.cli",
+                "ingest",
+                "chats",
+                str(export),
+                "--format",
+                fmt,
+                "-o",
+                str(out),
+            ],
+            env={**os.environ, "PYTHONPATH": str(site)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+        )
+
+    done = ingest("tsv")
     assert done.returncode == 0, done.stderr
     assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["chat:tsv:c1", "chat:tsv:c2"]
     # a plug-in that cannot load is an error only when asked for, naming what is wrong
-    broken = subprocess.run(
-        [*qa, "ingest", "chats", str(export), "--format", "broken", "-o", str(out)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-    )
+    broken = ingest("broken")
     assert broken.returncode == 2 and "no_such_reader" in broken.stderr and "Traceback" not in broken.stderr

@@ -1,19 +1,5 @@
-"""Public corpora turned into classifier labels: ``qa corpus prepare NAME PATH``.
-
-Each corpus is one registered :class:`Corpus`: where it lives (a public GitHub
-repository), its licence, and a reader that turns a checkout of it into labels whose
-pass/fail comes from the corpus's own annotators (a dialogue act, a support strategy, a
-politeness rating), never from our rules. Every label names its dialogue, and a dialogue's
-split (train / valid / test) is a hash of its id, so one dialogue never sits on both sides
-and re-preparing gives the same split.
-
-No corpus text is committed to this repository: a user fetches the corpus, prepares it
-into ``var/corpora/NAME.jsonl`` with a manifest (repository, commit, licence, counts), and
-``qa train`` / ``qa evaluate`` read those files.
-
-Some corpora are reserved for independent evaluation of this project (see RESERVED):
-preparing them is refused, so they cannot reach training, thresholds or error analysis.
-"""
+"""The corpora's shared API (Corpus, register, splits, prepare, read); the package
+docstring (``qa_pipeline.corpora``) says how corpora are used and which are reserved."""
 
 from __future__ import annotations
 
