@@ -105,6 +105,8 @@ class WhisperSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     model: str = "tiny.en"
+    # The registered transcriber (entry-point group qa_pipeline.transcribers) that runs it.
+    engine: str = "faster-whisper"
     device: str = "cpu"
     compute_type: str = "int8"
     beam_size: int = 1

@@ -285,7 +285,7 @@ class AutoTranscriber(Transcriber):
 def make_transcriber(settings: WhisperSettings | None = None) -> Transcriber:
     """The transcriber for these settings (``model = "auto"`` picks per call)."""
     settings = settings or WhisperSettings()
-    return AutoTranscriber(settings) if settings.model == "auto" else Transcriber(settings)
+    return transcribers.get("auto" if settings.model == "auto" else settings.engine)(settings)
 
 
 transcribers: Registry[type[Transcriber]] = Registry("transcriber", "qa_pipeline.transcribers")

@@ -115,3 +115,13 @@ def test_an_outside_package_adds_a_chat_format_to_qa(tmp_path: Path):
     # a plug-in that cannot load is an error only when asked for, naming what is wrong
     broken = ingest("broken")
     assert broken.returncode == 2 and "no_such_reader" in broken.stderr and "Traceback" not in broken.stderr
+
+
+def test_the_configured_transcriber_comes_from_the_registry():
+    from qa_pipeline.settings import WhisperSettings
+    from qa_pipeline.transcribe import AutoTranscriber, Transcriber, make_transcriber
+
+    assert type(make_transcriber(WhisperSettings())) is Transcriber
+    assert type(make_transcriber(WhisperSettings(model="auto"))) is AutoTranscriber
+    with pytest.raises(ConfigError, match="unknown transcriber 'vosk'"):
+        make_transcriber(WhisperSettings(engine="vosk"))
