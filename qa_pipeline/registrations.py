@@ -31,6 +31,8 @@ BUILTINS: dict[str, tuple[str, ...]] = {
     ),
     # a Transcriber class: WhisperSettings -> transcribe(path) -> segments
     "qa_pipeline.transcribers": ("qa_pipeline.transcribe",),
+    # full-text search per SQLAlchemy dialect: moment(), FLAG_ELEMENTS, match() (search.SearchBackend)
+    "qa_pipeline.search_backends": ("qa_pipeline.search_sqlite", "qa_pipeline.search_postgres"),
     # public corpora that qa corpus prepare turns into labels (corpora.core.register)
     "qa_pipeline.corpora": (
         "qa_pipeline.corpora.esconv",

@@ -13,12 +13,12 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, text
 
 from qa_pipeline.errors import QAError
-from qa_pipeline.store import FTS_TABLE
+from qa_pipeline.registry import Registry
 
 TERM = re.compile(r'"([^"]+)"|([\w]+\*?)', re.UNICODE)
 
@@ -114,8 +114,10 @@ def search_interactions(
     filtered interactions, newest first.
     """
     dialect = engine.dialect.name
-    if dialect not in ("sqlite", "postgresql"):
-        raise QAError(f"full-text search needs SQLite or PostgreSQL, not {dialect}")
+    if dialect not in search_backends.names():
+        known = " or ".join(search_backends.names())
+        raise QAError(f"full-text search needs a database with a search backend ({known}), not {dialect}")
+    backend = search_backends.get(dialect)
     if not 1 <= limit <= MAX_LIMIT:
         raise QAError(f"--limit must be between 1 and {MAX_LIMIT}, not {limit}")
     if query.strip() and not query_terms(query):
@@ -123,7 +125,7 @@ def search_interactions(
             f"the query {query[:40]!r} has no letters or digits to search for; "
             "leave it empty to list interactions by the filters alone"
         )
-    where, params = _filters(filters or SearchFilters(), dialect)
+    where, params = _filters(filters or SearchFilters(), backend)
     params["limit"] = limit
     with engine.connect() as conn:
         if not query_terms(query):
@@ -133,12 +135,8 @@ def search_interactions(
                 f"WHERE 1 = 1 {where.all} ORDER BY i.started_at DESC LIMIT :limit"
             )
             rows: Sequence[Any] = conn.execute(text(sql), params).mappings().all()
-        elif dialect == "sqlite":
-            rows = _sqlite_search(conn, fts_expression(query), where, params, limit)
-            terms = query_terms(query)  # FTS5's snippet() re-runs the match per row: mark here
-            rows = [{**row, "snippet": highlight(row["snippet"], terms)} for row in rows]
         else:
-            rows = _postgres_search(conn, query, where, params, limit)
+            rows = backend.match(conn, query, where, params, limit)
     return [_hit(row) for row in rows]
 
 
@@ -198,113 +196,30 @@ RANK_WINDOW = 20_000
 # interactions is applied first: their turns' matches are ranked, whatever their age.
 FILTER_FIRST = 10_000
 
-
-def _sqlite_search(conn: Any, expression: str, where: Where, params: dict[str, Any], limit: int) -> list:
-    params = {**params, "expression": expression}
-    if where.indexed:
-        count = text(
-            f"SELECT count(*) FROM (SELECT 1 FROM interactions i WHERE 1 = 1 {where.indexed} LIMIT :cap)"
-        )
-        if conn.execute(count, {**params, "cap": FILTER_FIRST + 1}).scalar() <= FILTER_FIRST:
-            return conn.execute(text(_sqlite_sql(where, candidates=True)), params).mappings().all()
-    window = RANK_WINDOW
-    floor_sql = text(
-        f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :expression "
-        "ORDER BY rowid DESC LIMIT 1 OFFSET :skip"
-    )
-    while True:
-        floor = conn.execute(floor_sql, {"expression": expression, "skip": window - 1}).scalar()
-        rows = conn.execute(text(_sqlite_sql(where)), {**params, "floor": floor or 0}).mappings().all()
-        if floor is None or len(rows) >= limit:
-            return rows
-        window *= 8
-
-
-def _sqlite_sql(where: Where, candidates: bool = False) -> str:
-    # Best turn per interaction (bm25: lower is better), then the filters, then the snippet
-    # for the few rows kept. With candidates, the index is scanned once (CROSS JOIN keeps it
-    # the outer loop: probing it per candidate turn re-runs the whole match each time).
-    if candidates:
-        matches = (
-            "cand AS MATERIALIZED (SELECT t.id FROM interactions i JOIN turns t ON t.interaction_id = i.id "
-            f"WHERE 1 = 1 {where.indexed}), "
-            "matches AS MATERIALIZED (SELECT t.interaction_id, t.idx, t.id AS turn_id, "
-            f"bm25({FTS_TABLE}) AS rank FROM {FTS_TABLE} CROSS JOIN turns t ON t.id = {FTS_TABLE}.rowid "
-            f"WHERE {FTS_TABLE} MATCH :expression AND +{FTS_TABLE}.rowid IN cand), "
-        )
-    else:
-        matches = (
-            "matches AS MATERIALIZED (SELECT t.interaction_id, t.idx, t.id AS turn_id, "
-            f"bm25({FTS_TABLE}) AS rank FROM {FTS_TABLE} JOIN turns t ON t.id = {FTS_TABLE}.rowid "
-            f"WHERE {FTS_TABLE} MATCH :expression AND {FTS_TABLE}.rowid >= :floor), "
-        )
-    return (
-        f"WITH {matches}"
-        "best AS (SELECT interaction_id, idx, turn_id, min(rank) AS rank "
-        "FROM matches GROUP BY interaction_id) "
-        f"SELECT b.interaction_id, b.idx AS turn, t.text AS snippet, {HIT_COLUMNS} "
-        "FROM best b JOIN interactions i ON i.id = b.interaction_id JOIN turns t ON t.id = b.turn_id "
-        f"LEFT JOIN scores s ON s.interaction_id = i.id AND {LATEST_SCORE} "
-        f"WHERE 1 = 1 {where.all} ORDER BY b.rank, b.interaction_id LIMIT :limit"
-    )
-
-
 # PostgreSQL: with more than RANK_WINDOW matches, the newest this many turns are searched
 # first (the GIN index and a range on turns.id combine, so only matches inside the window
 # are read), widening x8 while the filters leave too few hits.
 PG_WINDOW_TURNS = 100_000
 
 
-def _postgres_search(conn: Any, query: str, where: Where, params: dict[str, Any], limit: int) -> list:
-    tsquery, terms = pg_tsquery(query)
-    params = {**params, **terms}
-    # Room for exact bitmaps: with the default 4 MB a common word's bitmap turns lossy and
-    # every row of its pages is rechecked (3.5M rows for one phrase at 1M interactions).
-    conn.execute(text("SET LOCAL work_mem = '64MB'"))
-    if where.indexed:
-        # The candidates' ids go in as an array, so the planner can AND the GIN index with the
-        # (interaction_id, idx) index; as a subquery it checked every candidate turn's vector.
-        found = text(f"SELECT i.id FROM interactions i WHERE 1 = 1 {where.indexed} LIMIT :cap")
-        ids = conn.execute(found, {**params, "cap": FILTER_FIRST + 1}).scalars().all()
-        if len(ids) <= FILTER_FIRST:
-            sql = _postgres_sql(tsquery, where, candidates=True)
-            return conn.execute(text(sql), {**params, "ids": list(ids)}).mappings().all()
-    # The planner's estimate (from the GIN statistics) says whether the matches are many;
-    # counting them would read up to RANK_WINDOW rows.
-    # Phrases are always windowed: the estimate multiplies the words' frequencies, far below
-    # the truth for set phrases ("speak to a manager"), and each match needs a heap recheck.
-    estimate = text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM turns t WHERE t.search @@ ({tsquery})")
-    phrase = any(kind == "phrase" for kind, _ in query_terms(query))
-    if not phrase and conn.execute(estimate, params).scalar()[0]["Plan"]["Plan Rows"] <= RANK_WINDOW:
-        return conn.execute(text(_postgres_sql(tsquery, where)), {**params, "floor": 0}).mappings().all()
-    newest = conn.execute(text("SELECT max(id) FROM turns")).scalar() or 0
-    window = PG_WINDOW_TURNS
-    while True:
-        floor = max(0, newest - window)
-        rows = conn.execute(text(_postgres_sql(tsquery, where)), {**params, "floor": floor}).mappings().all()
-        if floor == 0 or len(rows) >= limit:
-            return rows
-        window *= 8
+class SearchBackend(Protocol):
+    """Full-text search on one kind of database, registered under SQLAlchemy's dialect name
+    (entry-point group ``qa_pipeline.search_backends``)."""
+
+    # FROM clause yielding one row per flag of ``s.flags`` whose code is ``:flag``
+    FLAG_ELEMENTS: str
+
+    def moment(self, value: datetime) -> Any:
+        """A datetime as this database compares it with ``interactions.started_at``."""
+        ...
+
+    def match(self, conn: Any, query: str, where: Where, params: dict[str, Any], limit: int) -> Sequence[Any]:
+        """Rows (interaction_id, turn, snippet, HIT_COLUMNS) of the turns matching ``query``
+        (every word), within ``where``, best first, at most ``limit``."""
+        ...
 
 
-def _postgres_sql(tsquery: str, where: Where, candidates: bool = False) -> str:
-    # The tsquery is written out (not a CTE value) so the planner can estimate how many
-    # turns match from the GIN index statistics and pick its joins accordingly. (Checking
-    # candidates' turns one by one instead of using the GIN index was 10x slower at 1M.)
-    scope = "t.interaction_id = ANY(:ids)" if candidates else "t.id >= :floor"
-    scope = f"t.search @@ ({tsquery}) AND {scope}"
-    return (
-        "WITH best AS (SELECT DISTINCT ON (t.interaction_id) t.interaction_id, t.idx, t.text, "
-        f"ts_rank_cd(t.search, {tsquery}) AS rank FROM turns t WHERE {scope} "
-        "ORDER BY t.interaction_id, rank DESC, t.idx), "
-        f"page AS (SELECT b.interaction_id, b.idx AS turn, b.text, b.rank, i.language, {HIT_COLUMNS} "
-        "FROM best b JOIN interactions i ON i.id = b.interaction_id "
-        f"LEFT JOIN scores s ON s.interaction_id = i.id AND {LATEST_SCORE} "
-        f"WHERE 1 = 1 {where.all} ORDER BY b.rank DESC, b.interaction_id LIMIT :limit) "
-        f"SELECT page.*, ts_headline(qa_ts_config(page.language), page.text, {tsquery}, "
-        "'StartSel=[, StopSel=], MaxWords=24, MinWords=8, MaxFragments=1, FragmentDelimiter=…') AS snippet "
-        "FROM page ORDER BY page.rank DESC, page.interaction_id"
-    )
+search_backends: Registry[SearchBackend] = Registry("search backend", "qa_pipeline.search_backends")
 
 
 @dataclass
@@ -316,7 +231,7 @@ class Where:
     indexed: str
 
 
-def _filters(f: SearchFilters, dialect: str) -> tuple[Where, dict[str, Any]]:
+def _filters(f: SearchFilters, backend: SearchBackend) -> tuple[Where, dict[str, Any]]:
     clauses: list[str] = []
     params: dict[str, Any] = {}
     for column, value in (("agent_id", f.agent), ("team", f.team), ("channel", f.channel)):
@@ -326,8 +241,7 @@ def _filters(f: SearchFilters, dialect: str) -> tuple[Where, dict[str, Any]]:
     for name, op, moment in (("since", ">=", f.since), ("until", "<", f.until)):
         if moment is not None:
             clauses.append(f"i.started_at {op} :{name}")
-            # SQLite keeps datetimes as text in SQLAlchemy's format; PostgreSQL compares them.
-            params[name] = moment.strftime("%Y-%m-%d %H:%M:%S") if dialect == "sqlite" else moment
+            params[name] = backend.moment(moment)
     indexed = "".join(f" AND {c}" for c in clauses)
     if f.min_score is not None:
         clauses.append("s.score >= :min_score")
@@ -336,12 +250,7 @@ def _filters(f: SearchFilters, dialect: str) -> tuple[Where, dict[str, Any]]:
         clauses.append("s.score <= :max_score")
         params["max_score"] = f.max_score
     if f.flag is not None:
-        elements = (
-            "json_each(s.flags) WHERE json_extract(value, '$.code') = :flag"
-            if dialect == "sqlite"
-            else "json_array_elements(s.flags) AS e WHERE e ->> 'code' = :flag"
-        )
-        clauses.append(f"EXISTS (SELECT 1 FROM {elements})")
+        clauses.append(f"EXISTS (SELECT 1 FROM {backend.FLAG_ELEMENTS})")
         params["flag"] = f.flag
     if f.failed is not None:
         clauses.append(

@@ -13,6 +13,7 @@ import pytest
 
 from qa_pipeline.errors import ConfigError
 from qa_pipeline.registry import Registry
+from qa_pipeline.search import search_backends
 from qa_pipeline.sources import chat_formats, email_readers
 from qa_pipeline.sources.pull import expanders
 from qa_pipeline.transcribe import transcribers
@@ -57,6 +58,7 @@ def test_every_extension_point_has_its_built_ins():
     assert {"mbox", "eml"} <= set(email_readers.names())
     assert {"zendesk", "intercom", "freshdesk"} <= set(expanders.names())
     assert {"faster-whisper", "auto"} <= set(transcribers.names())
+    assert {"sqlite", "postgresql"} <= set(search_backends.names())
     with pytest.raises(ConfigError, match=r"unknown chat format 'nope'; known: .*zendesk"):
         chat_formats.get("nope")
 
