@@ -1,19 +1,22 @@
 """After a nightly run: summarise the run's new flags and send them to a notification target.
 
-The target is ``alert_url`` in settings: an http(s) URL receives the summary as JSON
-(POST); any other URL is handed to Apprise (Slack, Teams, email, ...) when the
-``apprise`` package is installed.
+The target is ``alert_url`` in settings. Its scheme picks the sink from the ``alert_sinks``
+registry (entry-point group ``qa_pipeline.alert_sinks``; a sink is ``send(url, summary,
+timeout)``): http(s) URLs receive the summary as JSON (POST); any other URL is handed to
+Apprise (Slack, Teams, email, ...) when the ``apprise`` package is installed.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 from sqlalchemy import Engine, select
 
 from qa_pipeline.errors import ConfigError, QAError
+from qa_pipeline.registry import Registry
 from qa_pipeline.store import interactions, scores
 
 TOP = 10
@@ -66,16 +69,33 @@ def render_text(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+AlertSink = Callable[[str, dict[str, Any], float], None]  # (url, summary, timeout)
+alert_sinks: Registry[AlertSink] = Registry("alert sink", "qa_pipeline.alert_sinks")
+
+
 def send_alert(url: str, summary: dict[str, Any], timeout: float = 10.0) -> None:
-    """Deliver the summary to ``url``; raise QAError if it cannot be delivered."""
-    if url.startswith(("http://", "https://")):
-        try:
-            response = httpx.post(url, json={**summary, "text": render_text(summary)}, timeout=timeout)
-        except httpx.HTTPError as exc:
-            raise QAError(f"alert not delivered to {url}: {exc}") from exc
-        if response.status_code >= 300:
-            raise QAError(f"alert not delivered: {url} answered {response.status_code}")
-        return
+    """Deliver the summary to ``url`` with the sink registered for its scheme (``apprise``
+    for schemes no sink claims); raise QAError if it cannot be delivered."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    sink = alert_sinks.get(scheme if scheme in alert_sinks.names() else "apprise")
+    sink(url, summary, timeout)
+
+
+@alert_sinks.register("http")
+@alert_sinks.register("https")
+def send_webhook(url: str, summary: dict[str, Any], timeout: float = 10.0) -> None:
+    """POST the summary as JSON, with a ready ``text`` field."""
+    try:
+        response = httpx.post(url, json={**summary, "text": render_text(summary)}, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise QAError(f"alert not delivered to {url}: {exc}") from exc
+    if response.status_code >= 300:
+        raise QAError(f"alert not delivered: {url} answered {response.status_code}")
+
+
+@alert_sinks.register("apprise")
+def send_apprise(url: str, summary: dict[str, Any], timeout: float = 10.0) -> None:
+    """Hand the summary as text to Apprise, which knows Slack, Teams, email and more."""
     try:
         import apprise
     except ImportError:

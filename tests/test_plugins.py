@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from qa_pipeline.alerts import alert_sinks
 from qa_pipeline.errors import ConfigError
 from qa_pipeline.registry import Registry
 from qa_pipeline.search import search_backends
@@ -59,6 +60,7 @@ def test_every_extension_point_has_its_built_ins():
     assert {"zendesk", "intercom", "freshdesk"} <= set(expanders.names())
     assert {"faster-whisper", "auto"} <= set(transcribers.names())
     assert {"sqlite", "postgresql"} <= set(search_backends.names())
+    assert {"http", "https", "apprise"} <= set(alert_sinks.names())
     with pytest.raises(ConfigError, match=r"unknown chat format 'nope'; known: .*zendesk"):
         chat_formats.get("nope")
 
