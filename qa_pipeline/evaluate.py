@@ -31,6 +31,7 @@ from qa_pipeline.errors import QAError
 from qa_pipeline.interactions import Interaction
 from qa_pipeline.labels import Label
 from qa_pipeline.language import fold_diacritics
+from qa_pipeline.methods import offered as may_read
 from qa_pipeline.metrics import binary_metrics
 from qa_pipeline.rubric import Rubric
 from qa_pipeline.rules import RuleEngine
@@ -100,10 +101,8 @@ def decide(labels: list[Label], rubric: Rubric, classifier: TurnClassifier) -> D
         c = criteria[lb.criterion]
         allowed, rule = _rule_outcome(lb, c, found)
         p = best[c.id][position[lb.text or ""]][0]
-        # scoring never offers a vetoed turn, nor one with any criterion's negative phrase
-        offered = (
-            allowed and f"{c.id}:vetoed" not in found and not any(f.endswith(":negative") for f in found)
-        )
+        # the turns scoring offers the classifier: one rule for both (methods.offered)
+        offered = allowed and may_read(c.id, [(f.partition(":")[0], f.partition(":")[2]) for f in found])
         model = offered and p >= classifier.thresholds[c.id]
         for method, decision in (("rules", rule), ("model", model), ("hybrid", rule or model)):
             predicted[method].append(decision)

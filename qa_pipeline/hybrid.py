@@ -9,36 +9,32 @@ a criterion still decide first: the classifier only ever finds what earns a poin
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from qa_pipeline.classifier import TurnClassifier
 from qa_pipeline.contracts import CriterionResult, Evidence, Interaction
 from qa_pipeline.errors import QAError
+from qa_pipeline.methods import method_of, offered
 from qa_pipeline.rubric import Criterion, Rubric
-from qa_pipeline.rules import VETOED, Hit
+from qa_pipeline.rules import Hit
 from qa_pipeline.windows import window_turns
 
 
 def uses_classifier(rubric: Rubric) -> bool:
-    """Whether any criterion of the rubric needs the classifier."""
-    return any(c.method != "rule" for c in rubric.criteria)
+    """Whether any criterion's method needs the classifier."""
+    return any(method_of(c).needs_classifier for c in rubric.criteria)
 
 
 def check_classifier(rubric: Rubric, classifier: TurnClassifier) -> None:
     """Refuse a classifier that lacks a criterion the rubric asks it to decide."""
-    missing = [c.id for c in rubric.criteria if c.method != "rule" and c.id not in classifier.models]
+    missing = [
+        c.id for c in rubric.criteria if method_of(c).needs_classifier and c.id not in classifier.models
+    ]
     if missing:
         raise QAError(
             f"rubric {rubric.ref}: {', '.join(missing)} use the classifier, but {classifier.name} was not "
             "trained for them; add labels and run `qa train`, or set their method to 'rule'"
         )
-
-
-def _needs_model(criterion: Criterion, result: CriterionResult) -> bool:
-    if criterion.method == "rule" or result.result == "na":
-        return False
-    negative_fail = criterion.negative_effect == "fail" and any(e.kind == "negative" for e in result.evidence)
-    if negative_fail or any(e.kind == "customer" for e in result.evidence):
-        return False  # a negative phrase, or the customer's own word on the outcome, decided
-    return criterion.method == "model" or result.result == "fail"
 
 
 def apply_classifier(
@@ -48,23 +44,20 @@ def apply_classifier(
     hits: list[dict[str, list[Hit]]],
     classifier: TurnClassifier,
 ) -> None:
-    """Revise the rule results in place where the rubric lets the classifier decide.
-
-    A turn where the rules found one of the criterion's phrases negated or out of context
-    ("I'm not sorry", "we did not refund") is not offered to the classifier, nor is a turn
-    with a negative phrase of any criterion: "Calm down, it's probably your wiring" earns no
-    empathy, whatever it resembles (soothing words in emotional-support chats).
-    """
+    """Revise the rule results in place where a criterion's method revisits them: the
+    classifier reads the turns ``methods.offered`` allows in the criterion's window."""
     requests = []  # (interaction number, criterion, turn numbers)
     for n, (interaction, by_criterion) in enumerate(zip(interactions, results, strict=True)):
-        rude = {h.turn for found in hits[n].values() for h in found if h.kind == "negative"}
+        found: dict[int, set[tuple[str, str]]] = defaultdict(set)  # turn -> (criterion, kind)
+        for criterion_hits in hits[n].values():
+            for h in criterion_hits:
+                found[h.turn].add((h.criterion, h.kind))
         for c in rubric.criteria:
-            if _needs_model(c, by_criterion[c.id]):
-                vetoed = {h.turn for h in hits[n].get(c.id, []) if h.kind == VETOED} | rude
+            if method_of(c).revisit(c, by_criterion[c.id]):
                 turns = [
                     t
                     for t in window_turns(interaction, c)
-                    if t not in vetoed and interaction.turns[t].text.strip()
+                    if offered(c.id, found[t]) and interaction.turns[t].text.strip()
                 ]
                 requests.append((n, c, turns))
     if not requests:

@@ -33,6 +33,8 @@ BUILTINS: dict[str, tuple[str, ...]] = {
     "qa_pipeline.transcribers": ("qa_pipeline.transcribe",),
     # full-text search per SQLAlchemy dialect: moment(), FLAG_ELEMENTS, match() (search.SearchBackend)
     "qa_pipeline.search_backends": ("qa_pipeline.search_sqlite", "qa_pipeline.search_postgres"),
+    # a rubric criterion's method: needs_classifier, revisit(), explain() (methods.CriterionMethod)
+    "qa_pipeline.criterion_methods": ("qa_pipeline.methods",),
     # (url, summary, timeout) -> None, by URL scheme: where the nightly flag summary goes
     "qa_pipeline.alert_sinks": ("qa_pipeline.alerts",),
     # public corpora that qa corpus prepare turns into labels (corpora.core.register)

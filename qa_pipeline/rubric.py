@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from qa_pipeline.errors import RubricError
+from qa_pipeline.methods import criterion_methods, method_of
 from qa_pipeline.patterns import check_pattern
 
 ALL_CHANNELS: list[Literal["call", "chat", "email"]] = ["call", "chat", "email"]
@@ -104,8 +105,8 @@ class Criterion(BaseModel):
     speaker: Literal["agent", "customer", "any"] = "agent"
     window: Window = Field(default_factory=Window)
     # rule: phrases and patterns only; hybrid: a rule hit, else the classifier's best sentence
-    # in the window; model: the classifier alone (see qa_pipeline/hybrid.py).
-    method: Literal["rule", "model", "hybrid"] = "rule"
+    # in the window; model: the classifier alone (qa_pipeline/methods.py; plug-ins may add more).
+    method: str = "rule"
     phrases: dict[str, PhraseList] = Field(default_factory=dict)
     patterns: dict[str, list[TokenPattern]] = Field(default_factory=dict)
     negative: dict[str, PhraseList] = Field(default_factory=dict)
@@ -122,6 +123,13 @@ class Criterion(BaseModel):
         if not any(self.phrases.values()) and not any(self.patterns.values()):
             raise ValueError("needs at least one phrase or token pattern in at least one language")
         return self
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, value: str) -> str:
+        if value not in criterion_methods.names():
+            raise ValueError(f"unknown method {value!r}; known: {', '.join(criterion_methods.names())}")
+        return value
 
     @field_validator("channels")
     @classmethod
@@ -351,10 +359,8 @@ def explain_criterion(c: Criterion, total_weight: float) -> list[str]:
     patterns = sum(len(p) for p in c.patterns.values())
     if patterns:
         lines.append(f"  ... or on one of {patterns} token pattern(s) ({', '.join(c.patterns)}).")
-    if c.method == "hybrid":
-        lines.append("  Without a phrase, the trained classifier may pass its most likely sentence (hybrid).")
-    elif c.method == "model":
-        lines.append("  Decided by the trained classifier alone (phrases are examples only).")
+    if said := method_of(c).explain(c):
+        lines.append(f"  {said}")
     context = [p for items in c.phrases.values() for p in items if isinstance(p, Phrase)]
     for p in context:
         rule = []

@@ -24,6 +24,7 @@ from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
 from qa_pipeline.language import fold_diacritics
+from qa_pipeline.methods import VETOED  # a phrase found but negated or out of context
 from qa_pipeline.rubric import Phrase, Rubric
 
 # Words that negate what follows them, per language.
@@ -90,7 +91,6 @@ ANCHOR_STOPWORDS = frozenset(
     ]
 )
 NEGATABLE = {"phrase", "na", "cue", "confirmed"}  # negative hits are never excused by a negation
-VETOED = "vetoed"  # a phrase found but negated or out of context
 ESCALATION, UPSET = "_escalation", "_upset"  # pseudo-criteria for the flag cues
 
 

@@ -129,3 +129,27 @@ def test_the_configured_transcriber_comes_from_the_registry():
     assert type(make_transcriber(WhisperSettings(model="auto"))) is AutoTranscriber
     with pytest.raises(ConfigError, match="unknown transcriber 'vosk'"):
         make_transcriber(WhisperSettings(engine="vosk"))
+
+
+def test_criterion_methods_are_registered_objects_and_unknown_ones_are_refused(tmp_path):
+    from qa_pipeline.errors import RubricError
+    from qa_pipeline.methods import criterion_methods, offered
+    from qa_pipeline.rubric import load_rubric
+
+    assert {"rule", "model", "hybrid"} <= set(criterion_methods.names())
+    assert (
+        not criterion_methods.get("rule").needs_classifier
+        and criterion_methods.get("hybrid").needs_classifier
+    )
+    # one rule for which turns the classifier may read, for scoring and evaluation alike
+    assert offered("empathy", [("greeting", "phrase")])
+    assert not offered("empathy", [("empathy", "vetoed")]) and not offered(
+        "empathy", [("thanks", "negative")]
+    )
+    rubric = tmp_path / "r.yaml"
+    rubric.write_text(
+        "id: r\nversion: 1\nname: R\nlanguages: [en]\ncriteria:\n"
+        "  - id: greeting\n    name: Greeting\n    weight: 1\n    method: oracle\n    phrases: {en: [hello]}\n"
+    )
+    with pytest.raises(RubricError, match="unknown method 'oracle'; known: hybrid, model, rule"):
+        load_rubric(rubric)
