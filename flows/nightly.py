@@ -36,7 +36,7 @@ from qa_pipeline.pipeline import (
 from qa_pipeline.scorecards import build_scorecards
 from qa_pipeline.settings import PullSource, Settings, load_settings
 from qa_pipeline.sources import Quarantined
-from qa_pipeline.store import connect, finish_run, save_quarantined, set_watermark, start_run
+from qa_pipeline.store import Store
 
 
 class TaskFailed(Exception):
@@ -89,7 +89,7 @@ def _settle_pull(
         failed = settings.redactor().quarantined(
             Quarantined("chat", f"pull {source.name} ({source.url})", f"{type(exc).__name__}: {exc}")
         )
-        save_quarantined(connect(settings.database_url), [failed], run_id)
+        Store(settings.database_url).save_quarantined([failed], run_id)
         reason = f"[chat] {failed.source}: {failed.reason}"
         return BatchReport(channel="chat", read=1, quarantined=1, reasons=[reason]), None
 
@@ -104,7 +104,9 @@ def score_task(channel: str, ids: list[str], settings: Settings, run_id: str) ->
 def scorecards_task(settings: Settings) -> str:
     with redacted_errors(settings):
         files = build_scorecards(
-            connect(settings.database_url), settings.scorecard_dir, fcr_window_days=settings.fcr_window_days
+            Store(settings.database_url).engine,
+            settings.scorecard_dir,
+            fcr_window_days=settings.fcr_window_days,
         )
     return str(files.index)
 
@@ -112,7 +114,7 @@ def scorecards_task(settings: Settings) -> str:
 @task(name="alert", retries=1, retry_delay_seconds=3)
 def _deliver(settings: Settings, run_id: str) -> dict[str, Any]:
     with redacted_errors(settings):
-        summary = flag_summary(connect(settings.database_url), run_id)
+        summary = flag_summary(Store(settings.database_url).engine, run_id)
         send_alert(settings.alert_url or "", summary)
     return summary
 
@@ -153,8 +155,8 @@ def nightly_qa(
         settings.whisper = settings.whisper.model_copy(update=whisper)
     the_night = date.fromisoformat(night) if night else default_night()
     run_id = f"nightly-{the_night.isoformat()}-{uuid.uuid4().hex[:8]}"
-    engine = connect(settings.database_url)
-    interrupted = start_run(engine, run_id, the_night.isoformat())
+    store = Store(settings.database_url)
+    interrupted = store.start_run(run_id, the_night.isoformat())
     checkpoint("run.started")
     if interrupted:
         logger.warning(
@@ -210,17 +212,17 @@ def nightly_qa(
         # Only now, with everything stored and scored, do the pulled sources' watermarks move.
         for (source, _), (_, started) in zip(pull_futures, pulled, strict=True):
             if started:
-                set_watermark(engine, source.name, datetime.fromisoformat(started), run_id)
+                store.set_watermark(source.name, datetime.fromisoformat(started), run_id)
     except Exception as exc:
-        finish_run(
-            engine, run_id, "failed", {"error": settings.redactor().text(f"{type(exc).__name__}: {exc}")}
+        store.finish_run(
+            run_id, "failed", {"error": settings.redactor().text(f"{type(exc).__name__}: {exc}")}
         )
         raise
     result = {"run_id": run_id, "night": the_night.isoformat(), **summary.as_dict(), "scorecards": index}
     if settings.alert_url:
         result["alert"] = alert_task(settings, run_id)
     checkpoint("run.before_finish")
-    finish_run(engine, run_id, "ok" if summary.balanced else "unbalanced", result)
+    store.finish_run(run_id, "ok" if summary.balanced else "unbalanced", result)
     logger.info("run summary\n%s", summary.render())
     return result
 

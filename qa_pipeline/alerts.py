@@ -13,32 +13,18 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from qa_pipeline.errors import ConfigError, QAError
 from qa_pipeline.registry import Registry
-from qa_pipeline.store import interactions, scores
+from qa_pipeline.store import flagged_in_run
 
 TOP = 10
 
 
 def flag_summary(engine: Engine, run_id: str) -> dict[str, Any]:
     """Flags raised by this run: counts per code and the most-flagged interactions with reasons."""
-    query = (
-        select(
-            scores.c.interaction_id,
-            scores.c.score,
-            scores.c.flags,
-            interactions.c.agent_id,
-            interactions.c.agent_name,
-            interactions.c.team,
-            interactions.c.channel,
-        )
-        .join(interactions, interactions.c.id == scores.c.interaction_id)
-        .where(scores.c.run_id == run_id)
-    )
-    with engine.connect() as conn:
-        rows = [r for r in conn.execute(query).mappings() if r["flags"]]
+    rows = flagged_in_run(engine, run_id)
     counts = Counter(f["code"] for r in rows for f in r["flags"])
     worst = sorted(rows, key=lambda r: (-len(r["flags"]), r["score"]))[:TOP]
     return {

@@ -30,15 +30,7 @@ from qa_pipeline.sources.calls import find_recordings, ingest_calls
 from qa_pipeline.sources.chats import ingest_chats
 from qa_pipeline.sources.emails import AgentDirectory, ingest_emails
 from qa_pipeline.sources.pull import Pager, pull_source
-from qa_pipeline.store import (
-    connect,
-    get_watermark,
-    load_interactions,
-    save_interactions,
-    save_quarantined,
-    save_scores,
-    stored_in_run,
-)
+from qa_pipeline.store import Store
 from qa_pipeline.transcribe import Transcriber, make_transcriber
 
 CHANNELS = ("call", "chat", "email")
@@ -199,12 +191,12 @@ def store_result(
     """Map agents, redact and store what a reader produced; record what it quarantined."""
     checkpoint("ingest.read")
     clean, quarantined = prepare(result, settings, team)
-    engine = connect(settings.database_url)
-    clean, duplicates = drop_duplicates(clean, stored_in_run(engine, [i.id for i in clean], run_id))
+    store = Store(settings.database_url)
+    clean, duplicates = drop_duplicates(clean, store.stored_in_run([i.id for i in clean], run_id))
     quarantined += duplicates
-    save_interactions(engine, clean, run_id, fcr_window_days=settings.fcr_window_days)
+    store.save_interactions(clean, run_id, fcr_window_days=settings.fcr_window_days)
     checkpoint("ingest.stored")
-    save_quarantined(engine, quarantined, run_id)
+    store.save_quarantined(quarantined, run_id)
     checkpoint("ingest.quarantined")
     return BatchReport(
         channel=channel,
@@ -282,7 +274,7 @@ def pull_batch(
     The caller moves the watermark to that start only once the whole run succeeded, so a
     failed run pulls the same records again next night (stable ids keep them single).
     """
-    engine = connect(settings.database_url)
+    store = Store(settings.database_url)
     started = datetime.now(UTC)
     folder = settings.data_dir / "pulls" / source.name
     for left in folder.glob("*.jsonl"):  # a killed run's staging file: pulled again below
@@ -292,7 +284,7 @@ def pull_batch(
         source.url,
         key=source.key,
         since_param=source.since_param,
-        since=get_watermark(engine, source.name),
+        since=store.get_watermark(source.name),
         since_format=source.since_format,
         out=staging,
         token=settings.token(source),
@@ -335,7 +327,7 @@ def salvage(
         except Exception as exc:
             why = f"{stage} failed after retries and alone ({type(exc).__name__}: {exc}; the batch: {error})"
             lost = redactor.quarantined(Quarantined(channel, item, why[:1_000]))
-            save_quarantined(connect(settings.database_url), [lost], run_id)
+            Store(settings.database_url).save_quarantined([lost], run_id)
             report.add(
                 BatchReport(channel, read=int(stage == "ingest"), quarantined=1, reasons=[_reason(lost)])
             )
@@ -392,18 +384,18 @@ def score_routed(items: list[Interaction], settings: Settings) -> list[Interacti
 
 def score_batch(channel: str, ids: list[str], settings: Settings, run_id: str) -> BatchReport:
     """Score stored interactions by id with their routed rubrics, and store the scores."""
-    engine = connect(settings.database_url)
-    items = load_interactions(engine, ids)
+    store = Store(settings.database_url)
+    items = store.load_interactions(ids)
     report = BatchReport(channel=channel)
     missing = sorted(set(ids) - {i.id for i in items})
     if missing:
         lost = [Quarantined(channel, m, "stored interaction not found at scoring time") for m in missing]
-        save_quarantined(engine, lost, run_id)
+        store.save_quarantined(lost, run_id)
         report.quarantined += len(lost)
         report.reasons += [_reason(q) for q in lost]
     results = score_routed(items, settings)
     checkpoint("score.scored")
-    save_scores(engine, results, run_id)
+    store.save_scores(results, run_id)
     checkpoint("score.saved")
     report.scored = len(results)
     return report

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from qa_pipeline.faults import checkpoint
 from qa_pipeline.interactions import content_hash
-from qa_pipeline.store import criterion_results, first_contact_results, interactions, scores
+from qa_pipeline.store import first_contact_results, scorecard_rows
 
 PERIODS = {"day": "D", "week": "W", "month": "M"}
 LOWEST_SHOWN = 5
@@ -46,26 +46,8 @@ def load_results(
     engine: Engine, rubric: str | None = None, fcr_window_days: float = 7.0
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return (scores joined with interactions, criterion results) as DataFrames."""
-    query = select(
-        scores.c.interaction_id,
-        scores.c.rubric,
-        scores.c.scored_at,
-        scores.c.score,
-        scores.c.flags,
-        scores.c.channel,
-        interactions.c.agent_id,
-        interactions.c.agent_name,
-        interactions.c.team,
-        interactions.c.started_at,
-        interactions.c.metadata,
-    ).join(interactions, interactions.c.id == scores.c.interaction_id)
-    crit_query = select(criterion_results)
-    if rubric:
-        query = query.where(scores.c.rubric == rubric)
-        crit_query = crit_query.where(criterion_results.c.rubric == rubric)
-    with engine.connect() as conn:
-        frame = pd.DataFrame(conn.execute(query).mappings().all())
-        crit = pd.DataFrame(conn.execute(crit_query).mappings().all())
+    rows, crit_rows = scorecard_rows(engine, rubric)
+    frame, crit = pd.DataFrame(rows), pd.DataFrame(crit_rows)
     if frame.empty:
         return frame, crit
     if rubric is None:

@@ -7,8 +7,6 @@ replaced by id, so running the same night twice leaves one copy of everything.
 from __future__ import annotations
 
 import atexit
-import os
-import socket
 import threading
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -32,6 +30,14 @@ from qa_pipeline.contracts import InteractionScore, Quarantined
 from qa_pipeline.errors import QAError
 from qa_pipeline.faults import checkpoint
 from qa_pipeline.interactions import Interaction, Turn, content_hash
+from qa_pipeline.runs import (  # noqa: F401  (re-exported)
+    aware,
+    finish_run,
+    get_watermark,
+    mark_interrupted,
+    set_watermark,
+    start_run,
+)
 from qa_pipeline.schema import (  # noqa: F401  (re-exported: the tables' long-standing home)
     criterion_results,
     grader_feedback,
@@ -44,22 +50,6 @@ from qa_pipeline.schema import (  # noqa: F401  (re-exported: the tables' long-s
     turns,
     watermarks,
 )
-
-
-def get_watermark(engine: Engine, source: str) -> datetime | None:
-    """When ``source`` was last pulled successfully, or None."""
-    with engine.connect() as conn:
-        value = conn.execute(
-            select(watermarks.c.value).where(watermarks.c.source == source)
-        ).scalar_one_or_none()
-    return _aware(value) if value else None
-
-
-def set_watermark(engine: Engine, source: str, value: datetime, run_id: str | None = None) -> None:
-    """Record that ``source`` was pulled completely up to ``value``."""
-    with engine.begin() as conn:
-        conn.execute(delete(watermarks).where(watermarks.c.source == source))
-        conn.execute(insert(watermarks).values(source=source, value=value, run_id=run_id))
 
 
 def connect(url: str) -> Engine:
@@ -120,65 +110,6 @@ def _dispose_all() -> None:
 # The SQLite full-text index: an FTS5 table over turns.text, kept in sync by triggers
 # (see migrations/versions/0002_search.py). PostgreSQL keeps a tsvector in turns.search.
 FTS_TABLE = "turns_fts"
-
-
-def start_run(engine: Engine, run_id: str, night: str | None) -> list[str]:
-    """Record that a run began; first mark runs that were killed as ``interrupted`` (returned)."""
-    interrupted = mark_interrupted(engine)
-    owner = {"host": socket.gethostname(), "pid": os.getpid()}
-    with engine.begin() as conn:
-        conn.execute(
-            insert(runs).values(
-                id=run_id, night=night, started_at=datetime.now(UTC), status="running", summary=owner
-            )
-        )
-    return interrupted
-
-
-STALE_RUN_HOURS = 24  # a run of another machine still "running" after this long was killed
-
-
-def mark_interrupted(engine: Engine) -> list[str]:
-    """Runs left ``running`` by a process that no longer exists (this machine), or for more than
-    a day (another machine): they were killed. Mark them ``interrupted``; return their ids."""
-    host, now = socket.gethostname(), datetime.now(UTC)
-    dead = []
-    with engine.begin() as conn:
-        for r in conn.execute(
-            select(runs.c.id, runs.c.started_at, runs.c.summary).where(runs.c.status == "running")
-        ):
-            owner = r.summary or {}
-            if owner.get("host") == host and isinstance(owner.get("pid"), int):
-                gone = not _process_alive(owner["pid"])
-            else:
-                gone = (now - _aware(r.started_at)).total_seconds() > STALE_RUN_HOURS * 3600
-            if gone:
-                dead.append(r.id)
-        if dead:
-            conn.execute(
-                update(runs).where(runs.c.id.in_(dead)).values(status="interrupted", finished_at=now)
-            )
-    return dead
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, owned by someone else
-        return True
-    return True
-
-
-def finish_run(engine: Engine, run_id: str, status: str, summary: dict[str, Any]) -> None:
-    """Record a run's end, its status and its summary."""
-    with engine.begin() as conn:
-        conn.execute(
-            update(runs)
-            .where(runs.c.id == run_id)
-            .values(finished_at=datetime.now(UTC), status=status, summary=summary)
-        )
 
 
 def save_interactions(
@@ -289,7 +220,7 @@ def link_repeat_contacts(conn: Connection, keys: Iterable[str], window_days: flo
     for earlier, later in pairwise(rows):
         if earlier.customer_key != later.customer_key:
             continue
-        gap = (_aware(later.started_at) - _aware(earlier.started_at)).total_seconds()
+        gap = (aware(later.started_at) - aware(earlier.started_at)).total_seconds()
         if gap <= window:
             links.append(
                 {
@@ -330,19 +261,14 @@ def first_contact_results(
         rows = conn.execute(heads).all()
     return {
         r.id: first_contact(
-            _aware(r.started_at) if r.started_at else None,
+            aware(r.started_at) if r.started_at else None,
             r.customer_key,
             repeats.get(r.id),
-            _aware(horizon) if horizon else None,
+            aware(horizon) if horizon else None,
             window_days,
         )
         for r in rows
     }
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite gives naive datetimes back (stored as UTC); PostgreSQL aware ones."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def stored_in_run(engine: Engine, ids: Sequence[str], run_id: str | None) -> dict[str, str | None]:
@@ -523,3 +449,110 @@ def table_counts(engine: Engine) -> dict[str, int]:
             t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
             for t in metadata.sorted_tables
         }
+
+
+def scorecard_rows(engine: Engine, rubric: str | None = None) -> tuple[list[dict], list[dict]]:
+    """(scores joined with their interactions, criterion results), of one rubric or all."""
+    query = select(
+        scores.c.interaction_id,
+        scores.c.rubric,
+        scores.c.scored_at,
+        scores.c.score,
+        scores.c.flags,
+        scores.c.channel,
+        interactions.c.agent_id,
+        interactions.c.agent_name,
+        interactions.c.team,
+        interactions.c.started_at,
+        interactions.c.metadata,
+    ).join(interactions, interactions.c.id == scores.c.interaction_id)
+    crit_query = select(criterion_results)
+    if rubric:
+        query = query.where(scores.c.rubric == rubric)
+        crit_query = crit_query.where(criterion_results.c.rubric == rubric)
+    with engine.connect() as conn:
+        return (
+            [dict(r) for r in conn.execute(query).mappings()],
+            [dict(r) for r in conn.execute(crit_query).mappings()],
+        )
+
+
+def flagged_in_run(engine: Engine, run_id: str) -> list[dict]:
+    """The scores a run wrote that carry flags, with their interaction's agent, team and channel."""
+    query = (
+        select(
+            scores.c.interaction_id,
+            scores.c.score,
+            scores.c.flags,
+            interactions.c.agent_id,
+            interactions.c.agent_name,
+            interactions.c.team,
+            interactions.c.channel,
+        )
+        .join(interactions, interactions.c.id == scores.c.interaction_id)
+        .where(scores.c.run_id == run_id)
+    )
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings() if r["flags"]]
+
+
+class Store:
+    """One results database, by URL: its engine (shared per URL and process) and the reads and
+    writes the product makes. Everything the pipeline, the CLI and the flow store goes
+    through here; the module functions it wraps take an engine, for code that has one."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = connect(url)
+
+    def save_interactions(
+        self, items: Sequence[Interaction], run_id: str | None = None, fcr_window_days: float = 7.0
+    ) -> None:
+        save_interactions(self.engine, items, run_id, fcr_window_days)
+
+    def load_interactions(self, ids: Sequence[str]) -> list[Interaction]:
+        return load_interactions(self.engine, ids)
+
+    def stored_in_run(self, ids: Sequence[str], run_id: str | None) -> dict[str, str | None]:
+        return stored_in_run(self.engine, ids, run_id)
+
+    def save_scores(self, items: Sequence[InteractionScore], run_id: str | None = None) -> None:
+        save_scores(self.engine, items, run_id)
+
+    def load_scores(self, interaction_id: str) -> list[InteractionScore]:
+        return load_scores(self.engine, interaction_id)
+
+    def save_quarantined(self, items: Iterable[Quarantined], run_id: str | None = None) -> int:
+        return save_quarantined(self.engine, items, run_id)
+
+    def first_contact_results(
+        self, ids: Sequence[str] | None, window_days: float
+    ) -> dict[str, tuple[str | None, str]]:
+        return first_contact_results(self.engine, ids, window_days)
+
+    def start_run(self, run_id: str, night: str | None) -> list[str]:
+        return start_run(self.engine, run_id, night)
+
+    def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
+        finish_run(self.engine, run_id, status, summary)
+
+    def get_watermark(self, source: str) -> datetime | None:
+        return get_watermark(self.engine, source)
+
+    def set_watermark(self, source: str, value: datetime, run_id: str | None = None) -> None:
+        set_watermark(self.engine, source, value, run_id)
+
+    def search(self, query: str, filters: Any = None, limit: int = 20) -> list[Any]:
+        """``search.search_interactions`` on this database (its backend by dialect)."""
+        from qa_pipeline.search import search_interactions
+
+        return search_interactions(self.engine, query, filters, limit)
+
+    def scorecard_rows(self, rubric: str | None = None) -> tuple[list[dict], list[dict]]:
+        return scorecard_rows(self.engine, rubric)
+
+    def flagged_in_run(self, run_id: str) -> list[dict]:
+        return flagged_in_run(self.engine, run_id)
+
+    def table_counts(self) -> dict[str, int]:
+        return table_counts(self.engine)

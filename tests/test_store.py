@@ -164,3 +164,27 @@ def test_runs_left_running_by_a_dead_process_are_marked_interrupted(engine):
         "new": "ok",
     }
     assert start_run(engine, "newer", None) == []  # this process is alive: its runs stay
+
+
+def test_a_store_per_url_shares_one_engine_and_does_the_product_reads_and_writes(tmp_path, rubric):
+    from qa_pipeline.store import Store
+
+    url = f"sqlite:///{tmp_path / 'qa.db'}"
+    store, again = Store(url), Store(url)
+    assert store.engine is again.engine  # one pool per database, however many callers
+    item = Interaction(
+        id="chat:s:1",
+        channel="chat",
+        agent_id="a1",
+        turns=[Turn(speaker="agent", text="Hello, I am sorry for the wait. Thank you!")],
+    )
+    store.save_interactions([item], run_id="r1")
+    assert store.stored_in_run([item.id], "r1") == {item.id: None}
+    [score] = score_interactions(store.load_interactions([item.id]), rubric)
+    store.save_scores([score], run_id="r1")
+    assert store.load_scores(item.id)[0].score == score.score
+    assert store.save_quarantined([Quarantined("chat", "x.json", "broken")], "r1") == 1
+    assert [h.interaction_id for h in store.search("sorry")] == [item.id]
+    rows, crit = store.scorecard_rows()
+    assert [r["interaction_id"] for r in rows] == [item.id] and crit
+    assert store.table_counts()["quarantine"] == 1

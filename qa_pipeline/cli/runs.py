@@ -112,10 +112,10 @@ def search(
     config: ConfigOption = None,
 ) -> None:
     """Search scored interactions by text and filters; best match first, with a snippet and flags."""
-    from qa_pipeline.search import SearchFilters, search_interactions
+    from qa_pipeline.search import SearchFilters
     from qa_pipeline.search import as_json as hits_json
     from qa_pipeline.settings import load_settings
-    from qa_pipeline.store import connect
+    from qa_pipeline.store import Store
 
     def day(value: str | None, option: str) -> datetime | None:
         try:
@@ -134,7 +134,7 @@ def search(
         min_score=min_score,
         max_score=max_score,
     )
-    hits = search_interactions(connect(load_settings(config).database_url), query, filters, limit)
+    hits = Store(load_settings(config).database_url).search(query, filters, limit)
     if as_json:
         typer.echo(hits_json(hits))
         return
