@@ -1,0 +1,234 @@
+"""Interactions and their turns: idempotent writes, loads, repeat-contact links."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from itertools import pairwise
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    delete,
+    insert,
+    select,
+    update,
+)
+
+from qa_pipeline.faults import checkpoint
+from qa_pipeline.interactions import Interaction, Turn, content_hash
+from qa_pipeline.runs import aware
+from qa_pipeline.schema import (
+    criterion_results,
+    interactions,
+    repeat_contacts,
+    scores,
+    turns,
+)
+
+
+def save_interactions(
+    engine: Engine,
+    items: Sequence[Interaction],
+    run_id: str | None = None,
+    fcr_window_days: float = 7.0,
+) -> None:
+    """Insert or replace interactions and their turns; relink their customers' repeat contacts.
+
+    All in one transaction. An interaction stored before with the same content (fingerprint)
+    is left as it was, scores included, so a re-run killed after ingest loses nothing; a
+    changed one is replaced and its now stale scores go with it (the run scores it again).
+    """
+    if not items:
+        return
+    prints = {i.id: fingerprint(i) for i in items}
+    with engine.begin() as conn:
+        stored = dict(
+            conn.execute(
+                select(interactions.c.id, interactions.c.fingerprint).where(
+                    interactions.c.id.in_(list(prints))
+                )
+            ).all()
+        )
+        same = [i for i, p in prints.items() if stored.get(i) == p]
+        if same:
+            conn.execute(update(interactions).where(interactions.c.id.in_(same)).values(run_id=run_id))
+        keys = {i.customer_key for i in items if i.customer_key}
+        checkpoint("store.interactions.in_transaction")
+        items = [i for i in items if i.id not in set(same)]
+        ids = [i.id for i in items]
+        _replace_interactions(conn, items, ids, prints, run_id)
+        if keys:  # relinked even when nothing changed: the window may have
+            link_repeat_contacts(conn, keys, fcr_window_days)
+
+
+def _replace_interactions(
+    conn: Connection, items: Sequence[Interaction], ids: list[str], prints: dict[str, str], run_id: str | None
+) -> None:
+    """Delete these interactions with their turns and stale scores, and insert them anew."""
+    if not ids:
+        return
+    conn.execute(delete(criterion_results).where(criterion_results.c.interaction_id.in_(ids)))
+    conn.execute(delete(scores).where(scores.c.interaction_id.in_(ids)))
+    conn.execute(delete(turns).where(turns.c.interaction_id.in_(ids)))
+    conn.execute(delete(interactions).where(interactions.c.id.in_(ids)))
+    conn.execute(
+        insert(interactions),
+        [
+            {
+                "id": i.id,
+                "channel": i.channel,
+                "agent_id": i.agent_id,
+                "agent_name": i.agent_name,
+                "team": i.team,
+                "language": i.language,
+                "started_at": i.started_at,
+                "source": i.source,
+                "metadata": i.metadata,
+                "run_id": run_id,
+                "customer_key": i.customer_key,
+                "fingerprint": prints[i.id],
+            }
+            for i in items
+        ],
+    )
+    rows = [
+        {
+            "interaction_id": i.id,
+            "idx": n,
+            "speaker": t.speaker,
+            "text": t.text,
+            "start": t.start,
+            "end": t.end,
+            "at": t.at,
+            "metadata": t.metadata,
+        }
+        for i in items
+        for n, t in enumerate(i.turns)
+    ]
+    if rows:
+        conn.execute(insert(turns), rows)
+
+
+def fingerprint(item: Interaction) -> str:
+    """A hash of everything stored about an interaction."""
+    return content_hash(item.model_dump_json(), length=32)
+
+
+def link_repeat_contacts(conn: Connection, keys: Iterable[str], window_days: float) -> int:
+    """Rebuild the repeat-contact links of these customers; return how many links they have.
+
+    Each interaction links to the same customer's next contact, when that came within
+    ``window_days`` of its start. Idempotent: saving the same interactions again changes nothing.
+    """
+    keys = sorted(set(keys))
+    rows = conn.execute(
+        select(
+            interactions.c.id, interactions.c.customer_key, interactions.c.started_at, interactions.c.channel
+        )
+        .where(interactions.c.customer_key.in_(keys), interactions.c.started_at.is_not(None))
+        .order_by(interactions.c.customer_key, interactions.c.started_at, interactions.c.id)
+    ).all()
+    conn.execute(delete(repeat_contacts).where(repeat_contacts.c.interaction_id.in_([r.id for r in rows])))
+    window = window_days * 86_400
+    links = []
+    for earlier, later in pairwise(rows):
+        if earlier.customer_key != later.customer_key:
+            continue
+        gap = (aware(later.started_at) - aware(earlier.started_at)).total_seconds()
+        if gap <= window:
+            links.append(
+                {
+                    "interaction_id": earlier.id,
+                    "repeat_id": later.id,
+                    "repeat_channel": later.channel,
+                    "gap_s": gap,
+                    "window_days": window_days,
+                }
+            )
+    if links:
+        conn.execute(insert(repeat_contacts), links)
+    return len(links)
+
+
+def first_contact_results(
+    engine: Engine, ids: Sequence[str] | None, window_days: float
+) -> dict[str, tuple[str | None, str]]:
+    """First-contact resolution (result, explanation) of these interactions (None: all of them).
+
+    The horizon is the newest stored contact with a customer key: an interaction counts as
+    resolved at first contact only once the stored data reaches past its window.
+    """
+    from sqlalchemy import func
+
+    from qa_pipeline.customers import first_contact
+
+    heads = select(interactions.c.id, interactions.c.customer_key, interactions.c.started_at)
+    links = select(repeat_contacts)
+    if ids is not None:
+        heads = heads.where(interactions.c.id.in_(list(ids)))
+        links = links.where(repeat_contacts.c.interaction_id.in_(list(ids)))
+    with engine.connect() as conn:
+        horizon = conn.execute(
+            select(func.max(interactions.c.started_at)).where(interactions.c.customer_key.is_not(None))
+        ).scalar_one_or_none()
+        repeats = {r["interaction_id"]: dict(r) for r in conn.execute(links).mappings()}
+        rows = conn.execute(heads).all()
+    return {
+        r.id: first_contact(
+            aware(r.started_at) if r.started_at else None,
+            r.customer_key,
+            repeats.get(r.id),
+            aware(horizon) if horizon else None,
+            window_days,
+        )
+        for r in rows
+    }
+
+
+def stored_in_run(engine: Engine, ids: Sequence[str], run_id: str | None) -> dict[str, str | None]:
+    """Which of these interaction ids this run has already stored, with the source each came from."""
+    if not ids or run_id is None:
+        return {}
+    with engine.connect() as conn:
+        query = select(interactions.c.id, interactions.c.source).where(
+            interactions.c.id.in_(list(ids)), interactions.c.run_id == run_id
+        )
+        return {r.id: r.source for r in conn.execute(query)}
+
+
+def load_interactions(engine: Engine, ids: Sequence[str]) -> list[Interaction]:
+    """Return the stored interactions with these ids, in the given order."""
+    with engine.connect() as conn:
+        heads = {r.id: r for r in conn.execute(select(interactions).where(interactions.c.id.in_(ids)))}
+        by_id: dict[str, list[Turn]] = {i: [] for i in heads}
+        query = (
+            select(turns).where(turns.c.interaction_id.in_(ids)).order_by(turns.c.interaction_id, turns.c.idx)
+        )
+        for r in conn.execute(query):
+            by_id[r.interaction_id].append(
+                Turn(
+                    speaker=r.speaker,
+                    text=r.text,
+                    start=r.start,
+                    end=r.end,
+                    at=r.at,
+                    metadata=r.metadata or {},
+                )
+            )
+    return [
+        Interaction(
+            id=h.id,
+            channel=h.channel,
+            agent_id=h.agent_id,
+            agent_name=h.agent_name,
+            team=h.team,
+            language=h.language,
+            started_at=h.started_at,
+            source=h.source,
+            customer_key=h.customer_key,
+            turns=by_id[h.id],
+            metadata=h.metadata or {},
+        )
+        for i in ids
+        if (h := heads.get(i)) is not None
+    ]
