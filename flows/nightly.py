@@ -28,6 +28,7 @@ from qa_pipeline.pipeline import (
     discover,
     ingest_batch,
     pull_batch,
+    quarantine_report,
     salvage,
     score_batch,
     summarise_reports,
@@ -50,10 +51,7 @@ def redacted_errors(settings: Settings) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        message = settings.redactor().text(f"{type(exc).__name__}: {exc}")
-    else:
-        return
-    raise TaskFailed(message) from None
+        raise TaskFailed(settings.redactor().text(f"{type(exc).__name__}: {exc}")) from None
 
 
 @task(name="ingest", retries=2, retry_delay_seconds=5)
@@ -89,9 +87,7 @@ def _settle_pull(
         failed = settings.redactor().quarantined(
             Quarantined("chat", f"pull {source.name} ({source.url})", f"{type(exc).__name__}: {exc}")
         )
-        Store(settings.database_url).save_quarantined([failed], run_id)
-        reason = f"[chat] {failed.source}: {failed.reason}"
-        return BatchReport(channel="chat", read=1, quarantined=1, reasons=[reason]), None
+        return quarantine_report("chat", [failed], Store(settings.database_url), run_id, read=1), None
 
 
 @task(name="score")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -147,14 +149,23 @@ def read_interactions(path: Path) -> list[Interaction]:
     return items
 
 
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A temporary path to write; on success it atomically replaces ``path``."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_jsonl(path: Path, items: Iterable[BaseModel]) -> int:
     """Write models as JSON lines (atomically: temp file then rename); return the count."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
     count = 0
-    with open(tmp, "w", encoding="utf-8") as handle:
+    with replacing(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
         for item in items:
             handle.write(item.model_dump_json(exclude_none=True) + "\n")
             count += 1
-    tmp.replace(path)
     return count

@@ -327,11 +327,21 @@ def salvage(
         except Exception as exc:
             why = f"{stage} failed after retries and alone ({type(exc).__name__}: {exc}; the batch: {error})"
             lost = redactor.quarantined(Quarantined(channel, item, why[:1_000]))
-            Store(settings.database_url).save_quarantined([lost], run_id)
             report.add(
-                BatchReport(channel, read=int(stage == "ingest"), quarantined=1, reasons=[_reason(lost)])
+                quarantine_report(
+                    channel, [lost], Store(settings.database_url), run_id, read=stage == "ingest"
+                )
             )
     return report
+
+
+def quarantine_report(
+    channel: str, lost: list[Quarantined], store: Store, run_id: str, read: int = 0
+) -> BatchReport:
+    """Store quarantined items (already redacted) and report them: ``read`` counts the inputs
+    they stand for that no other report counted yet."""
+    store.save_quarantined(lost, run_id)
+    return BatchReport(channel, read=read, quarantined=len(lost), reasons=[_reason(q) for q in lost])
 
 
 def unknown_agent_note(interaction: Interaction) -> str:
@@ -390,9 +400,7 @@ def score_batch(channel: str, ids: list[str], settings: Settings, run_id: str) -
     missing = sorted(set(ids) - {i.id for i in items})
     if missing:
         lost = [Quarantined(channel, m, "stored interaction not found at scoring time") for m in missing]
-        store.save_quarantined(lost, run_id)
-        report.quarantined += len(lost)
-        report.reasons += [_reason(q) for q in lost]
+        report.add(quarantine_report(channel, lost, store, run_id))
     results = score_routed(items, settings)
     checkpoint("score.scored")
     store.save_scores(results, run_id)

@@ -10,10 +10,7 @@
 from __future__ import annotations
 
 import html
-import os
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +18,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from qa_pipeline.faults import checkpoint
-from qa_pipeline.interactions import content_hash
+from qa_pipeline.interactions import content_hash, replacing
 from qa_pipeline.store import first_contact_results, scorecard_rows
 
 PERIODS = {"day": "D", "week": "W", "month": "M"}
@@ -161,17 +158,6 @@ def build_scorecards(
     with replacing(index_path) as tmp:
         tmp.write_text(render_index(frame, table), encoding="utf-8")
     return ScorecardFiles(out_dir, csv_path, parquet_path, index_path, pages, len(table))
-
-
-@contextmanager
-def replacing(path: Path) -> Iterator[Path]:
-    """A temporary path to write; on success it atomically replaces ``path``."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def agent_file_name(agent_id: str) -> str:

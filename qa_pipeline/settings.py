@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -191,12 +190,6 @@ class Settings(BaseSettings):
 
         secret = self.customer_key_secret.get_secret_value() if self.customer_key_secret else None
         return load_secret(secret, self.data_dir)
-
-    def customer_keyer(self) -> Callable[[Any], str | None]:
-        """What turns a source's customer identifier into its keyed hash (see customers.py)."""
-        from qa_pipeline.customers import keyer
-
-        return keyer(self.key_secret(), self.phone_region)
 
     def compiled_redactions(self) -> list[regex.Pattern[str]]:
         """The configured extra PII patterns, compiled (they run under a time limit)."""
