@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from nightly_config import write_config
 from sqlalchemy import select
 
 from qa_pipeline.store import connect, metadata, runs
@@ -56,22 +57,16 @@ def prefect_api():
         yield PREFECT_API_URL.value()
 
 
-def write_config(folder: Path, data: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    config = folder / "qa.toml"
-    config.write_text(
+def write_night(folder: Path, data: Path) -> Path:
+    return write_config(
+        folder,
         f"""
-database_url = "sqlite:///{folder / "qa.db"}"
-data_dir = "{folder / "var"}"
 customer_key_secret = "fault-injection-test-secret-0123456789abcdef"
-agent_domains = ["acme.example"]
 [sources]
 chats = ["{data / "chats"}/*.json*"]
 emails = ["{data / "emails"}/*.mbox"]
 """,
-        encoding="utf-8",
     )
-    return config
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +122,7 @@ def run_statuses(config: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def clean(runner, tmp_path_factory):
     """A clean run of the night: its database state, and its folder to copy."""
-    config = write_config(tmp_path_factory.mktemp("clean"), ROOT / "tests" / "data")
+    config = write_night(tmp_path_factory.mktemp("clean"), ROOT / "tests" / "data")
     assert nightly(runner, config) == 0
     state = snapshot(config)
     assert len(state["scores"]) > 5 and state["quarantine"]  # a night with work and bad input
@@ -136,7 +131,7 @@ def clean(runner, tmp_path_factory):
 
 def copy_night(clean_config: Path, folder: Path) -> Path:
     shutil.copytree(clean_config.parent, folder)
-    config = write_config(folder, ROOT / "tests" / "data")
+    config = write_night(folder, ROOT / "tests" / "data")
     return config
 
 
@@ -161,7 +156,7 @@ def test_a_rerun_killed_anywhere_keeps_every_score_and_the_next_run_repairs_the_
 )
 def test_a_first_run_killed_is_completed_by_the_next(runner, clean, tmp_path, point):
     _, clean_state = clean
-    config = write_config(tmp_path / "night", ROOT / "tests" / "data")
+    config = write_night(tmp_path / "night", ROOT / "tests" / "data")
     assert nightly(runner, config, kill_at=point) == -signal.SIGKILL, f"{point} was never reached"
     assert nightly(runner, config) == 0
     assert snapshot(config) == clean_state

@@ -5,6 +5,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from nightly_config import write_config
 from sqlalchemy import select
 
 from qa_pipeline.search import SearchFilters, search_interactions
@@ -35,20 +36,16 @@ def config(tmp_path: Path, data: Path, db_url: str) -> Path:
     for name in ("short-stereo.wav", "corrupt.mp3", "manifest.csv"):
         shutil.copy(data / "calls" / name, calls / name)
     shutil.copy(data / "calls" / "short-stereo.wav", calls / "recording-17.wav")  # no manifest row
-    path = tmp_path / "qa.toml"
-    path.write_text(
+    return write_config(
+        tmp_path,
         f"""
-database_url = "{db_url}"
-data_dir = "{tmp_path / "var"}"
-agent_domains = ["acme.example"]
 [sources]
 calls = ["{calls}"]
 chats = ["{data / "chats"}/*.json*"]
 emails = ["{data / "emails"}/*.mbox"]
 """,
-        encoding="utf-8",
+        database_url=db_url,
     )
-    return path
 
 
 def test_nightly_reconciles_and_is_idempotent(harness, config, db_url):
@@ -170,12 +167,9 @@ def test_qa_ingest_then_qa_score_gives_what_the_nightly_run_stores(harness, tmp_
     from qa_pipeline.flows.nightly import run_nightly
     from qa_pipeline.store import load_interactions, load_scores
 
-    config = tmp_path / "qa.toml"
-    config.write_text(
+    config = write_config(
+        tmp_path,
         f"""
-database_url = "sqlite:///{tmp_path / "qa.db"}"
-data_dir = "{tmp_path / "var"}"
-agent_domains = ["acme.example"]
 [sources]
 chats = ["{data / "chats"}/*.json*"]
 emails = ["{data / "emails"}/*.mbox"]
@@ -185,7 +179,6 @@ name = "Sarah Kowalski"
 team = "billing"
 aliases = ["a17"]
 """,
-        encoding="utf-8",
     )
     run_nightly(config, date(2026, 11, 20))
     runner, out = CliRunner(), tmp_path / "cli"

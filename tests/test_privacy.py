@@ -19,6 +19,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from nightly_config import write_config
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
@@ -73,21 +74,16 @@ def night(tmp_path: Path, data: Path) -> Path:
         f"short-stereo.wav,cb-{PLANTED['phone_digits']},a17,Sarah K.,{PLANTED['phone']}\n",
         encoding="utf-8",
     )
-    config = tmp_path / "qa.toml"
-    config.write_text(
+    return write_config(
+        tmp_path,
         f"""
-database_url = "sqlite:///{tmp_path / "qa.db"}"
-data_dir = "{tmp_path / "var"}"
-agent_domains = ["acme.example"]
 phone_region = "CZ"
 [sources]
 calls = ["{calls}"]
 chats = ["{inbox / "pii"}/*.json"]
 emails = ["{inbox / "pii"}/*.eml"]
 """,
-        encoding="utf-8",
     )
-    return config
 
 
 def dump_tables(url: str) -> dict[str, str]:
