@@ -28,8 +28,9 @@ from tqdm import tqdm
 
 from qa_pipeline.interactions import Interaction, Turn
 from qa_pipeline.scoring import CriterionResult, Flag, InteractionScore
-from qa_pipeline.search import SearchFilters, search_interactions
+from qa_pipeline.search import SearchFilters
 from qa_pipeline.store import connect, save_interactions, save_scores
+from qa_pipeline.store.search_rows import search_interactions
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from pg_server import PostgresServer

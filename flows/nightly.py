@@ -37,7 +37,7 @@ from qa_pipeline.pipeline import (
 from qa_pipeline.scorecards import build_scorecards
 from qa_pipeline.settings import PullSource, Settings, load_settings
 from qa_pipeline.sources import Quarantined
-from qa_pipeline.store import Store
+from qa_pipeline.store import open_store
 
 
 class TaskFailed(Exception):
@@ -87,7 +87,7 @@ def _settle_pull(
         failed = settings.redactor().quarantined(
             Quarantined("chat", f"pull {source.name} ({source.url})", f"{type(exc).__name__}: {exc}")
         )
-        return quarantine_report("chat", [failed], Store(settings.database_url), run_id, read=1), None
+        return quarantine_report("chat", [failed], open_store(settings.database_url), run_id, read=1), None
 
 
 @task(name="score")
@@ -100,7 +100,7 @@ def score_task(channel: str, ids: list[str], settings: Settings, run_id: str) ->
 def scorecards_task(settings: Settings) -> str:
     with redacted_errors(settings):
         files = build_scorecards(
-            Store(settings.database_url).engine,
+            open_store(settings.database_url),
             settings.scorecard_dir,
             fcr_window_days=settings.fcr_window_days,
         )
@@ -110,7 +110,7 @@ def scorecards_task(settings: Settings) -> str:
 @task(name="alert", retries=1, retry_delay_seconds=3)
 def _deliver(settings: Settings, run_id: str) -> dict[str, Any]:
     with redacted_errors(settings):
-        summary = flag_summary(Store(settings.database_url).engine, run_id)
+        summary = flag_summary(open_store(settings.database_url), run_id)
         send_alert(settings.alert_url or "", summary)
     return summary
 
@@ -151,7 +151,7 @@ def nightly_qa(
         settings.whisper = settings.whisper.model_copy(update=whisper)
     the_night = date.fromisoformat(night) if night else default_night()
     run_id = f"nightly-{the_night.isoformat()}-{uuid.uuid4().hex[:8]}"
-    store = Store(settings.database_url)
+    store = open_store(settings.database_url)
     interrupted = store.start_run(run_id, the_night.isoformat())
     checkpoint("run.started")
     if interrupted:

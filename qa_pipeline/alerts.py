@@ -13,18 +13,17 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine
 
 from qa_pipeline.errors import ConfigError, QAError
 from qa_pipeline.registry import Registry
-from qa_pipeline.store import flagged_in_run
+from qa_pipeline.store import Store
 
 TOP = 10
 
 
-def flag_summary(engine: Engine, run_id: str) -> dict[str, Any]:
+def flag_summary(store: Store, run_id: str) -> dict[str, Any]:
     """Flags raised by this run: counts per code and the most-flagged interactions with reasons."""
-    rows = flagged_in_run(engine, run_id)
+    rows = store.flagged_in_run(run_id)
     counts = Counter(f["code"] for r in rows for f in r["flags"])
     worst = sorted(rows, key=lambda r: (-len(r["flags"]), r["score"]))[:TOP]
     return {

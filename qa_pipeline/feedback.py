@@ -15,12 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, delete, insert, select
-
 from qa_pipeline.errors import QAError
 from qa_pipeline.interactions import content_hash
 from qa_pipeline.labels import Label
-from qa_pipeline.store import criterion_results, grader_feedback, interactions, scores, turns
+from qa_pipeline.store import Store
 
 ALIASES = {
     "interaction": "interaction_id",
@@ -65,7 +63,7 @@ def _rows(path: Path) -> list[tuple[int, dict[str, str]]]:
         raise QAError(f"{path}: not a UTF-8 CSV file ({exc})") from None
 
 
-def import_feedback(engine: Engine, path: Path) -> FeedbackImport:
+def import_feedback(store: Store, path: Path) -> FeedbackImport:
     """Store each grader row against the stored interaction and the machine's result.
 
     A row is rejected (with its line and reason) when a field is missing or invalid or the
@@ -74,62 +72,38 @@ def import_feedback(engine: Engine, path: Path) -> FeedbackImport:
     report = FeedbackImport()
     now = datetime.now(UTC)
     new = []
-    with engine.connect() as conn:
-        for line, row in _rows(path):
-            report.read += 1
-            problem, record = _resolve(conn, row)
-            if problem:
-                report.rejected.append(f"{path.name}:{line}: {problem}")
-                continue
-            record.update(source_file=str(path), imported_at=now)
-            record["id"] = content_hash(
-                record["interaction_id"],
-                record["rubric"] or "",
-                record["criterion"],
-                record["grader"] or "",
-                length=32,
-            )
-            new.append(record)
-            report.trainable += record["text"] is not None and record["grader_result"] != "na"
-    unique = {r["id"]: r for r in new}
-    if unique:
-        with engine.begin() as conn:
-            conn.execute(delete(grader_feedback).where(grader_feedback.c.id.in_(list(unique))))
-            conn.execute(insert(grader_feedback), list(unique.values()))
+    for line, row in _rows(path):
+        report.read += 1
+        problem, record = _resolve(store, row)
+        if problem:
+            report.rejected.append(f"{path.name}:{line}: {problem}")
+            continue
+        record.update(source_file=str(path), imported_at=now)
+        record["id"] = content_hash(
+            record["interaction_id"],
+            record["rubric"] or "",
+            record["criterion"],
+            record["grader"] or "",
+            length=32,
+        )
+        new.append(record)
+        report.trainable += record["text"] is not None and record["grader_result"] != "na"
+    store.save_feedback(list({r["id"]: r for r in new}.values()))
     report.stored = len(new)
     return report
 
 
-def _resolve(conn, row: dict[str, str]) -> tuple[str | None, dict]:
+def _resolve(store: Store, row: dict[str, str]) -> tuple[str | None, dict]:
     interaction_id, criterion = row.get("interaction_id", ""), row.get("criterion", "")
     result = row.get("result", "").lower()
     if not interaction_id or not criterion:
         return "needs interaction_id and criterion", {}
     if result not in RESULTS:
         return f"result {row.get('result')!r} must be pass, fail or na", {}
-    head = conn.execute(select(interactions.c.language).where(interactions.c.id == interaction_id)).first()
-    if head is None:
+    stored, language = store.interaction_language(interaction_id)
+    if not stored:
         return f"interaction {interaction_id!r} is not in the database (score it first)", {}
-    query = (
-        select(
-            criterion_results.c.result,
-            criterion_results.c.method,
-            criterion_results.c.evidence,
-            criterion_results.c.rubric,
-        )
-        .join(
-            scores,
-            (scores.c.interaction_id == criterion_results.c.interaction_id)
-            & (scores.c.rubric == criterion_results.c.rubric),
-        )
-        .where(
-            criterion_results.c.interaction_id == interaction_id, criterion_results.c.criterion == criterion
-        )
-        .order_by(scores.c.scored_at.desc())
-    )
-    if row.get("rubric"):
-        query = query.where(criterion_results.c.rubric == row["rubric"])
-    machine = conn.execute(query).first()
+    machine = store.machine_result(interaction_id, criterion, row.get("rubric") or None)
     if machine is None:
         return f"no machine result for {criterion!r} on {interaction_id!r}", {}
     turn = _turn(row.get("turn"), result, machine)
@@ -137,9 +111,7 @@ def _resolve(conn, row: dict[str, str]) -> tuple[str | None, dict]:
         return turn, {}
     text = None
     if turn is not None:
-        text = conn.execute(
-            select(turns.c.text).where(turns.c.interaction_id == interaction_id, turns.c.idx == turn)
-        ).scalar_one_or_none()
+        text = store.turn_text(interaction_id, turn)
         if text is None:
             return f"interaction {interaction_id!r} has no turn {turn}", {}
     return None, {
@@ -153,7 +125,7 @@ def _resolve(conn, row: dict[str, str]) -> tuple[str | None, dict]:
         "reason": row.get("reason") or None,
         "turn": turn,
         "text": text,
-        "language": head.language,
+        "language": language,
     }
 
 
@@ -169,14 +141,8 @@ def _turn(given: str | None, result: str, machine) -> int | str | None:
     return None  # a missed pass without a turn: stored and counted, but it cannot teach the model
 
 
-def feedback_labels(engine: Engine) -> list[Label]:
+def feedback_labels(store: Store) -> list[Label]:
     """Training labels from every stored correction that names a turn."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(grader_feedback)
-            .where(grader_feedback.c.text.is_not(None), grader_feedback.c.grader_result != "na")
-            .order_by(grader_feedback.c.imported_at)
-        ).all()
     return [
         Label(
             text=r.text,
@@ -189,18 +155,13 @@ def feedback_labels(engine: Engine) -> list[Label]:
             grader=r.grader,
             reason=r.reason,
         )
-        for r in rows
+        for r in store.stored_feedback(trainable=True)
     ]
 
 
-def disagreement(engine: Engine) -> dict[str, dict[str, float | int]]:
+def disagreement(store: Store) -> dict[str, dict[str, float | int]]:
     """Per criterion: corrections stored, how many disagree with the machine, and the rate."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(
-                grader_feedback.c.criterion, grader_feedback.c.machine_result, grader_feedback.c.grader_result
-            )
-        ).all()
+    rows = store.stored_feedback()
     reviewed, differ = (
         Counter(r.criterion for r in rows),
         Counter(r.criterion for r in rows if r.machine_result != r.grader_result),

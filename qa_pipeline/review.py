@@ -4,27 +4,25 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import Engine
-
 from qa_pipeline.contracts import InteractionScore
 from qa_pipeline.errors import QAError
 from qa_pipeline.interactions import Interaction
-from qa_pipeline.store import first_contact_results, load_interactions, load_scores
+from qa_pipeline.store import Store
 
 
 def _load(
-    engine: Engine, interaction_id: str, window_days: float
+    store: Store, interaction_id: str, window_days: float
 ) -> tuple[Interaction, list[InteractionScore], tuple[str | None, str]]:
-    found = load_interactions(engine, [interaction_id])
+    found = store.load_interactions([interaction_id])
     if not found:
         raise QAError(f"no interaction with id {interaction_id!r} in the database; find ids with qa search")
-    fcr = first_contact_results(engine, [interaction_id], window_days).get(interaction_id, (None, ""))
-    return found[0], load_scores(engine, interaction_id), fcr
+    fcr = store.first_contact_results([interaction_id], window_days).get(interaction_id, (None, ""))
+    return found[0], store.load_scores(interaction_id), fcr
 
 
-def describe(engine: Engine, interaction_id: str, window_days: float = 7.0) -> str:
+def describe(store: Store, interaction_id: str, window_days: float = 7.0) -> str:
     """Plain text: header, newest score with each criterion's result and evidence, transcript."""
-    item, scored, (fcr, fcr_reason) = _load(engine, interaction_id, window_days)
+    item, scored, (fcr, fcr_reason) = _load(store, interaction_id, window_days)
     when = item.started_at.strftime("%Y-%m-%d %H:%M") if item.started_at else "no date"
     agent = f"{item.agent_name} ({item.agent_id})" if item.agent_name else item.agent_id
     lines = [f"{item.id}  {item.channel}  {agent}  {item.team or '(no team)'}  {when}  {item.language or ''}"]
@@ -56,9 +54,9 @@ def describe(engine: Engine, interaction_id: str, window_days: float = 7.0) -> s
     return "\n".join(lines) + "\n"
 
 
-def describe_json(engine: Engine, interaction_id: str, window_days: float = 7.0) -> str:
+def describe_json(store: Store, interaction_id: str, window_days: float = 7.0) -> str:
     """The same as JSON: the interaction, its scores (Score contract), first-contact resolution."""
-    item, scored, (fcr, fcr_reason) = _load(engine, interaction_id, window_days)
+    item, scored, (fcr, fcr_reason) = _load(store, interaction_id, window_days)
     body = {
         "interaction": item.model_dump(mode="json", exclude_none=True),
         "scores": [s.model_dump(mode="json", exclude_none=True) for s in scored],

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Engine
 
 from qa_pipeline.faults import checkpoint
 from qa_pipeline.interactions import content_hash, replacing
-from qa_pipeline.store import first_contact_results, scorecard_rows
+from qa_pipeline.store import Store
 
 PERIODS = {"day": "D", "week": "W", "month": "M"}
 LOWEST_SHOWN = 5
@@ -40,10 +39,10 @@ class ScorecardFiles:
 
 
 def load_results(
-    engine: Engine, rubric: str | None = None, fcr_window_days: float = 7.0
+    store: Store, rubric: str | None = None, fcr_window_days: float = 7.0
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return (scores joined with interactions, criterion results) as DataFrames."""
-    rows, crit_rows = scorecard_rows(engine, rubric)
+    rows, crit_rows = store.scorecard_rows(rubric)
     frame, crit = pd.DataFrame(rows), pd.DataFrame(crit_rows)
     if frame.empty:
         return frame, crit
@@ -65,7 +64,7 @@ def load_results(
     frame["critical_fail"] = frame["flags"].map(
         lambda f: any(x.get("code") == "critical_fail" for x in f or [])
     )
-    fcr = first_contact_results(engine, None, fcr_window_days)
+    fcr = store.first_contact_results(None, fcr_window_days)
     frame["fcr_result"] = frame["interaction_id"].map(lambda i: fcr.get(i, (None, ""))[0])
     frame["fcr_reason"] = frame["interaction_id"].map(lambda i: fcr.get(i, (None, ""))[1])
     # 1 resolved at first contact, 0 the customer came back; pending and unknown stay out.
@@ -121,14 +120,14 @@ def pass_rates(frame: pd.DataFrame, crit: pd.DataFrame, keys: list[str]) -> pd.D
 
 
 def build_scorecards(
-    engine: Engine,
+    store: Store,
     out_dir: Path,
     period: str = "day",
     rubric: str | None = None,
     fcr_window_days: float = 7.0,
 ) -> ScorecardFiles:
     """Write CSV, Parquet and HTML scorecards to ``out_dir``; return what was written."""
-    frame, crit = load_results(engine, rubric, fcr_window_days)
+    frame, crit = load_results(store, rubric, fcr_window_days)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "agents").mkdir(exist_ok=True)
     csv_path, parquet_path, index_path = (

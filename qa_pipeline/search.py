@@ -1,8 +1,10 @@
 """Supervisors' search: full text over turns, with filters, ranked, with a snippet.
 
-The embedded database uses SQLite FTS5 (``store.create_search_index``). User input never
-reaches the query text: words and quoted phrases are extracted and passed as one bound
-FTS5 expression, every filter is a bound parameter.
+What a search is (words, phrases, filters), how a hit is shown, and the interface each
+database's full-text search implements (``SearchBackend``; SQLite FTS5 and PostgreSQL
+tsvector in ``store/``). User input never reaches the query text: words and quoted phrases
+are extracted and passed as bound parameters, as is every filter. Run a search with
+``Store.search``.
 """
 
 from __future__ import annotations
@@ -15,11 +17,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, text
-
-from qa_pipeline.errors import QAError
 from qa_pipeline.registry import Registry
 
+MAX_LIMIT = 10_000  # results per search; more is an export, not a search
 TERM = re.compile(r'"([^"]+)"|([\w]+\*?)', re.UNICODE)
 
 
@@ -71,75 +71,6 @@ def query_terms(query: str) -> list[tuple[str, str]]:
     return terms
 
 
-def fts_expression(query: str) -> str:
-    """An FTS5 expression matching every word (``word*`` = prefix) and quoted phrase, or ''."""
-    return " ".join(f'"{value}"' + ("*" if kind == "prefix" else "") for kind, value in query_terms(query))
-
-
-# Query words are stemmed with each of these PostgreSQL configurations (the languages of the
-# default rubric that PostgreSQL can stem) and also matched unstemmed without diacritics,
-# folded by the database's own qa_fold (migration 0002), as the stored turns were.
-PG_STEMMERS = ("english", "russian", "lithuanian")
-
-
-def pg_tsquery(query: str) -> tuple[str, dict[str, str]]:
-    """A PostgreSQL tsquery SQL expression for the query, with its bound parameters, or ('', {})."""
-    parts, params = [], {}
-    for n, (kind, value) in enumerate(query_terms(query)):
-        if kind == "prefix":
-            params[f"t{n}"] = " & ".join(f"{w}:*" for w in re.findall(r"[^\W_]+", value)) or "x"
-            parts.append(f"to_tsquery('simple', qa_fold(:t{n}))")
-            continue
-        params[f"t{n}"] = value
-        function = "phraseto_tsquery" if kind == "phrase" else "plainto_tsquery"
-        options = [f"{function}('{config}', :t{n})" for config in PG_STEMMERS]
-        options.append(f"{function}('simple', qa_fold(:t{n}))")
-        parts.append("(" + " || ".join(options) + ")")
-    return " && ".join(parts), params
-
-
-LATEST_SCORE = "s.scored_at = (SELECT max(s2.scored_at) FROM scores s2 WHERE s2.interaction_id = i.id)"
-HIT_COLUMNS = "i.agent_id, i.agent_name, i.team, i.channel, i.started_at, s.score, s.flags"
-
-
-MAX_LIMIT = 10_000  # results per search; more is an export, not a search
-
-
-def search_interactions(
-    engine: Engine, query: str, filters: SearchFilters | None = None, limit: int = 20
-) -> list[SearchHit]:
-    """Interactions whose turns match ``query`` (all words), filtered, best match first.
-
-    SQLite searches its FTS5 index, PostgreSQL its tsvector index; an empty query lists the
-    filtered interactions, newest first.
-    """
-    dialect = engine.dialect.name
-    if dialect not in search_backends.names():
-        known = " or ".join(search_backends.names())
-        raise QAError(f"full-text search needs a database with a search backend ({known}), not {dialect}")
-    backend = search_backends.get(dialect)
-    if not 1 <= limit <= MAX_LIMIT:
-        raise QAError(f"--limit must be between 1 and {MAX_LIMIT}, not {limit}")
-    if query.strip() and not query_terms(query):
-        raise QAError(
-            f"the query {query[:40]!r} has no letters or digits to search for; "
-            "leave it empty to list interactions by the filters alone"
-        )
-    where, params = _filters(filters or SearchFilters(), backend)
-    params["limit"] = limit
-    with engine.connect() as conn:
-        if not query_terms(query):
-            sql = (
-                f"SELECT i.id AS interaction_id, NULL AS turn, '' AS snippet, {HIT_COLUMNS} "
-                f"FROM interactions i LEFT JOIN scores s ON s.interaction_id = i.id AND {LATEST_SCORE} "
-                f"WHERE 1 = 1 {where.all} ORDER BY i.started_at DESC LIMIT :limit"
-            )
-            rows: Sequence[Any] = conn.execute(text(sql), params).mappings().all()
-        else:
-            rows = backend.match(conn, query, where, params, limit)
-    return [_hit(row) for row in rows]
-
-
 def _fold(word: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c))
 
@@ -168,22 +99,6 @@ def highlight(text: str, terms: list[tuple[str, str]], width: int = 12) -> str:
         pos = end
     tail = text[pos : spans[hi][0]] if hi < len(spans) else text[pos:]
     return ("…" if lo else "") + "".join(out) + (tail if hi == len(spans) else tail.rstrip() + "…")
-
-
-def _hit(row: Any) -> SearchHit:
-    flags = json.loads(row["flags"]) if isinstance(row["flags"], str) else (row["flags"] or [])
-    return SearchHit(
-        interaction_id=row["interaction_id"],
-        agent_id=row["agent_id"],
-        agent_name=row["agent_name"],
-        team=row["team"],
-        channel=row["channel"],
-        started_at=str(row["started_at"] or "")[:16] or None,
-        score=row["score"],
-        flags=sorted({f.get("code", "") for f in flags}),
-        turn=row["turn"],
-        snippet=" ".join((row["snippet"] or "").split()),
-    )
 
 
 # Ranking every one of hundreds of thousands of matching turns costs about a microsecond
@@ -229,36 +144,6 @@ class Where:
 
     all: str
     indexed: str
-
-
-def _filters(f: SearchFilters, backend: SearchBackend) -> tuple[Where, dict[str, Any]]:
-    clauses: list[str] = []
-    params: dict[str, Any] = {}
-    for column, value in (("agent_id", f.agent), ("team", f.team), ("channel", f.channel)):
-        if value is not None:
-            clauses.append(f"i.{column} = :{column}")
-            params[column] = value
-    for name, op, moment in (("since", ">=", f.since), ("until", "<", f.until)):
-        if moment is not None:
-            clauses.append(f"i.started_at {op} :{name}")
-            params[name] = backend.moment(moment)
-    indexed = "".join(f" AND {c}" for c in clauses)
-    if f.min_score is not None:
-        clauses.append("s.score >= :min_score")
-        params["min_score"] = f.min_score
-    if f.max_score is not None:
-        clauses.append("s.score <= :max_score")
-        params["max_score"] = f.max_score
-    if f.flag is not None:
-        clauses.append(f"EXISTS (SELECT 1 FROM {backend.FLAG_ELEMENTS})")
-        params["flag"] = f.flag
-    if f.failed is not None:
-        clauses.append(
-            "EXISTS (SELECT 1 FROM criterion_results c WHERE c.interaction_id = i.id "
-            "AND c.rubric = s.rubric AND c.criterion = :failed AND c.result = 'fail')"
-        )
-        params["failed"] = f.failed
-    return Where("".join(f" AND {c}" for c in clauses), indexed), params
 
 
 def as_json(hits: list[SearchHit]) -> str:

@@ -22,10 +22,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import Engine
 
 from qa_pipeline.classifier import (
     DEFAULT_FEATURES,
@@ -43,6 +42,9 @@ from qa_pipeline.errors import QAError
 from qa_pipeline.labels import BUNDLED_TRAIN, Label, labels_hash, latest_per_turn, read_labels, rule_labels
 from qa_pipeline.metrics import binary_metrics
 from qa_pipeline.rubric import Rubric
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) loads only when corrections are read
+    from qa_pipeline.store import Store
 
 TARGET_PRECISION = 0.9  # for criteria without real validation labels
 MIN_THRESHOLD = 0.5  # never pass a turn the model thinks more likely to fail
@@ -63,7 +65,7 @@ def collect_labels(
     files: Sequence[Path] = (),
     bundled: bool = True,
     weak_rules: bool = True,
-    engine: Engine | None = None,
+    store: Store | None = None,
 ) -> list[Label]:
     """Labels in the order later ones win: rubric phrases, bundled set, files, graders' corrections."""
     labels: list[Label] = []
@@ -73,10 +75,10 @@ def collect_labels(
         labels += read_labels(BUNDLED_TRAIN)
     for path in files:
         labels += read_labels(path)
-    if engine is not None:
+    if store is not None:
         from qa_pipeline.feedback import feedback_labels
 
-        labels += feedback_labels(engine)
+        labels += feedback_labels(store)
     return labels
 
 

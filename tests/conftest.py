@@ -54,17 +54,24 @@ def postgres():
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine(request, tmp_path: Path):
-    """A migrated, empty store: every test that takes it runs on SQLite and on PostgreSQL."""
-    from qa_pipeline.store import connect
+def store(request, tmp_path: Path):
+    """A migrated, empty store: every test that takes it (or ``engine``) runs on SQLite and on
+    PostgreSQL."""
+    from qa_pipeline.store import Store
 
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'qa.db'}"
     else:
         url = request.getfixturevalue("postgres").new_database()
-    engine = connect(url)
-    yield engine
-    engine.dispose()
+    store = Store(url)
+    yield store
+    store.engine.dispose()
+
+
+@pytest.fixture
+def engine(store):
+    """The store's engine, for tests of the module functions that take one."""
+    return store.engine
 
 
 @pytest.fixture(scope="session")

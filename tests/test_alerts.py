@@ -7,7 +7,7 @@ from qa_pipeline.scoring import score_interactions
 from qa_pipeline.store import save_interactions, save_scores
 
 
-def test_summary_counts_only_this_runs_flags(engine, rubric):
+def test_summary_counts_only_this_runs_flags(engine, store, rubric):
     rude = Interaction(
         id="chat:t:1",
         channel="chat",
@@ -31,12 +31,12 @@ def test_summary_counts_only_this_runs_flags(engine, rubric):
     save_interactions(engine, [rude, fine])
     save_scores(engine, score_interactions([rude], rubric), "run-1")
     save_scores(engine, score_interactions([fine], rubric), "run-2")
-    summary = flag_summary(engine, "run-1")
+    summary = flag_summary(store, "run-1")
     [top] = summary["top"]
     assert top["interaction_id"] == "chat:t:1" and summary["flagged_interactions"] == 1
     assert {"escalation", "negative_language"} <= set(summary["flags"])
     assert "chat:t:1" in render_text(summary)
-    assert flag_summary(engine, "run-2")["flagged_interactions"] == 0
+    assert flag_summary(store, "run-2")["flagged_interactions"] == 0
 
 
 def test_undeliverable_targets_raise_clear_errors():

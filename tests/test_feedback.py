@@ -3,13 +3,12 @@
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from qa_pipeline.feedback import disagreement, feedback_labels, import_feedback
 from qa_pipeline.interactions import Interaction, Turn
 from qa_pipeline.scoring import score_interactions
-from qa_pipeline.store import grader_feedback, save_interactions, save_scores
+from qa_pipeline.store import save_interactions, save_scores
 from qa_pipeline.training import collect_labels
 
 
@@ -44,9 +43,9 @@ def scored(engine, rubric):
     return {s.interaction_id: s for s in scores}
 
 
-def test_import_stores_rejects_and_counts_disagreement(engine, scored, data: Path):
+def test_import_stores_rejects_and_counts_disagreement(store, scored, data: Path):
     path = data / "labels" / "feedback.csv"
-    report = import_feedback(engine, path)
+    report = import_feedback(store, path)
     assert (report.read, report.stored) == (5, 3)
     assert report.read == report.stored + len(report.rejected)
     assert any("feedback.csv:5" in r and "not in the database" in r for r in report.rejected)
@@ -63,24 +62,25 @@ def test_import_stores_rejects_and_counts_disagreement(engine, scored, data: Pat
         row["reviewed"] += 1
         row["disagree"] += scored[interaction].criteria[criterion].result != result
     assert {
-        c: {k: d[k] for k in ("reviewed", "disagree")} for c, d in disagreement(engine).items()
+        c: {k: d[k] for k in ("reviewed", "disagree")} for c, d in disagreement(store).items()
     } == expected
 
-    import_feedback(engine, path)  # the same export again: replaced, not duplicated
-    with engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(grader_feedback)).scalar_one() == 3
+    import_feedback(store, path)  # the same export again: replaced, not duplicated
+    assert len(store.stored_feedback()) == 3
 
 
-def test_corrections_that_name_a_turn_become_labels_for_the_next_training(engine, scored, data, rubric):
+def test_corrections_that_name_a_turn_become_labels_for_the_next_training(
+    engine, store, scored, data, rubric
+):
     assert scored["chat:fb:2"].criteria["resolution"].result == "pass"  # the grader says it should fail
-    import_feedback(engine, data / "labels" / "feedback.csv")
-    labels = {(lb.criterion, lb.text, lb.label) for lb in feedback_labels(engine)}
+    import_feedback(store, data / "labels" / "feedback.csv")
+    labels = {(lb.criterion, lb.text, lb.label) for lb in feedback_labels(store)}
     assert ("empathy", "Oh that's rotten luck.", "pass") in labels  # turn 1, given by the grader
     evidence_turn = scored["chat:fb:2"].criteria["resolution"].evidence[0].turn
     wrong = ("resolution", "Hello! I have refunded your order, thanks for waiting.", "fail")
     assert evidence_turn == 1 and wrong in labels  # the machine's evidence, corrected
-    assert all(lb.criterion != "thanks" for lb in feedback_labels(engine))  # no turn named: stored only
-    gathered = collect_labels(rubric, engine=engine)
+    assert all(lb.criterion != "thanks" for lb in feedback_labels(store))  # no turn named: stored only
+    gathered = collect_labels(rubric, store=store)
     assert sum(lb.source == "grader" for lb in gathered) == len(labels) == 2
     assert gathered[-1].source == "grader"  # last, so it overrides a bundled label for the same turn
 

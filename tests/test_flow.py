@@ -8,8 +8,9 @@ import pytest
 from nightly_config import write_config
 from sqlalchemy import select
 
-from qa_pipeline.search import SearchFilters, search_interactions
+from qa_pipeline.search import SearchFilters
 from qa_pipeline.store import connect, scores, table_counts
+from qa_pipeline.store.search_rows import search_interactions
 
 pytestmark = pytest.mark.slow
 

@@ -54,13 +54,13 @@ def test_duplicate_ids_are_quarantined_never_overwritten(hostile, tmp_path):
 def test_scorecards_keep_agents_apart_and_defuse_formulas(hostile, tmp_path, rubric):
     from qa_pipeline.scorecards import build_scorecards
     from qa_pipeline.scoring import score_interactions
-    from qa_pipeline.store import connect, save_interactions, save_scores
+    from qa_pipeline.store import Store
 
     items = ingest_chats([hostile / "chats-agents.json"]).interactions
-    engine = connect(f"sqlite:///{tmp_path / 'qa.db'}")
-    save_interactions(engine, items)
-    save_scores(engine, score_interactions(items, rubric))
-    files = build_scorecards(engine, tmp_path / "cards")
+    store = Store(f"sqlite:///{tmp_path / 'qa.db'}")
+    store.save_interactions(items)
+    store.save_scores(score_interactions(items, rubric))
+    files = build_scorecards(store, tmp_path / "cards")
     assert len({p.name for p in files.agent_pages}) == 3  # ag/1 and ag:1 no longer share a page
     table = pd.read_csv(files.csv, dtype=str)
     assert not table["agent_name"].str.startswith(("=", "+", "-", "@")).any()
@@ -68,8 +68,8 @@ def test_scorecards_keep_agents_apart_and_defuse_formulas(hostile, tmp_path, rub
 
 
 def test_search_refuses_symbol_only_queries_and_absurd_limits(tmp_path):
-    from qa_pipeline.search import search_interactions
     from qa_pipeline.store import connect
+    from qa_pipeline.store.search_rows import search_interactions
 
     engine = connect(f"sqlite:///{tmp_path / 'qa.db'}")
     for query in ("*", "%", "\N{PILE OF POO}"):

@@ -37,9 +37,9 @@ def stored(engine, rubric):
     return items, results
 
 
-def test_csv_and_parquet_per_agent_and_day(engine, stored, tmp_path):
+def test_csv_and_parquet_per_agent_and_day(engine, store, stored, tmp_path):
     items, results = stored
-    files = build_scorecards(engine, tmp_path / "cards")
+    files = build_scorecards(store, tmp_path / "cards")
     table = pd.read_csv(files.csv)
     assert pd.read_parquet(files.parquet).shape == table.shape
     assert sorted(zip(table.agent_id, table.period, strict=True)) == [
@@ -55,8 +55,8 @@ def test_csv_and_parquet_per_agent_and_day(engine, stored, tmp_path):
     assert row.pass_empathy == pytest.approx(expected_empathy)
 
 
-def test_html_pages_show_charts_lowest_interactions_and_evidence(engine, stored, tmp_path):
-    files = build_scorecards(engine, tmp_path / "cards")
+def test_html_pages_show_charts_lowest_interactions_and_evidence(engine, store, stored, tmp_path):
+    files = build_scorecards(store, tmp_path / "cards")
     assert sorted(p.name for p in files.agent_pages) == ["a1.html", "a2.html"]
     page = (tmp_path / "cards" / "agents" / "a1.html").read_text(encoding="utf-8")
     assert page.count("<svg") == 2  # pass-rate bars and score trend
@@ -65,8 +65,8 @@ def test_html_pages_show_charts_lowest_interactions_and_evidence(engine, stored,
     assert "agents/a1.html" in index and "agents/a2.html" in index and "billing" in index and "tech" in index
 
 
-def test_empty_database_gives_an_empty_but_valid_scorecard(engine, tmp_path):
-    files = build_scorecards(engine, tmp_path / "cards")
+def test_empty_database_gives_an_empty_but_valid_scorecard(engine, store, tmp_path):
+    files = build_scorecards(store, tmp_path / "cards")
     assert files.rows == 0 and "No scored interactions" in files.index.read_text(encoding="utf-8")
 
 
@@ -83,15 +83,17 @@ def test_each_evidence_sentence_is_shown_once_with_its_matches_marked():
     assert highlight("a < b", []) == "a &lt; b"
 
 
-def test_rescoring_under_a_new_rubric_version_counts_each_interaction_once(engine, stored, rubric, tmp_path):
+def test_rescoring_under_a_new_rubric_version_counts_each_interaction_once(
+    engine, store, stored, rubric, tmp_path
+):
     items, _ = stored
     newer = rubric.model_copy(update={"version": rubric.version + 1})
     save_scores(engine, score_interactions(items, newer))
-    table = pd.read_csv(build_scorecards(engine, tmp_path / "cards").csv)
+    table = pd.read_csv(build_scorecards(store, tmp_path / "cards").csv)
     assert table["interactions"].sum() == len(items)
 
 
-def test_call_handle_time_and_talk_metrics_reach_the_scorecards(engine, rubric, tmp_path):
+def test_call_handle_time_and_talk_metrics_reach_the_scorecards(engine, store, rubric, tmp_path):
     call = interaction(9, "a3", 20, GOOD).model_copy(
         update={
             "id": "call:t:9",
@@ -101,7 +103,7 @@ def test_call_handle_time_and_talk_metrics_reach_the_scorecards(engine, rubric, 
     )
     save_interactions(engine, [call])
     save_scores(engine, score_interactions([call], rubric))
-    files = build_scorecards(engine, tmp_path / "cards")
+    files = build_scorecards(store, tmp_path / "cards")
     row = pd.read_csv(files.csv).iloc[0]
     assert (
         row.avg_handle_time_s == 125.0
@@ -113,7 +115,7 @@ def test_call_handle_time_and_talk_metrics_reach_the_scorecards(engine, rubric, 
     assert "<td>2:05</td>" in files.index.read_text(encoding="utf-8")
 
 
-def test_chat_response_times_reach_the_scorecards(engine, rubric, tmp_path):
+def test_chat_response_times_reach_the_scorecards(engine, store, rubric, tmp_path):
     chats = [
         interaction(n, "a4", 20, GOOD).model_copy(
             update={"metadata": {"metrics": {"first_response_s": s, "resolution_s": r}}}
@@ -122,14 +124,14 @@ def test_chat_response_times_reach_the_scorecards(engine, rubric, tmp_path):
     ]
     save_interactions(engine, chats)
     save_scores(engine, score_interactions(chats, rubric))
-    files = build_scorecards(engine, tmp_path / "cards")
+    files = build_scorecards(store, tmp_path / "cards")
     row = pd.read_csv(files.csv).iloc[0]
     assert row.avg_first_response_s == 120.0 and row.avg_resolution_s == 600.0
     page = (tmp_path / "cards" / "agents" / "a4.html").read_text(encoding="utf-8")
     assert "first response in <b>2:00</b>" in page and "resolved in 10:00" in page
 
 
-def test_the_customers_word_on_the_outcome_is_shown_as_theirs(engine, rubric, tmp_path):
+def test_the_customers_word_on_the_outcome_is_shown_as_theirs(engine, store, rubric, tmp_path):
     item = interaction(7, "a1", 20, "I have reset your password.").model_copy(
         update={
             "turns": [
@@ -143,7 +145,7 @@ def test_the_customers_word_on_the_outcome_is_shown_as_theirs(engine, rubric, tm
     assert score.criteria["resolution"].result == "fail"
     save_interactions(engine, [item])
     save_scores(engine, [score])
-    page = (build_scorecards(engine, tmp_path / "cards").index.parent / "agents" / "a1.html").read_text(
+    page = (build_scorecards(store, tmp_path / "cards").index.parent / "agents" / "a1.html").read_text(
         encoding="utf-8"
     )
     assert "customer, turn 2: “<mark>Still not working</mark>" in page

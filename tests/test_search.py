@@ -10,8 +10,10 @@ from typer.testing import CliRunner
 from qa_pipeline.errors import QAError
 from qa_pipeline.interactions import Interaction, Turn
 from qa_pipeline.scoring import score_interactions
-from qa_pipeline.search import SearchFilters, fts_expression, query_terms, search_interactions
+from qa_pipeline.search import SearchFilters, query_terms
 from qa_pipeline.store import save_interactions, save_scores, table_counts
+from qa_pipeline.store.search_rows import search_interactions
+from qa_pipeline.store.search_sqlite import fts_expression
 
 
 def chat(n: int, agent: str, team: str, day: int, lang: str, *agent_lines: str, customer: str) -> Interaction:

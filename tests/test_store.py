@@ -59,7 +59,7 @@ def test_database_from_before_migrations_is_upgraded_with_its_data(tmp_path):
     import sqlite3
 
     from qa_pipeline.migrations import current_revision, head_revision
-    from qa_pipeline.search import search_interactions
+    from qa_pipeline.store.search_rows import search_interactions
 
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as db:  # tables as release 0.1 created them, before scored_at

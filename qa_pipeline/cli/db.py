@@ -15,29 +15,20 @@ from qa_pipeline.cli._app import (
 @friendly
 def db_upgrade(config: ConfigOption = None) -> None:
     """Migrate the database in database_url to this version's schema (commands do it on start too)."""
-    from qa_pipeline.migrations import current_revision
     from qa_pipeline.settings import load_settings
-    from qa_pipeline.store import connect
+    from qa_pipeline.store import open_store
 
-    engine = connect(load_settings(config).database_url)
-    typer.echo(
-        f"{engine.url.render_as_string(hide_password=True)}: schema revision {current_revision(engine)}"
-    )
+    store = open_store(load_settings(config).database_url)  # opening a store migrates it
+    typer.echo(f"{store.display_url}: schema revision {store.revision()[0]}")
 
 
 @db_app.command("status")
 @friendly
 def db_status(config: ConfigOption = None) -> None:
     """Show the database's schema revision and the newest one, without changing anything."""
-    from sqlalchemy import create_engine
-
-    from qa_pipeline.migrations import current_revision, head_revision
     from qa_pipeline.settings import load_settings
+    from qa_pipeline.store.engine import peek
 
-    engine = create_engine(load_settings(config).database_url)
-    current, head = current_revision(engine), head_revision()
+    shown, current, head = peek(load_settings(config).database_url)
     state = "up to date" if current == head else "needs `qa db upgrade`"
-    typer.echo(
-        f"{engine.url.render_as_string(hide_password=True)}: revision {current or 'none'}, "
-        f"newest {head} ({state})"
-    )
+    typer.echo(f"{shown}: revision {current or 'none'}, newest {head} ({state})")

@@ -96,13 +96,13 @@ def train(
     from qa_pipeline.corpora import describe, read_corpora, training_splits
     from qa_pipeline.rubric import load_rubric
     from qa_pipeline.settings import load_settings
-    from qa_pipeline.store import connect
+    from qa_pipeline.store import open_store
     from qa_pipeline.training import collect_labels, render_training, train_and_save
 
     settings = load_settings(config)
     the_rubric = load_rubric(rubric or settings.rubric)
-    engine = connect(settings.database_url) if feedback else None
-    gathered = collect_labels(the_rubric, labels or [], bundled, weak_rules, engine)
+    store = open_store(settings.database_url) if feedback else None
+    gathered = collect_labels(the_rubric, labels or [], bundled, weak_rules, store)
     real, manifests = read_corpora(corpus or [])
     trained = train_and_save(
         [*gathered, *training_splits(real)],
@@ -217,10 +217,10 @@ def feedback_import(
     """Store graders' corrections; they become training labels for the next `qa train`."""
     from qa_pipeline.feedback import disagreement, import_feedback
     from qa_pipeline.settings import load_settings
-    from qa_pipeline.store import connect
+    from qa_pipeline.store import open_store
 
-    engine = connect(load_settings(config).database_url)
-    result = import_feedback(engine, source)
+    store = open_store(load_settings(config).database_url)
+    result = import_feedback(store, source)
     typer.echo(
         f"read {result.read} = stored {result.stored} + rejected {len(result.rejected)}; "
         f"{result.trainable} name a turn and will teach the next `qa train`"
@@ -228,7 +228,7 @@ def feedback_import(
     for reason in result.rejected:
         typer.echo(f"  rejected: {reason}")
     typer.echo(f"{'criterion':18} {'reviewed':>8} {'disagree':>8} {'rate':>6}")
-    for criterion, d in disagreement(engine).items():
+    for criterion, d in disagreement(store).items():
         typer.echo(f"{criterion:18} {d['reviewed']:>8} {d['disagree']:>8} {d['rate']:>6.0%}")
     if result.rejected and not result.stored:
         raise typer.Exit(1)

@@ -73,13 +73,13 @@ def scorecards(
     """Write per-agent scorecards (CSV, Parquet, HTML) from the stored scores."""
     from qa_pipeline.scorecards import PERIODS, build_scorecards
     from qa_pipeline.settings import load_settings
-    from qa_pipeline.store import connect
+    from qa_pipeline.store import open_store
 
     if period not in PERIODS:
         raise QAError(f"--period must be one of {', '.join(PERIODS)}")
     settings = load_settings(config)
     files = build_scorecards(
-        connect(settings.database_url),
+        open_store(settings.database_url),
         out or settings.scorecard_dir,
         period,
         fcr_window_days=settings.fcr_window_days,
@@ -115,7 +115,7 @@ def search(
     from qa_pipeline.search import SearchFilters
     from qa_pipeline.search import as_json as hits_json
     from qa_pipeline.settings import load_settings
-    from qa_pipeline.store import Store
+    from qa_pipeline.store import open_store
 
     def day(value: str | None, option: str) -> datetime | None:
         try:
@@ -134,7 +134,7 @@ def search(
         min_score=min_score,
         max_score=max_score,
     )
-    hits = Store(load_settings(config).database_url).search(query, filters, limit)
+    hits = open_store(load_settings(config).database_url).search(query, filters, limit)
     if as_json:
         typer.echo(hits_json(hits))
         return
@@ -161,9 +161,8 @@ def show(
     """Show one interaction: its score, each criterion with the sentences behind it, first contact."""
     from qa_pipeline.review import describe, describe_json
     from qa_pipeline.settings import load_settings
-    from qa_pipeline.store import connect
+    from qa_pipeline.store import open_store
 
     settings = load_settings(config)
-    engine = connect(settings.database_url)
     show_it = describe_json if as_json else describe
-    typer.echo(show_it(engine, interaction_id, settings.fcr_window_days), nl=False)
+    typer.echo(show_it(open_store(settings.database_url), interaction_id, settings.fcr_window_days), nl=False)

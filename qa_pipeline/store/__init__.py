@@ -6,20 +6,14 @@ replaced by id, so running the same night twice leaves one copy of everything.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from qa_pipeline.contracts import InteractionScore, Quarantined
 from qa_pipeline.interactions import Interaction
-from qa_pipeline.runs import (
-    aware,
-    finish_run,
-    get_watermark,
-    mark_interrupted,
-    set_watermark,
-    start_run,
-)
+from qa_pipeline.registry import Registry
 from qa_pipeline.schema import (
     criterion_results,
     grader_feedback,
@@ -32,7 +26,8 @@ from qa_pipeline.schema import (
     turns,
     watermarks,
 )
-from qa_pipeline.store.engine import FTS_TABLE, connect
+from qa_pipeline.store import feedback_rows
+from qa_pipeline.store.engine import FTS_TABLE, connect, schema_state
 from qa_pipeline.store.interaction_rows import (
     fingerprint,
     first_contact_results,
@@ -42,6 +37,14 @@ from qa_pipeline.store.interaction_rows import (
     stored_in_run,
 )
 from qa_pipeline.store.quarantine_rows import save_quarantined, table_counts
+from qa_pipeline.store.run_rows import (
+    aware,
+    finish_run,
+    get_watermark,
+    mark_interrupted,
+    set_watermark,
+    start_run,
+)
 from qa_pipeline.store.score_rows import flagged_in_run, load_scores, save_scores, scorecard_rows
 
 __all__ = [
@@ -62,6 +65,7 @@ __all__ = [
     "load_scores",
     "mark_interrupted",
     "metadata",
+    "open_store",
     "quarantine",
     "repeat_contacts",
     "runs",
@@ -72,6 +76,7 @@ __all__ = [
     "scores",
     "set_watermark",
     "start_run",
+    "storage_backends",
     "stored_in_run",
     "table_counts",
     "turns",
@@ -82,11 +87,27 @@ __all__ = [
 class Store:
     """One results database, by URL: its engine (shared per URL and process) and the reads and
     writes the product makes. Everything the pipeline, the CLI and the flow store goes
-    through here; the module functions it wraps take an engine, for code that has one."""
+    through here, and no module outside ``store/`` (and the schema and its migrations) runs
+    SQL; the module functions it wraps take an engine, for code that has one.
+
+    This is the built-in storage backend, for every database SQLAlchemy reaches (SQLite and
+    PostgreSQL are tested; search needs a ``search_backends`` entry for the dialect). Another
+    backend is a class taking the URL with these methods, registered by URL scheme (see
+    ``open_store``); subclassing this one keeps what it does not change.
+    """
 
     def __init__(self, url: str):
         self.url = url
         self.engine = connect(url)
+
+    @property
+    def display_url(self) -> str:
+        """The URL without its password, for messages."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def revision(self) -> tuple[str | None, str]:
+        """The schema revision the database is at, and the newest one this version knows."""
+        return schema_state(self.engine)
 
     def save_interactions(
         self, items: Sequence[Interaction], run_id: str | None = None, fcr_window_days: float = 7.0
@@ -126,8 +147,9 @@ class Store:
         set_watermark(self.engine, source, value, run_id)
 
     def search(self, query: str, filters: Any = None, limit: int = 20) -> list[Any]:
-        """``search.search_interactions`` on this database (its backend by dialect)."""
-        from qa_pipeline.search import search_interactions
+        """Interactions whose turns match ``query``, filtered, best first (the dialect's
+        ``search.SearchBackend``; an empty query lists by the filters, newest first)."""
+        from qa_pipeline.store.search_rows import search_interactions
 
         return search_interactions(self.engine, query, filters, limit)
 
@@ -139,3 +161,43 @@ class Store:
 
     def table_counts(self) -> dict[str, int]:
         return table_counts(self.engine)
+
+    # Graders' corrections (feedback.py decides; these read and write)
+    def interaction_language(self, interaction_id: str) -> tuple[bool, str | None]:
+        return feedback_rows.interaction_language(self.engine, interaction_id)
+
+    def machine_result(self, interaction_id: str, criterion: str, rubric: str | None) -> Any:
+        return feedback_rows.machine_result(self.engine, interaction_id, criterion, rubric)
+
+    def turn_text(self, interaction_id: str, idx: int) -> str | None:
+        return feedback_rows.turn_text(self.engine, interaction_id, idx)
+
+    def save_feedback(self, records: Sequence[dict[str, Any]]) -> None:
+        feedback_rows.save_feedback(self.engine, records)
+
+    def stored_feedback(self, trainable: bool = False) -> list[Any]:
+        return feedback_rows.stored_feedback(self.engine, trainable)
+
+
+# Storage backends by URL scheme (the part before "://", without a "+driver"). Built-in:
+# this Store for SQLite and PostgreSQL; another package adds one as an entry point in the
+# group qa_pipeline.storage_backends, e.g. ``duckdb = "qa_duckdb:DuckStore"``.
+storage_backends: Registry[type[Store]] = Registry("storage backend", "qa_pipeline.storage_backends")
+storage_backends.register("sqlite")(Store)
+storage_backends.register("postgresql")(Store)
+
+
+def open_store(url: str) -> Store:
+    """The store for ``database_url``: the backend registered for its scheme, once per URL
+    and process (its engine and connection pool are shared by every caller)."""
+    with _STORES_LOCK:
+        found = _STORES.get(url)
+        if found is None:
+            scheme = url.partition(":")[0].partition("+")[0].lower()
+            found = storage_backends.get(scheme)(url)
+            _STORES[url] = found
+    return found
+
+
+_STORES: dict[str, Store] = {}
+_STORES_LOCK = threading.Lock()

@@ -61,6 +61,22 @@ def _create(url: str) -> Engine:
     return engine
 
 
+def schema_state(engine: Engine) -> tuple[str | None, str]:
+    """The schema revision the database is at (None: empty), and the newest one known."""
+    from qa_pipeline.migrations import current_revision, head_revision
+
+    return current_revision(engine), head_revision()
+
+
+def peek(url: str) -> tuple[str, str | None, str]:
+    """A database's URL (no password), revision and the newest revision, without migrating it."""
+    engine = create_engine(url)
+    try:
+        return (engine.url.render_as_string(hide_password=True), *schema_state(engine))
+    finally:
+        engine.dispose()
+
+
 _MIGRATED: set[str] = set()
 _ENGINES: dict[str, Engine] = {}
 _ENGINES_LOCK = threading.Lock()

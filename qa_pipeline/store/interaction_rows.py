@@ -16,7 +16,6 @@ from sqlalchemy import (
 
 from qa_pipeline.faults import checkpoint
 from qa_pipeline.interactions import Interaction, Turn, content_hash
-from qa_pipeline.runs import aware
 from qa_pipeline.schema import (
     criterion_results,
     interactions,
@@ -24,6 +23,7 @@ from qa_pipeline.schema import (
     scores,
     turns,
 )
+from qa_pipeline.store.run_rows import aware
 
 
 def save_interactions(

@@ -10,15 +10,18 @@ from sqlalchemy import text
 
 from qa_pipeline import search  # the windows are read at call time (tests narrow them)
 from qa_pipeline.search import (
-    HIT_COLUMNS,
-    LATEST_SCORE,
     Where,
-    fts_expression,
     highlight,
     query_terms,
     search_backends,
 )
-from qa_pipeline.store import FTS_TABLE
+from qa_pipeline.store.engine import FTS_TABLE
+from qa_pipeline.store.search_rows import HIT_COLUMNS, LATEST_SCORE
+
+
+def fts_expression(query: str) -> str:
+    """An FTS5 expression matching every word (``word*`` = prefix) and quoted phrase, or ''."""
+    return " ".join(f'"{value}"' + ("*" if kind == "prefix" else "") for kind, value in query_terms(query))
 
 
 class SqliteSearch:

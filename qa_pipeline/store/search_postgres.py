@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -10,13 +11,32 @@ from sqlalchemy import text
 
 from qa_pipeline import search  # the windows are read at call time (tests narrow them)
 from qa_pipeline.search import (
-    HIT_COLUMNS,
-    LATEST_SCORE,
     Where,
-    pg_tsquery,
     query_terms,
     search_backends,
 )
+from qa_pipeline.store.search_rows import HIT_COLUMNS, LATEST_SCORE
+
+# Query words are stemmed with each of these PostgreSQL configurations (the languages of the
+# default rubric that PostgreSQL can stem) and also matched unstemmed without diacritics,
+# folded by the database's own qa_fold (migration 0002), as the stored turns were.
+PG_STEMMERS = ("english", "russian", "lithuanian")
+
+
+def pg_tsquery(query: str) -> tuple[str, dict[str, str]]:
+    """A PostgreSQL tsquery SQL expression for the query, with its bound parameters, or ('', {})."""
+    parts, params = [], {}
+    for n, (kind, value) in enumerate(query_terms(query)):
+        if kind == "prefix":
+            params[f"t{n}"] = " & ".join(f"{w}:*" for w in re.findall(r"[^\W_]+", value)) or "x"
+            parts.append(f"to_tsquery('simple', qa_fold(:t{n}))")
+            continue
+        params[f"t{n}"] = value
+        function = "phraseto_tsquery" if kind == "phrase" else "plainto_tsquery"
+        options = [f"{function}('{config}', :t{n})" for config in PG_STEMMERS]
+        options.append(f"{function}('simple', qa_fold(:t{n}))")
+        parts.append("(" + " || ".join(options) + ")")
+    return " && ".join(parts), params
 
 
 class PostgresSearch:
