@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from qa_pipeline.contracts import (  # noqa: F401  (re-exported: the contract's long-standing home)
     MAX_TURN_CHARS,
     MAX_TURNS,
+    RECORD_COPY_CHARS,
     Channel,
     Interaction,
     Speaker,
@@ -82,7 +83,7 @@ def _json_line(raw: bytes, number: int, path: Path) -> Any:
         raise InputError(
             f"line {number}: not UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); "
             "re-export the file as UTF-8",
-            record=raw[:10_000].decode("utf-8", errors="replace"),
+            record=raw[:RECORD_COPY_CHARS].decode("utf-8", errors="replace"),
         ) from None
     too_deep = InputError(
         f"line {number}: nested more than {MAX_DEPTH} levels deep; not a conversation export",
@@ -91,7 +92,8 @@ def _json_line(raw: bytes, number: int, path: Path) -> Any:
     try:
         value = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise InputError(f"line {number}: invalid JSON ({exc.msg})", record=line[:10_000]) from None
+        copy = line[:RECORD_COPY_CHARS]
+        raise InputError(f"line {number}: invalid JSON ({exc.msg})", record=copy) from None
     except RecursionError:
         raise too_deep from None
     if nesting_depth(value) > MAX_DEPTH:
@@ -134,7 +136,7 @@ def iter_jsonl(path: Path, model: type[Model]) -> Iterator[Model | InputError]:
             yield InputError(
                 f"line {number}: not a valid {model.__name__} ({validation_summary(exc)})",
                 source=f"{path}:{number}",
-                record=json.dumps(value, ensure_ascii=False)[:10_000],
+                record=json.dumps(value, ensure_ascii=False)[:RECORD_COPY_CHARS],
                 position=number,
             )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import glob
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -30,7 +30,7 @@ from qa_pipeline.sources.calls import find_recordings, ingest_calls
 from qa_pipeline.sources.chats import ingest_chats
 from qa_pipeline.sources.emails import AgentDirectory, ingest_emails
 from qa_pipeline.sources.pull import Pager, pull_source
-from qa_pipeline.store import Store
+from qa_pipeline.store import Store, open_store
 from qa_pipeline.transcribe import Transcriber, make_transcriber
 
 CHANNELS = ("call", "chat", "email")
@@ -161,16 +161,46 @@ def _transcriber(whisper: WhisperSettings) -> Transcriber:
     return make_transcriber(whisper)
 
 
+def _read_calls(paths: list[Path], settings: Settings, fmt: str | None) -> IngestResult:
+    # One model per process and one batch of calls at a time; inside a batch,
+    # whisper.workers calls run at once (more would only oversubscribe the cores).
+    with _transcribe_lock:
+        return ingest_calls(paths, _transcriber(settings.whisper), settings.agent_channel)
+
+
+def _read_chats(paths: list[Path], settings: Settings, fmt: str | None) -> IngestResult:
+    return ingest_chats(paths, fmt or settings.chat_format, settings)
+
+
+def _read_emails(paths: list[Path], settings: Settings, fmt: str | None) -> IngestResult:
+    return ingest_emails(paths, AgentDirectory(settings.agents, settings.agent_domains))
+
+
+def _chat_files(paths: list[Path]) -> list[Path]:
+    return [p for path in paths for p in (sorted(path.glob("*.[jc][sv]*")) if path.is_dir() else [path])]
+
+
+@dataclass(frozen=True)
+class Channel:
+    """How one channel's inputs are found among given paths (files or folders) and read.
+
+    ``read(paths, settings, fmt)``: the channel's reader over the files (``fmt``: the chat
+    format; the readers behind it are plug-ins: chat formats, mail readers, transcribers)."""
+
+    find: Callable[[list[Path]], list[Path]]
+    read: Callable[[list[Path], Settings, str | None], IngestResult]
+
+
+CHANNEL_READERS: dict[str, Channel] = {
+    "call": Channel(find_recordings, _read_calls),
+    "chat": Channel(_chat_files, _read_chats),
+    "email": Channel(list, _read_emails),  # ingest_emails walks folders itself
+}
+
+
 def read_channel(channel: str, paths: list[Path], settings: Settings, fmt: str | None = None) -> IngestResult:
     """Run the channel's source reader over ``paths`` (chats: with format ``fmt``)."""
-    if channel == "call":
-        # One model per process and one batch of calls at a time; inside a batch,
-        # whisper.workers calls run at once (more would only oversubscribe the cores).
-        with _transcribe_lock:
-            return ingest_calls(paths, _transcriber(settings.whisper), settings.agent_channel)
-    if channel == "chat":
-        return ingest_chats(paths, fmt or settings.chat_format, settings.chat_csv)
-    return ingest_emails(paths, AgentDirectory(settings.agents, settings.agent_domains))
+    return CHANNEL_READERS[channel].read(paths, settings, fmt)
 
 
 def ingest_batch(
@@ -191,7 +221,7 @@ def store_result(
     """Map agents, redact and store what a reader produced; record what it quarantined."""
     checkpoint("ingest.read")
     clean, quarantined = prepare(result, settings, team)
-    store = Store(settings.database_url)
+    store = open_store(settings.database_url)
     clean, duplicates = drop_duplicates(clean, store.stored_in_run([i.id for i in clean], run_id))
     quarantined += duplicates
     store.save_interactions(clean, run_id, fcr_window_days=settings.fcr_window_days)
@@ -274,7 +304,7 @@ def pull_batch(
     The caller moves the watermark to that start only once the whole run succeeded, so a
     failed run pulls the same records again next night (stable ids keep them single).
     """
-    store = Store(settings.database_url)
+    store = open_store(settings.database_url)
     started = datetime.now(UTC)
     folder = settings.data_dir / "pulls" / source.name
     for left in folder.glob("*.jsonl"):  # a killed run's staging file: pulled again below
@@ -292,7 +322,7 @@ def pull_batch(
         pager=pager or Pager(settings.token(source), retries=source.retries, backoff=source.backoff_s),
     )
     try:
-        result = ingest_chats([path], source.format, settings.chat_csv)
+        result = ingest_chats([path], source.format, settings)
         report = store_result("chat", result, settings, run_id, team=source.team)
     finally:
         # The raw records hold personal data; once stored redacted (quarantined ones with a
@@ -329,7 +359,7 @@ def salvage(
             lost = redactor.quarantined(Quarantined(channel, item, why[:1_000]))
             report.add(
                 quarantine_report(
-                    channel, [lost], Store(settings.database_url), run_id, read=stage == "ingest"
+                    channel, [lost], open_store(settings.database_url), run_id, read=stage == "ingest"
                 )
             )
     return report
@@ -394,7 +424,7 @@ def score_routed(items: list[Interaction], settings: Settings) -> list[Interacti
 
 def score_batch(channel: str, ids: list[str], settings: Settings, run_id: str) -> BatchReport:
     """Score stored interactions by id with their routed rubrics, and store the scores."""
-    store = Store(settings.database_url)
+    store = open_store(settings.database_url)
     items = store.load_interactions(ids)
     report = BatchReport(channel=channel)
     missing = sorted(set(ids) - {i.id for i in items})

@@ -139,7 +139,7 @@ def test_first_contact_results_wait_for_the_window_and_explain_themselves(engine
     assert after["chat:t:5"][0] == "pending"
 
 
-def test_scorecards_show_the_fcr_rate_and_the_repeat_behind_it(engine, rubric, tmp_path: Path):
+def test_scorecards_show_the_fcr_rate_and_the_repeat_behind_it(engine, store, rubric, tmp_path: Path):
     items = [
         contact(1, "A", 0, "a1"),
         contact(2, "A", 1, "a2"),
@@ -149,7 +149,7 @@ def test_scorecards_show_the_fcr_rate_and_the_repeat_behind_it(engine, rubric, t
     ]
     save_interactions(engine, items)
     save_scores(engine, score_interactions(items, rubric))
-    files = build_scorecards(engine, tmp_path / "cards", period="month")
+    files = build_scorecards(store, tmp_path / "cards", period="month")
     table = pd.read_csv(files.csv).set_index("agent_id")
     # a1: contact 1 came back (no), 3 and 4 settled without a repeat (yes): 2 of 3
     assert table.loc["a1", "fcr_rate"] == pytest.approx(2 / 3, abs=0.001)
@@ -187,7 +187,7 @@ def test_qa_show_explains_the_score_evidence_and_first_contact(tmp_path: Path, r
 
 
 def test_generic_chats_name_the_customer_in_json_and_csv(tmp_path: Path):
-    from qa_pipeline.settings import CsvMapping
+    from qa_pipeline.settings import CsvMapping, Settings
     from qa_pipeline.sources.chats import ingest_chats
 
     export = tmp_path / "chats.json"
@@ -203,7 +203,10 @@ def test_generic_chats_name_the_customer_in_json_and_csv(tmp_path: Path):
     table = tmp_path / "chats.csv"
     table.write_text("conv,who,msg,client\nc1,agent,Hello,jane@example.org\nc1,customer,Hi,\n")
     mapping = CsvMapping(conversation="conv", speaker="who", text="msg", customer="client")
-    items = ingest_chats([export]).interactions + ingest_chats([table], "generic", mapping).interactions
+    items = (
+        ingest_chats([export]).interactions
+        + ingest_chats([table], "generic", Settings(chat_csv=mapping)).interactions
+    )
     key = keyer(SECRET, "CZ")
     keys = [redact_interaction(i, key=key).customer_key for i in items]
     assert keys[0] == keys[1] == customer_key("+420 603 123 456", SECRET)

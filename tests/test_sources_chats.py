@@ -43,7 +43,7 @@ def test_reingest_gives_the_same_ids(data):
 
 
 def test_csv_export_with_a_column_mapping(data):
-    from qa_pipeline.settings import CsvMapping
+    from qa_pipeline.settings import CsvMapping, Settings
 
     mapping = CsvMapping(
         conversation="Chat ID",
@@ -54,7 +54,7 @@ def test_csv_export_with_a_column_mapping(data):
         team="Group",
         roles={"Operator": "agent", "Visitor": "customer", "System": "system"},
     )
-    result = ingest_chats([data / "chats" / "livechat-export.csv"], "generic", mapping)
+    result = ingest_chats([data / "chats" / "livechat-export.csv"], "generic", Settings(chat_csv=mapping))
     [chat] = result.interactions
     assert chat.id == "chat:generic:LC-1" and chat.agent_id == "marta.v" and chat.team == "billing"
     assert [t.speaker for t in chat.turns] == ["agent", "customer", "agent"]  # the system event is hidden

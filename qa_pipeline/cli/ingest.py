@@ -95,7 +95,7 @@ def _ingest(
     whisper: dict | None = None,
 ) -> None:
     from qa_pipeline.interactions import write_jsonl
-    from qa_pipeline.pipeline import prepare, read_channel
+    from qa_pipeline.pipeline import CHANNEL_READERS, prepare, read_channel
     from qa_pipeline.settings import load_settings
 
     settings = load_settings(config)
@@ -103,13 +103,7 @@ def _ingest(
         settings.whisper = settings.whisper.model_copy(update=whisper)
     if fmt:
         settings.chat_format = fmt
-    if kind == "call":
-        from qa_pipeline.sources.calls import find_recordings
-
-        paths = find_recordings(paths)
-    elif kind == "chat":
-        paths = [p for path in paths for p in (sorted(path.glob("*.[jc][sv]*")) if path.is_dir() else [path])]
-    result = read_channel(kind, paths, settings)
+    result = read_channel(kind, CHANNEL_READERS[kind].find(paths), settings)
     clean, quarantined = prepare(result, settings)
     write_jsonl(output, clean)
     for q in quarantined:

@@ -1,6 +1,9 @@
 """Raw sources -> Interactions. Built-in formats register here exactly as a user's would.
 
-A chat reader takes a path and returns an :class:`IngestResult`. Register one with
+A chat reader is ``read(path, settings) -> IngestResult`` (settings may be None: defaults).
+A mail reader is ``read(path) -> (messages, quarantined)``, chosen by the file's suffix
+(``.eml`` -> "eml"; a file with no reader for its suffix is read as an mbox); the messages of
+all files are threaded together. Register one with
 ``@chat_formats.register("name")`` in a module ``registrations.py`` lists, or as an entry
 point in the group ``qa_pipeline.chat_formats`` from another package; ``qa ingest chats
 --format name`` then finds it.

@@ -18,11 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import charset_normalizer
-
 from qa_pipeline.errors import InputError
 from qa_pipeline.interactions import Interaction, stable_id
 from qa_pipeline.sources import IngestResult, Quarantined
+from qa_pipeline.sources.encodings import decode_bytes
 from qa_pipeline.transcribe import Transcriber, make_transcriber, transcribe_call
 
 AUDIO_SUFFIXES = {".wav", ".mp3", ".flac", ".ogg", ".opus", ".m4a"}
@@ -52,7 +51,7 @@ def load_manifest(folder: Path) -> dict[str, dict[str, str]]:
     if path is None:
         return {}
     try:
-        text = decode_text(path.read_bytes())
+        text, _ = decode_bytes(path.read_bytes())
         rows = list(csv.DictReader(io.StringIO(text, newline=""))) if path is csv_path else json.loads(text)
     except (OSError, csv.Error, json.JSONDecodeError, RecursionError) as exc:
         raise InputError(f"cannot read the call manifest {path} ({exc})", source=str(path)) from exc
@@ -71,15 +70,6 @@ def load_manifest(folder: Path) -> dict[str, dict[str, str]]:
         else:
             found[name] = entry
     return found
-
-
-def decode_text(raw: bytes) -> str:
-    """UTF-8 (with or without BOM), else the encoding charset-normalizer finds."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        best = charset_normalizer.from_bytes(raw).best()
-        return str(best) if best is not None else raw.decode("latin-1")
 
 
 def call_details(path: Path, manifest: dict[str, dict[str, str]]) -> dict[str, Any]:

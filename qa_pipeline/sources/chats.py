@@ -9,16 +9,19 @@ the file.
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
 from qa_pipeline.errors import InputError
 from qa_pipeline.interactions import Interaction
-from qa_pipeline.settings import CsvMapping
+from qa_pipeline.settings import CsvMapping, Settings
 from qa_pipeline.sources import IngestResult, Quarantined, chat_formats
 from qa_pipeline.sources.conversations import Message, build_interaction, to_datetime
-from qa_pipeline.sources.records import load_records, read_records  # noqa: F401  (re-exported)
+from qa_pipeline.sources.records import (  # noqa: F401  (load_records re-exported)
+    load_records,
+    read_records,
+    record_copy,
+)
 
 ROLE_TO_SPEAKER = {
     "agent": "agent",
@@ -35,14 +38,12 @@ NOT_SAID_TO_CUSTOMER = {"system", "note", "internal", "event"}
 def parse_generic_conversation(record: dict[str, Any], source: str) -> Interaction:
     """Turn one generic-format conversation into an Interaction; raise InputError if malformed."""
     if not record.get("id"):
-        raise InputError("conversation has no 'id'", source=source, record=json.dumps(record)[:10_000])
+        raise InputError("conversation has no 'id'", source=source, record=record_copy(record))
     ident = str(record["id"])
     where = f"{source}#{ident}"
     messages = record.get("messages")
     if not isinstance(messages, list) or not messages:
-        raise InputError(
-            f"conversation {ident} has no messages", source=where, record=json.dumps(record)[:10_000]
-        )
+        raise InputError(f"conversation {ident} has no messages", source=where, record=record_copy(record))
     parsed = []
     for position, message in enumerate(messages):
         role = str(message.get("from", "")).lower() if isinstance(message, dict) else ""
@@ -54,7 +55,7 @@ def parse_generic_conversation(record: dict[str, Any], source: str) -> Interacti
                 f"conversation {ident}, message {position}: needs 'from' "
                 f"({'/'.join(sorted(ROLE_TO_SPEAKER))}) and 'text'",
                 source=where,
-                record=json.dumps(record)[:10_000],
+                record=record_copy(record),
             )
         parsed.append(Message(ROLE_TO_SPEAKER[role], message["text"], to_datetime(message.get("at"))))
     agent = record.get("agent") or {}
@@ -120,13 +121,14 @@ def csv_conversations(path: Path, mapping: CsvMapping) -> list[dict[str, Any]]:
 
 
 @chat_formats.register("generic")
-def read_generic(path: Path, csv_mapping: CsvMapping | None = None) -> IngestResult:
-    """Read one generic chat export: .json, .jsonl, or .csv (columns named by ``csv_mapping``)."""
+def read_generic(path: Path, settings: Settings | None = None) -> IngestResult:
+    """Read one generic chat export: .json, .jsonl, or .csv (columns named by the settings'
+    ``chat_csv``)."""
     if path.suffix.lower() != ".csv":
         return read_records(path, parse_generic_conversation)
     result = IngestResult()
     try:
-        conversations = csv_conversations(path, csv_mapping or CsvMapping())
+        conversations = csv_conversations(path, settings.chat_csv if settings else CsvMapping())
     except InputError as exc:
         result.quarantined.append(Quarantined.from_error("chat", exc, str(path)))
         return result
@@ -138,15 +140,16 @@ def read_generic(path: Path, csv_mapping: CsvMapping | None = None) -> IngestRes
     return result
 
 
-def ingest_chats(
-    paths: list[Path], fmt: str = "generic", csv_mapping: CsvMapping | None = None
-) -> IngestResult:
-    """Read every chat export file in ``paths`` with the registered reader ``fmt``."""
+def ingest_chats(paths: list[Path], fmt: str = "generic", settings: Settings | None = None) -> IngestResult:
+    """Read every chat export file in ``paths`` with the registered reader ``fmt``.
+
+    Every reader has one shape: ``read(path, settings) -> IngestResult`` (``settings`` may be
+    None: a reader then uses its defaults)."""
     reader = chat_formats.get(fmt)
     result = IngestResult()
     for path in paths:
         try:
-            result.extend(reader(path, csv_mapping) if fmt == "generic" else reader(path))
+            result.extend(reader(path, settings))
         except Exception as exc:  # a reader's bug costs its own file, never the batch
             result.quarantined.append(
                 Quarantined(

@@ -20,14 +20,13 @@ from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 
-import charset_normalizer
-from charset_normalizer.md import mess_ratio
 from mailparser_reply import EmailReplyParser
 
 from qa_pipeline.errors import InputError
 from qa_pipeline.interactions import Interaction, Turn, content_hash, stable_id
 from qa_pipeline.settings import Agent
 from qa_pipeline.sources import IngestResult, Quarantined, email_readers
+from qa_pipeline.sources.encodings import decode_bytes
 
 # A line that introduces a quoted reply, in the languages we serve.
 QUOTE_HEADER = re.compile(
@@ -128,39 +127,6 @@ def strip_quotes_and_signature(text: str) -> str:
     return "\n".join(kept).strip()
 
 
-# Above this share of implausible characters (charset-normalizer's measure), a decoding is
-# mojibake: "dÄ›kuji" for "děkuji", "òÄÒÁ×" for "Здра".
-MESS_LIMIT = 0.1
-
-
-def decode_body(payload: bytes, declared: str | None) -> tuple[str, str | None]:
-    """The text of a body, and a note when its declared charset was wrong.
-
-    Valid UTF-8 is UTF-8 whatever the header says (no legacy text forms valid multi-byte
-    UTF-8 by chance); otherwise the declared charset is kept when its text reads plausibly,
-    else charset-normalizer's best guess is taken.
-    """
-    declared = (declared or "").lower() or None
-    try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    else:
-        lied = declared not in (None, "utf-8", "utf8", "us-ascii", "ascii") and not payload.isascii()
-        return text, f"declared charset {declared}, but the body is UTF-8; read as UTF-8" if lied else None
-    claimed: str | None
-    try:
-        claimed = payload.decode(declared) if declared else None
-    except (LookupError, UnicodeDecodeError):
-        claimed = None
-    if claimed is not None and mess_ratio(claimed) < MESS_LIMIT:
-        return claimed, None
-    best = charset_normalizer.from_bytes(payload).best()
-    if best is None:
-        return claimed if claimed is not None else payload.decode("latin-1"), None
-    return str(best), f"declared charset {declared or 'none'} does not fit the body; read as {best.encoding}"
-
-
 def _body(message: EmailMessage) -> tuple[str, int, str | None]:
     """Return the best text body, the number of attachments, and a note on its charset."""
     attachments = sum(1 for _ in message.iter_attachments()) if message.is_multipart() else 0
@@ -170,7 +136,7 @@ def _body(message: EmailMessage) -> tuple[str, int, str | None]:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return "", attachments, None
-    content, note = decode_body(payload, part.get_content_charset())
+    content, note = decode_bytes(payload, part.get_content_charset())
     if part.get_content_subtype() == "html":
         content = html_to_text(content)
     return content, attachments, note
@@ -383,7 +349,8 @@ def ingest_emails(paths: list[Path], directory: AgentDirectory | None = None) ->
         p for path in paths for p in (sorted(path.rglob("*")) if path.is_dir() else [path]) if p.is_file()
     ]
     for path in files:
-        reader = email_readers.get("eml" if path.suffix.lower() == ".eml" else "mbox")
+        suffix = path.suffix.lower().lstrip(".")
+        reader = email_readers.get(suffix if suffix in email_readers.names() else "mbox")
         try:
             found, bad = reader(path)
         except InputError as exc:

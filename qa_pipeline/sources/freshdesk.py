@@ -12,17 +12,18 @@ from pathlib import Path
 from typing import Any
 
 from qa_pipeline.errors import InputError
+from qa_pipeline.settings import Settings
 from qa_pipeline.sources import IngestResult, chat_formats
 from qa_pipeline.sources.conversations import Message, build_interaction, plain, to_datetime
 from qa_pipeline.sources.pull import Pager, api_root, expanders
-from qa_pipeline.sources.records import read_records
+from qa_pipeline.sources.records import read_records, record_copy
 
 
 def parse_ticket(ticket: dict[str, Any], source: str) -> Any:
     """One Freshdesk ticket -> Interaction."""
     ident = ticket.get("id")
     if not ident:
-        raise InputError("ticket has no id", source=source, record=str(ticket)[:10_000])
+        raise InputError("ticket has no id", source=source, record=record_copy(ticket))
     messages = [
         Message(
             "customer",
@@ -64,7 +65,7 @@ def parse_ticket(ticket: dict[str, Any], source: str) -> Any:
 
 
 @chat_formats.register("freshdesk")
-def read_freshdesk(path: Path) -> IngestResult:
+def read_freshdesk(path: Path, settings: Settings | None = None) -> IngestResult:
     """Read a file of Freshdesk tickets with their conversations."""
     return read_records(path, parse_ticket, key="tickets")
 

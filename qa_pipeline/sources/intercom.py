@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from qa_pipeline.errors import InputError
+from qa_pipeline.settings import Settings
 from qa_pipeline.sources import IngestResult, chat_formats
 from qa_pipeline.sources.conversations import Message, build_interaction, plain, to_datetime
 from qa_pipeline.sources.pull import Pager, api_root, expanders
-from qa_pipeline.sources.records import read_records
+from qa_pipeline.sources.records import read_records, record_copy
 
 AUTHOR_TO_SPEAKER = {
     "admin": "agent",
@@ -43,7 +44,7 @@ def parse_conversation(conversation: dict[str, Any], source: str) -> Any:
     """One conversation object -> Interaction."""
     ident = conversation.get("id")
     if not ident:
-        raise InputError("conversation has no id", source=source, record=str(conversation)[:10_000])
+        raise InputError("conversation has no id", source=source, record=record_copy(conversation))
     opening = dict(conversation.get("source") or {})
     opening.setdefault("created_at", conversation.get("created_at"))
     parts = conversation.get("conversation_parts") or []
@@ -88,7 +89,7 @@ def parse_conversation(conversation: dict[str, Any], source: str) -> Any:
 
 
 @chat_formats.register("intercom")
-def read_intercom(path: Path) -> IngestResult:
+def read_intercom(path: Path, settings: Settings | None = None) -> IngestResult:
     """Read a file of Intercom conversation objects."""
     return read_records(path, parse_conversation, key="conversations")
 

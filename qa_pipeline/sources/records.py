@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from qa_pipeline.contracts import Interaction
+from qa_pipeline.contracts import RECORD_COPY_CHARS, Interaction
 from qa_pipeline.errors import InputError
 from qa_pipeline.interactions import MAX_DEPTH, json_lines, nesting_depth, validation_summary
 from qa_pipeline.sources import IngestResult, Quarantined
@@ -67,7 +67,7 @@ def read_records(
             if isinstance(record, InputError):
                 raise record
             if not isinstance(record, dict):
-                raise InputError("record is not a JSON object", source=str(path), record=_copy(record))
+                raise InputError("record is not a JSON object", source=str(path), record=record_copy(record))
             if nesting_depth(record) > MAX_DEPTH:
                 raise InputError(f"record nested more than {MAX_DEPTH} levels deep", source=str(path))
             result.interactions.append(parse(record, str(path)))
@@ -85,7 +85,7 @@ def read_records(
                     "chat",
                     f"{path}#{ident}",
                     f"malformed record ({why})"[:500],
-                    record=_copy(record),
+                    record=record_copy(record),
                     position=position,
                 )
             )
@@ -97,9 +97,9 @@ def _at(item: Quarantined, position: int) -> Quarantined:
     return item if item.position is not None else replace(item, position=position)
 
 
-def _copy(record: Any) -> str | None:
+def record_copy(record: Any) -> str | None:
     """A bounded copy of a bad record for the quarantine (redacted before it is stored)."""
     try:
-        return json.dumps(record, ensure_ascii=False, default=str)[:10_000]
+        return json.dumps(record, ensure_ascii=False, default=str)[:RECORD_COPY_CHARS]
     except (ValueError, TypeError, RecursionError):
         return None

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from qa_pipeline.errors import InputError
+from qa_pipeline.settings import Settings
 from qa_pipeline.sources import IngestResult, chat_formats
 from qa_pipeline.sources.conversations import Message, build_interaction, plain, to_datetime
 from qa_pipeline.sources.pull import Pager, api_root, expanders
-from qa_pipeline.sources.records import read_records
+from qa_pipeline.sources.records import read_records, record_copy
 
 SYSTEM_AUTHOR = -1
 AGENT_ROLES = {"agent", "admin"}
@@ -45,7 +46,7 @@ def parse_ticket(bundle: dict[str, Any], source: str) -> Any:
     # Zendesk's admin JSON export puts the comments inside each ticket, without users.
     ticket = bundle.get("ticket") or (bundle if "comments" in bundle and "id" in bundle else {})
     if not ticket.get("id"):
-        raise InputError("bundle has no ticket.id", source=source, record=str(bundle)[:10_000])
+        raise InputError("bundle has no ticket.id", source=source, record=record_copy(bundle))
     comments = bundle.get("comments")
     if not isinstance(comments, list):
         raise InputError(f"ticket {ticket['id']} has no comments list", source=f"{source}#{ticket['id']}")
@@ -89,7 +90,7 @@ def parse_ticket(bundle: dict[str, Any], source: str) -> Any:
 
 
 @chat_formats.register("zendesk")
-def read_zendesk(path: Path) -> IngestResult:
+def read_zendesk(path: Path, settings: Settings | None = None) -> IngestResult:
     """Read a file of Zendesk ticket bundles."""
     return read_records(path, parse_ticket, key="tickets")
 
