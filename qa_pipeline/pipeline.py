@@ -7,6 +7,7 @@ and returns small things (file paths, ids, counts), so a task can run anywhere.
 from __future__ import annotations
 
 import glob
+import json
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -16,10 +17,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from qa_pipeline.classifier import load_classifier
-from qa_pipeline.errors import InputError
+from qa_pipeline.errors import InputError, QAError
 from qa_pipeline.faults import checkpoint
 from qa_pipeline.hybrid import uses_classifier
-from qa_pipeline.interactions import Interaction
+from qa_pipeline.interactions import Interaction, iter_jsonl, replacing, write_jsonl
 from qa_pipeline.redact import Redactor
 from qa_pipeline.rubric import cached_rubric
 from qa_pipeline.rules import RuleEngine
@@ -213,6 +214,65 @@ def ingest_batch(
 ) -> BatchReport:
     """Read, redact and store one batch of source files; quarantine what cannot be used."""
     return store_result(channel, read_channel(channel, paths, settings, fmt), settings, run_id, team=team)
+
+
+def ingest_files(
+    channel: str, paths: list[Path], output: Path, settings: Settings
+) -> tuple[int, int, list[Quarantined]]:
+    """``qa ingest``: the channel's inputs among ``paths`` (files or folders) read, mapped and
+    redacted as the nightly run does (``prepare``), and written to ``output`` as Interaction
+    JSONL. Returns how many inputs were read, how many interactions written, and what was
+    quarantined (redacted)."""
+    result = read_channel(channel, CHANNEL_READERS[channel].find(paths), settings)
+    clean, quarantined = prepare(result, settings)
+    write_jsonl(output, clean)
+    return result.read, len(clean), quarantined
+
+
+@dataclass
+class ScoredFile:
+    """What ``score_file`` did: read = scored + quarantined."""
+
+    read: int
+    scored: int
+    quarantined: int
+    quarantine_file: Path
+
+
+def score_file(source: Path, output: Path, settings: Settings, redact: bool = True) -> ScoredFile:
+    """``qa score``: Interaction JSONL in, Score JSONL out, with the rubric each interaction is
+    routed to. Bad lines go to OUTPUT.quarantine.jsonl with their line, reason and a copy
+    (redacted unless ``redact`` is off, as is the text that is scored)."""
+    good, bad = [], []
+    redactor = settings.redactor() if redact else Redactor()
+    for item in iter_jsonl(source, Interaction):
+        if isinstance(item, QAError):
+            bad.append(Quarantined.from_error("", item))
+        else:
+            good.append(item)
+    if redact:
+        good, unusable = redact_all(good, redactor, frozenset(a.id for a in settings.agents))
+        bad += unusable
+    results = score_routed(good, settings)
+    write_jsonl(output, results)
+    quarantine = output.with_suffix(".quarantine.jsonl")
+    if bad:
+        rows = [redactor.quarantined(q) if redact else q for q in bad]
+        with replacing(quarantine) as temporary:
+            temporary.write_text(
+                "".join(
+                    json.dumps(
+                        {"source": q.source, "line": q.position, "reason": q.reason, "record": q.record},
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                    for q in rows
+                ),
+                encoding="utf-8",
+            )
+    else:
+        quarantine.unlink(missing_ok=True)  # an earlier run's, which no longer describes this output
+    return ScoredFile(len(good) + len(bad), len(results), len(bad), quarantine)
 
 
 def store_result(

@@ -62,6 +62,11 @@ def test_score_command_writes_the_contract_and_quarantines_bad_lines(tmp_path: P
         assert criterion["result"] != "pass" or criterion["evidence"]
     quarantined = json.loads(out.with_suffix(".quarantine.jsonl").read_text(encoding="utf-8"))
     assert "line 2" in quarantined["reason"]
+    # scored again once the bad line is fixed: the old quarantine file no longer stands beside it
+    source.write_text(json.dumps(good) + "\n", encoding="utf-8")
+    again = runner.invoke(app, ["score", str(source), "-o", str(out)])
+    assert "read 1 = scored 1 + quarantined 0" in again.output
+    assert not out.with_suffix(".quarantine.jsonl").exists()
 
 
 def test_errors_are_one_line_with_exit_code_2(tmp_path: Path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +18,6 @@ from qa_pipeline.cli._app import (
     ingest_app,
     whisper_overrides,
 )
-from qa_pipeline.errors import QAError
 
 
 @app.command()
@@ -38,46 +36,18 @@ def score(
     Bad lines are written to OUT.quarantine.jsonl with their reason, line number and a
     redacted copy; the rest are scored.
     """
-    from qa_pipeline.interactions import Interaction, iter_jsonl, write_jsonl
-    from qa_pipeline.pipeline import redact_all, score_routed
-    from qa_pipeline.redact import Redactor
+    from qa_pipeline.pipeline import score_file
     from qa_pipeline.rubric import load_rubric
     from qa_pipeline.settings import load_settings
-    from qa_pipeline.sources import Quarantined
 
     settings = load_settings(config)
     if rubric is not None:
         load_rubric(rubric)  # fail early, before reading the input
         settings.routing, settings.rubric = [], rubric
-    good, bad = [], []
-    redactor = settings.redactor() if redact else Redactor()
-    for item in iter_jsonl(source, Interaction):
-        if isinstance(item, QAError):
-            bad.append(Quarantined.from_error("", item))
-        else:
-            good.append(item)
-    if redact:
-        good, unusable = redact_all(good, redactor, frozenset(a.id for a in settings.agents))
-        bad += unusable
-    results = score_routed(good, settings)
-    write_jsonl(output, results)
-    quarantine = output.with_suffix(".quarantine.jsonl")
-    if bad:
-        rows = [redactor.quarantined(q) if redact else q for q in bad]
-        quarantine.write_text(
-            "".join(
-                json.dumps(
-                    {"source": q.source, "line": q.position, "reason": q.reason, "record": q.record},
-                    ensure_ascii=False,
-                )
-                + "\n"
-                for q in rows
-            ),
-            encoding="utf-8",
-        )
+    done = score_file(source, output, settings, redact)
     typer.echo(
-        f"read {len(good) + len(bad)} = scored {len(results)} + quarantined {len(bad)}; wrote {output}"
-        + (f" and {quarantine}" if bad else "")
+        f"read {done.read} = scored {done.scored} + quarantined {done.quarantined}; wrote {output}"
+        + (f" and {done.quarantine_file}" if done.quarantined else "")
     )
 
 
@@ -94,8 +64,7 @@ def _ingest(
     fmt: str | None,
     whisper: dict | None = None,
 ) -> None:
-    from qa_pipeline.interactions import write_jsonl
-    from qa_pipeline.pipeline import CHANNEL_READERS, prepare, read_channel
+    from qa_pipeline.pipeline import ingest_files
     from qa_pipeline.settings import load_settings
 
     settings = load_settings(config)
@@ -103,12 +72,10 @@ def _ingest(
         settings.whisper = settings.whisper.model_copy(update=whisper)
     if fmt:
         settings.chat_format = fmt
-    result = read_channel(kind, CHANNEL_READERS[kind].find(paths), settings)
-    clean, quarantined = prepare(result, settings)
-    write_jsonl(output, clean)
+    read, clean, quarantined = ingest_files(kind, paths, output, settings)
     for q in quarantined:
         typer.echo(f"quarantined: {q.source}: {q.reason}", err=True)
-    typer.echo(f"read {result.read} = ingested {len(clean)} + quarantined {len(quarantined)}; wrote {output}")
+    typer.echo(f"read {read} = ingested {clean} + quarantined {len(quarantined)}; wrote {output}")
 
 
 @ingest_app.command("calls")
