@@ -12,7 +12,7 @@ export PREFECT_HOME ?= $(CURDIR)/var/prefect
 # can take longer than the 20 s default.
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 
-.PHONY: install postgres demo test lint format bench audio clean
+.PHONY: install postgres browser demo test lint format bench audio clean
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(STAMP): pyproject.toml
@@ -25,6 +25,8 @@ install: $(STAMP)
 
 demo: install  ## the nightly flow on examples/ -> scorecards under var/demo/scorecards
 	$(BIN)/qa nightly --date 2026-11-20 --config examples/qa.toml
+	$(BIN)/qa users demo --config examples/qa.toml
+	@echo "web app: $(BIN)/qa serve --config examples/qa.toml  (then open http://127.0.0.1:8000/)"
 
 # The tests start their own PostgreSQL server (tests/pg_server.py); install it if missing.
 postgres:
@@ -32,7 +34,13 @@ postgres:
 	  echo "installing PostgreSQL for the tests (apt-get)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; }
 
-test: install postgres
+# The web app's browser tests drive the system's Chromium through Playwright; install it if missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  echo "installing Chromium for the browser tests (apt-get)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+test: install postgres browser
 	$(BIN)/pytest
 
 lint: install

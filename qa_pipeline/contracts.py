@@ -117,6 +117,19 @@ class Flag(BaseModel):
     evidence: list[Evidence] = Field(default_factory=list)
 
 
+# Every flag code scoring raises, in plain words (pages, search filters, alerts).
+FLAG_LABELS = {
+    "critical_fail": "a critical criterion failed",
+    "negative_language": "negative language by the agent",
+    "no_agent_turns": "the agent never spoke",
+    "low_transcription_confidence": "the transcript is unreliable",
+    "long_silence": "a long silence",
+    "escalation": "the customer asked to escalate",
+    "customer_upset_at_end": "the customer was still upset at the end",
+    "low_score": "the score is under the team's threshold",
+}
+
+
 class InteractionScore(BaseModel):
     """One line of the Score contract."""
 

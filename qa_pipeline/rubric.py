@@ -326,6 +326,15 @@ def load_rubric(path: Path) -> Rubric:
     return rubric
 
 
+def criterion_names(paths: list[Path]) -> dict[str, Any]:
+    """Criterion id -> its Criterion, from these rubrics (the first rubric naming an id wins)."""
+    found: dict[str, Any] = {}
+    for path in paths:
+        for criterion in cached_rubric(path).criteria:
+            found.setdefault(criterion.id, criterion)
+    return found
+
+
 @lru_cache(maxsize=32)
 def cached_rubric(path: Path) -> Rubric:
     """load_rubric, once per path per process."""

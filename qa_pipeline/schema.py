@@ -154,3 +154,49 @@ watermarks = Table(
     Column("value", DateTime(timezone=True), nullable=False),
     Column("run_id", String(64)),
 )
+
+# The web app (qa serve): accounts, their sessions, failed logins (the rate limit) and the
+# audit log of every change made through it or `qa users`.
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # lead | coach | supervisor | agent
+    Column("teams", JSON, nullable=False),  # coaches and supervisors: the teams they see
+    Column("agent_id", String(64)),  # agents: the agent id they are in the data
+    Column("password_hash", Text, nullable=False),
+    Column("disabled", Integer, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),  # SHA-256 of the cookie's random id
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, index=True),
+    Column("client", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(64), nullable=False),  # a username, or "cli" for qa users
+    Column("action", String(64), nullable=False),
+    Column("target", String(255), nullable=False),
+    Column("before", JSON),
+    Column("after", JSON),
+)

@@ -9,6 +9,7 @@ are extracted and passed as bound parameters, as is every filter. Run a search w
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import unicodedata
@@ -19,6 +20,7 @@ from typing import Any, Protocol
 
 from qa_pipeline.registry import Registry
 
+ANY_FLAG = "any"  # as --flag: interactions with at least one flag
 MAX_LIMIT = 10_000  # results per search; more is an export, not a search
 TERM = re.compile(r'"([^"]+)"|([\w]+\*?)', re.UNICODE)
 
@@ -34,6 +36,9 @@ class SearchFilters:
     until: datetime | None = None
     flag: str | None = None
     failed: str | None = None  # criterion id that failed
+    # Whose interactions the asker may see (None: no limit): the web app's role scoping.
+    agents: list[str] | None = None
+    teams: list[str] | None = None
     min_score: float | None = None
     max_score: float | None = None
 
@@ -51,7 +56,8 @@ class SearchHit:
     score: float | None
     flags: list[str] = field(default_factory=list)
     turn: int | None = None
-    snippet: str = ""
+    snippet: str = ""  # matched words in [brackets]
+    parts: list[tuple[str, bool]] = field(default_factory=list)  # the snippet as (text, matched)
 
 
 def query_terms(query: str) -> list[tuple[str, str]]:
@@ -75,7 +81,24 @@ def _fold(word: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c))
 
 
-def highlight(text: str, terms: list[tuple[str, str]], width: int = 12) -> str:
+# How the backends mark matched words: characters no text holds (Unicode private use), so a
+# redaction marker such as [CARD] is never mistaken for a match. SearchHit turns them into
+# [brackets] for the terminal and into parts for the web page.
+MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
+
+
+def snippet_parts(marked: str) -> list[tuple[str, bool]]:
+    """A marked snippet as (text, matched) parts."""
+    parts: list[tuple[str, bool]] = []
+    for n, piece in enumerate(re.split(f"[{MARK_OPEN}{MARK_CLOSE}]", marked)):
+        if piece:
+            parts.append((piece, n % 2 == 1))
+    return parts
+
+
+def highlight(
+    text: str, terms: list[tuple[str, str]], width: int = 12, marks: tuple[str, str] = ("[", "]")
+) -> str:
     """The words of ``text`` around the first match, matched words in [brackets], as FTS5
     matches them (case and diacritics ignored, ``prefix*``, phrases word by word)."""
     spans = [(m.start(), m.end(), _fold(m.group())) for m in re.finditer(r"\w+", text)]
@@ -95,7 +118,8 @@ def highlight(text: str, terms: list[tuple[str, str]], width: int = 12) -> str:
         start, end, _ = spans[i]
         opens = i in marked and (i - 1 not in marked or i == lo)
         closes = i in marked and (i + 1 not in marked or i == hi - 1)
-        out.append(text[pos:start] + ("[" if opens else "") + text[start:end] + ("]" if closes else ""))
+        before, after = marks[0] if opens else "", marks[1] if closes else ""
+        out.append(text[pos:start] + before + text[start:end] + after)
         pos = end
     tail = text[pos : spans[hi][0]] if hi < len(spans) else text[pos:]
     return ("…" if lo else "") + "".join(out) + (tail if hi == len(spans) else tail.rstrip() + "…")
@@ -146,6 +170,35 @@ class Where:
     indexed: str
 
 
+def check_filters(
+    f: SearchFilters, known: dict[str, list[str]], criteria: list[str], flags: list[str]
+) -> list[str]:
+    """What is wrong with the filters, in words: a value that names no known agent, team,
+    channel, flag or criterion would silently find nothing. ``known``: agents and teams
+    in the database (``Store.known_values``)."""
+    problems = []
+    checks = (
+        ("agent", f.agent, known.get("agents", [])),
+        ("team", f.team, known.get("teams", [])),
+        ("channel", f.channel, ["call", "chat", "email"]),
+        ("flag", f.flag, [ANY_FLAG, *flags]),
+        ("failed", f.failed, criteria),
+    )
+    for name, value, allowed in checks:
+        if value is None or value in allowed:
+            continue
+        close = difflib.get_close_matches(value, allowed, n=3, cutoff=0.6)
+        listed = ", ".join(allowed[:20]) or "none yet"
+        hint = f"did you mean {', '.join(close)}?" if close else f"known: {listed}"
+        problems.append(f"no {name} {value!r} in the data; {hint}")
+    if f.min_score is not None and f.max_score is not None and f.min_score > f.max_score:
+        problems.append(f"min score {f.min_score:g} is above max score {f.max_score:g}")
+    if f.since and f.until and f.since >= f.until:
+        problems.append("the start date is not before the end date")
+    return problems
+
+
 def as_json(hits: list[SearchHit]) -> str:
     """The hits as a JSON array, for tools."""
-    return json.dumps([asdict(h) for h in hits], ensure_ascii=False, indent=1)
+    rows = [{k: v for k, v in asdict(h).items() if k != "parts"} for h in hits]
+    return json.dumps(rows, ensure_ascii=False, indent=1)

@@ -123,6 +123,24 @@ class WhisperSettings(BaseModel):
     )
 
 
+class WebSettings(BaseModel):
+    """The web app (qa serve)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30, description="a login lasts this long")
+    # Behind HTTPS (directly or through a proxy): cookies are sent over HTTPS only.
+    secure_cookies: bool = False
+    # Single sign-on: a reverse proxy that authenticated the user names them in this header;
+    # only requests from trusted_proxies are believed, and only for existing, enabled users.
+    trusted_user_header: str | None = None
+    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+    # Failed logins per username (clients: four times as many) before logins pause.
+    login_attempts: int = Field(default=5, ge=1)
+    login_window_minutes: float = Field(default=15.0, gt=0)
+    page_size: int = Field(default=25, ge=5, le=500, description="search results per page")
+
+
 class Settings(BaseSettings):
     """Everything configurable. Relative paths in a config file are read from its folder;
     from the environment or defaults, from the working directory."""
@@ -146,6 +164,7 @@ class Settings(BaseSettings):
         default="left", pattern="^(left|right)$", description="stereo calls: agent side"
     )
     whisper: WhisperSettings = Field(default_factory=WhisperSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     batch_size: int = Field(default=8, ge=1, description="source files per ingest task")
     score_batch_size: int = Field(default=200, ge=1, description="interactions per scoring task")
     task_runner: str = Field(default="threads", description="'threads', or 'dask' / 'dask://HOST:PORT'")
@@ -221,6 +240,11 @@ class Settings(BaseSettings):
     @property
     def scorecard_dir(self) -> Path:
         return self.data_dir / "scorecards"
+
+    def rubric_paths(self) -> list[Path]:
+        """Every rubric this configuration routes to: the default and each route's."""
+        paths = [self.rubric_path(r.team, r.channel) for r in self.routing] + [self.rubric_path(None, None)]
+        return list(dict.fromkeys(paths))
 
     def rubric_path(self, team: str | None = None, channel: str | None = None) -> Path:
         """The rubric for a team and channel (first matching route, else ``rubric``).

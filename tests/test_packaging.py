@@ -39,7 +39,9 @@ def test_the_wheel_holds_flows_rubrics_models_and_no_top_level_flows(wheel):
         "qa_pipeline/model_files/turns.skops",
         "qa_pipeline/model_files/turns.card.json",
         "qa_pipeline/model_files/labels/train.jsonl",
-        "qa_pipeline/migrations/versions/0006_crash_safety.py",
+        "qa_pipeline/migrations/versions/0007_accounts.py",
+        "qa_pipeline/web/templates/interaction.html",
+        "qa_pipeline/web/static/app.css",
     ):
         assert shipped in names, shipped
     assert not any(n.startswith("flows/") for n in names)

@@ -102,7 +102,7 @@ def search(
     since: Annotated[str | None, typer.Option(help="from this date, YYYY-MM-DD")] = None,
     until: Annotated[str | None, typer.Option(help="before this date, YYYY-MM-DD")] = None,
     flag: Annotated[
-        str | None, typer.Option(help="flag code, e.g. escalation, critical_fail, low_score")
+        str | None, typer.Option(help="flag code, e.g. escalation, critical_fail, low_score; any: any flag")
     ] = None,
     failed: Annotated[str | None, typer.Option(help="criterion that failed, e.g. empathy")] = None,
     min_score: Annotated[float | None, typer.Option(help="lowest score")] = None,
@@ -112,7 +112,9 @@ def search(
     config: ConfigOption = None,
 ) -> None:
     """Search scored interactions by text and filters; best match first, with a snippet and flags."""
-    from qa_pipeline.search import SearchFilters
+    from qa_pipeline.contracts import FLAG_LABELS
+    from qa_pipeline.rubric import criterion_names
+    from qa_pipeline.search import SearchFilters, check_filters
     from qa_pipeline.search import as_json as hits_json
     from qa_pipeline.settings import load_settings
     from qa_pipeline.store import open_store
@@ -134,7 +136,13 @@ def search(
         min_score=min_score,
         max_score=max_score,
     )
-    hits = open_store(load_settings(config).database_url).search(query, filters, limit)
+    settings = load_settings(config)
+    store = open_store(settings.database_url)
+    criteria = list(criterion_names(settings.rubric_paths()))
+    problems = check_filters(filters, store.known_values(), criteria, list(FLAG_LABELS))
+    if problems:
+        raise QAError("; ".join(problems))
+    hits = store.search(query, filters, limit)
     if as_json:
         typer.echo(hits_json(hits))
         return

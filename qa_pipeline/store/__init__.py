@@ -26,11 +26,12 @@ from qa_pipeline.schema import (
     turns,
     watermarks,
 )
-from qa_pipeline.store import feedback_rows
+from qa_pipeline.store import account_rows, feedback_rows
 from qa_pipeline.store.engine import FTS_TABLE, connect, schema_state
 from qa_pipeline.store.interaction_rows import (
     fingerprint,
     first_contact_results,
+    known_values,
     link_repeat_contacts,
     load_interactions,
     save_interactions,
@@ -117,6 +118,11 @@ class Store:
     def load_interactions(self, ids: Sequence[str]) -> list[Interaction]:
         return load_interactions(self.engine, ids)
 
+    def known_values(
+        self, agents: Sequence[str] | None = None, teams: Sequence[str] | None = None
+    ) -> dict[str, list[str]]:
+        return known_values(self.engine, agents, teams)
+
     def stored_in_run(self, ids: Sequence[str], run_id: str | None) -> dict[str, str | None]:
         return stored_in_run(self.engine, ids, run_id)
 
@@ -177,6 +183,40 @@ class Store:
 
     def stored_feedback(self, trainable: bool = False) -> list[Any]:
         return feedback_rows.stored_feedback(self.engine, trainable)
+
+    # Accounts of the web app (web/auth.py decides; these read and write, audited)
+    def add_user(self, account: dict[str, Any], actor: str) -> int:
+        return account_rows.add_user(self.engine, account, actor)
+
+    def change_user(self, username: str, changes: dict[str, Any], actor: str, action: str) -> None:
+        account_rows.change_user(self.engine, username, changes, actor, action)
+
+    def find_user(self, username: str | None = None, user_id: int | None = None) -> Any:
+        return account_rows.find_user(self.engine, username, user_id)
+
+    def list_users(self) -> list[Any]:
+        return account_rows.list_users(self.engine)
+
+    def start_session(self, user_id: int, id_hash: str, csrf: str, expires: datetime) -> None:
+        account_rows.start_session(self.engine, user_id, id_hash, csrf, expires)
+
+    def session_user(self, id_hash: str) -> tuple[Any, str] | None:
+        return account_rows.session_user(self.engine, id_hash)
+
+    def end_session(self, id_hash: str) -> None:
+        account_rows.end_session(self.engine, id_hash)
+
+    def note_login_failure(self, username: str, client: str) -> None:
+        account_rows.note_login_failure(self.engine, username, client)
+
+    def login_failures_since(self, username: str, client: str, since: datetime) -> tuple[int, int]:
+        return account_rows.login_failures_since(self.engine, username, client, since)
+
+    def clear_login_failures(self, username: str) -> None:
+        account_rows.clear_login_failures(self.engine, username)
+
+    def audit_entries(self, limit: int = 200) -> list[Any]:
+        return account_rows.audit_entries(self.engine, limit)
 
 
 # Storage backends by URL scheme (the part before "://", without a "+driver"). Built-in:

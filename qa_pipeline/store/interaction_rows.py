@@ -196,6 +196,23 @@ def stored_in_run(engine: Engine, ids: Sequence[str], run_id: str | None) -> dic
         return {r.id: r.source for r in conn.execute(query)}
 
 
+def known_values(
+    engine: Engine, agents: Sequence[str] | None = None, teams: Sequence[str] | None = None
+) -> dict[str, list[str]]:
+    """The agents (ids) and teams that occur in stored interactions, sorted (both indexed);
+    ``agents`` / ``teams``: only within these (what a user may see)."""
+    scope = []
+    if agents is not None:
+        scope.append(interactions.c.agent_id.in_(list(agents)))
+    if teams is not None:
+        scope.append(interactions.c.team.in_(list(teams)))
+    with engine.connect() as conn:
+        agents = conn.execute(select(interactions.c.agent_id).distinct().where(*scope)).scalars().all()
+        named = select(interactions.c.team).distinct().where(interactions.c.team.is_not(None), *scope)
+        teams = conn.execute(named).scalars().all()
+    return {"agents": sorted(agents), "teams": sorted(teams)}
+
+
 def load_interactions(engine: Engine, ids: Sequence[str]) -> list[Interaction]:
     """Return the stored interactions with these ids, in the given order."""
     with engine.connect() as conn:

@@ -11,6 +11,8 @@ from sqlalchemy import text
 
 from qa_pipeline import search  # the windows are read at call time (tests narrow them)
 from qa_pipeline.search import (
+    MARK_CLOSE,
+    MARK_OPEN,
     Where,
     query_terms,
     search_backends,
@@ -101,6 +103,7 @@ def _postgres_sql(tsquery: str, where: Where, candidates: bool = False) -> str:
         f"LEFT JOIN scores s ON s.interaction_id = i.id AND {LATEST_SCORE} "
         f"WHERE 1 = 1 {where.all} ORDER BY b.rank DESC, b.interaction_id LIMIT :limit) "
         f"SELECT page.*, ts_headline(qa_ts_config(page.language), page.text, {tsquery}, "
-        "'StartSel=[, StopSel=], MaxWords=24, MinWords=8, MaxFragments=1, FragmentDelimiter=…') AS snippet "
+        f"'StartSel={MARK_OPEN}, StopSel={MARK_CLOSE}, MaxWords=24, MinWords=8, MaxFragments=1, "
+        "FragmentDelimiter=…') AS snippet "
         "FROM page ORDER BY page.rank DESC, page.interaction_id"
     )

@@ -11,6 +11,9 @@ from sqlalchemy import Engine, text
 
 from qa_pipeline.errors import QAError
 from qa_pipeline.search import (
+    ANY_FLAG,
+    MARK_CLOSE,
+    MARK_OPEN,
     MAX_LIMIT,
     SearchBackend,
     SearchFilters,
@@ -18,6 +21,7 @@ from qa_pipeline.search import (
     Where,
     query_terms,
     search_backends,
+    snippet_parts,
 )
 
 LATEST_SCORE = "s.scored_at = (SELECT max(s2.scored_at) FROM scores s2 WHERE s2.interaction_id = i.id)"
@@ -60,6 +64,7 @@ def search_interactions(
 
 
 def _hit(row: Any) -> SearchHit:
+    marked = row["snippet"] or ""
     flags = json.loads(row["flags"]) if isinstance(row["flags"], str) else (row["flags"] or [])
     return SearchHit(
         interaction_id=row["interaction_id"],
@@ -71,7 +76,8 @@ def _hit(row: Any) -> SearchHit:
         score=row["score"],
         flags=sorted({f.get("code", "") for f in flags}),
         turn=row["turn"],
-        snippet=" ".join((row["snippet"] or "").split()),
+        snippet=" ".join(marked.split()).replace(MARK_OPEN, "[").replace(MARK_CLOSE, "]"),
+        parts=snippet_parts(" ".join(marked.split())),
     )
 
 
@@ -82,6 +88,11 @@ def _filters(f: SearchFilters, backend: SearchBackend) -> tuple[Where, dict[str,
         if value is not None:
             clauses.append(f"i.{column} = :{column}")
             params[column] = value
+    for column, allowed in (("agent_id", f.agents), ("team", f.teams)):  # who may see what
+        if allowed is not None:
+            names = [f"{column}_{n}" for n in range(len(allowed))]
+            clauses.append(f"i.{column} IN ({', '.join(':' + n for n in names)})" if names else "1 = 0")
+            params.update(zip(names, allowed, strict=True))
     for name, op, moment in (("since", ">=", f.since), ("until", "<", f.until)):
         if moment is not None:
             clauses.append(f"i.started_at {op} :{name}")
@@ -93,7 +104,9 @@ def _filters(f: SearchFilters, backend: SearchBackend) -> tuple[Where, dict[str,
     if f.max_score is not None:
         clauses.append("s.score <= :max_score")
         params["max_score"] = f.max_score
-    if f.flag is not None:
+    if f.flag == ANY_FLAG:
+        clauses.append("json_array_length(s.flags) > 0")  # the same SQL on SQLite and PostgreSQL
+    elif f.flag is not None:
         clauses.append(f"EXISTS (SELECT 1 FROM {backend.FLAG_ELEMENTS})")
         params["flag"] = f.flag
     if f.failed is not None:

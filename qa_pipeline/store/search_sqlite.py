@@ -10,6 +10,8 @@ from sqlalchemy import text
 
 from qa_pipeline import search  # the windows are read at call time (tests narrow them)
 from qa_pipeline.search import (
+    MARK_CLOSE,
+    MARK_OPEN,
     Where,
     highlight,
     query_terms,
@@ -36,7 +38,8 @@ class SqliteSearch:
     def match(self, conn: Any, query: str, where: Where, params: dict[str, Any], limit: int) -> Sequence[Any]:
         rows = _sqlite_search(conn, fts_expression(query), where, params, limit)
         terms = query_terms(query)  # FTS5's snippet() re-runs the match per row: mark here
-        return [{**row, "snippet": highlight(row["snippet"], terms)} for row in rows]
+        marks = (MARK_OPEN, MARK_CLOSE)
+        return [{**row, "snippet": highlight(row["snippet"], terms, marks=marks)} for row in rows]
 
 
 search_backends.register("sqlite")(SqliteSearch())

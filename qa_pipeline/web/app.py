@@ -1,0 +1,334 @@
+"""The web app: ``create_app(settings)`` is a FastAPI application over the results database.
+
+Every page but ``/login`` (and its static files) needs a session; every form carries the
+session's CSRF token; what a user sees is scoped by role (``auth.User.sees``): an
+interaction outside a user's view is "not found", exactly as one that does not exist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import secrets
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from qa_pipeline.contracts import FLAG_LABELS
+from qa_pipeline.rubric import criterion_names
+from qa_pipeline.search import ANY_FLAG, MAX_LIMIT, SearchFilters, check_filters
+from qa_pipeline.settings import Settings
+from qa_pipeline.store import Store, open_store
+from qa_pipeline.web import auth
+from qa_pipeline.web.views import interaction_page
+
+HERE = Path(__file__).parent
+SESSION_COOKIE = "qa_session"
+LOGIN_COOKIE = "qa_login"
+OPEN_PATHS = ("/login", "/static/", "/favicon.ico")
+AUDIO = {".wav", ".mp3", ".flac", ".ogg", ".m4a", ".opus"}
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; "
+        "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+class Web:
+    """What the handlers share: settings, the store, the signing secret, the templates."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.store: Store = open_store(settings.database_url)
+        self.secret = hmac.new(settings.key_secret(), b"qa-pipeline web sessions", hashlib.sha256).digest()
+        self.templates = Jinja2Templates(directory=str(HERE / "templates"))
+        self.criteria = criterion_names(settings.rubric_paths())
+
+    def page(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        context.setdefault("user", getattr(request.state, "user", None))
+        context.setdefault("csrf", getattr(request.state, "csrf", ""))
+        response = self.templates.TemplateResponse(request, name, context, status_code=status)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def error(self, request: Request, status: int, title: str, message: str) -> HTMLResponse:
+        return self.page(request, "error.html", status, title=title, message=message)
+
+    def not_found(self, request: Request) -> HTMLResponse:
+        return self.error(request, 404, "Not found", "There is nothing here for you.")
+
+    def set_cookie(self, response: Response, name: str, value: str, max_age: int | None) -> None:
+        response.set_cookie(
+            name,
+            auth.sign(self.secret, value),
+            max_age=max_age,
+            httponly=True,
+            samesite="lax",
+            secure=self.settings.web.secure_cookies,
+            path="/",
+        )
+
+    def login_token(self, nonce: str) -> str:
+        return hmac.new(self.secret, b"login:" + nonce.encode(), hashlib.sha256).hexdigest()
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never another host (``//evil``, ``https://...``)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def create_app(settings: Settings) -> FastAPI:
+    web = Web(settings)
+    app = FastAPI(title="qa-pipeline", docs_url=None, redoc_url=None, openapi_url=None)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.state.web = web
+
+    @app.middleware("http")
+    async def sessions(request: Request, call_next: Any) -> Response:
+        request.state.user, request.state.csrf = None, ""
+        session_id = auth.unsign(web.secret, request.cookies.get(SESSION_COOKIE))
+        found = web.store.session_user(auth.session_hash(session_id)) if session_id else None
+        fresh_session = None
+        header = settings.web.trusted_user_header
+        named = request.headers.get(header) if header else None
+        vouched = named is not None and _client(request) in settings.web.trusted_proxies
+        if vouched and (found is None or found[0].username != named):
+            # Single sign-on: the proxy vouches for the user, and its word wins over a cookie.
+            row = web.store.find_user(username=named)
+            found = None
+            if row is not None and not row.disabled:
+                fresh_session = auth.new_session(web.store, row.id, settings.web.session_hours)
+                found = web.store.session_user(auth.session_hash(fresh_session))
+        if found is not None:
+            row, csrf = found
+            request.state.user, request.state.csrf = auth.User.from_row(row), csrf
+        path = request.url.path
+        if request.state.user is None and not path.startswith(OPEN_PATHS):
+            if request.method == "GET":
+                wanted = urlencode({"next": path + (f"?{request.url.query}" if request.url.query else "")})
+                response: Response = RedirectResponse(f"/login?{wanted}", status_code=303)
+            else:
+                response = Response("sign in first", status_code=401)
+        else:
+            response = await call_next(request)
+        if fresh_session:
+            web.set_cookie(response, SESSION_COOKIE, fresh_session, int(settings.web.session_hours * 3600))
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    async def form(request: Request) -> dict[str, str]:
+        data = await request.form()
+        return {k: v for k, v in data.items() if isinstance(v, str)}
+
+    def csrf_ok(request: Request, data: dict[str, str]) -> bool:
+        return bool(request.state.csrf) and hmac.compare_digest(data.get("csrf", ""), request.state.csrf)
+
+    @app.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request, next: str = "/", problem: str = "") -> Response:
+        # One nonce per browser while it lasts: two open sign-in forms (two tabs) both work.
+        nonce = auth.unsign(web.secret, request.cookies.get(LOGIN_COOKIE)) or secrets.token_urlsafe(16)
+        token, target = web.login_token(nonce), _safe_next(next)
+        response = web.page(request, "login.html", title="Sign in", token=token, next=target, problem=problem)
+        web.set_cookie(response, LOGIN_COOKIE, nonce, 3600)
+        return response
+
+    @app.post("/login")
+    async def login(request: Request) -> Response:
+        data = await form(request)
+        nonce = auth.unsign(web.secret, request.cookies.get(LOGIN_COOKIE))
+        if not nonce or not hmac.compare_digest(data.get("token", ""), web.login_token(nonce)):
+            return web.error(request, 403, "Form expired", "The sign-in form expired; open it again.")
+        username, password = data.get("username", "").strip(), data.get("password", "")
+        target, client = _safe_next(data.get("next")), _client(request)
+
+        def again(problem: str, status: int) -> Response:
+            query = urlencode({"next": target, "problem": problem})
+            return RedirectResponse(f"/login?{query}", status_code=status)
+
+        if not auth.login_allowed(
+            web.store, username, client, settings.web.login_attempts, settings.web.login_window_minutes
+        ):
+            minutes = math.ceil(settings.web.login_window_minutes)
+            return web.error(
+                request,
+                429,
+                "Too many attempts",
+                f"Too many failed sign-ins. Wait {minutes} minutes, or ask a QA lead to reset your password.",
+            )
+        row = web.store.find_user(username=username) if username else None
+        stored = row.password_hash if row is not None and not row.disabled else None
+        matches = auth.check_password(stored, password)  # an unknown name costs as much time
+        if row is None or not matches:
+            web.store.note_login_failure(username or "-", client)
+            return again("Wrong username or password.", 303)
+        web.store.clear_login_failures(username)
+        old = auth.unsign(web.secret, request.cookies.get(SESSION_COOKIE))
+        if old:  # a session id from before the login never becomes the logged-in one
+            web.store.end_session(auth.session_hash(old))
+        session_id = auth.new_session(web.store, row.id, settings.web.session_hours)
+        response = RedirectResponse(target, status_code=303)
+        web.set_cookie(response, SESSION_COOKIE, session_id, int(settings.web.session_hours * 3600))
+        response.delete_cookie(LOGIN_COOKIE, path="/")
+        return response
+
+    @app.post("/logout")
+    async def logout(request: Request) -> Response:
+        data = await form(request)
+        if not csrf_ok(request, data):
+            return web.error(request, 403, "Refused", "The form was not from this site.")
+        session_id = auth.unsign(web.secret, request.cookies.get(SESSION_COOKIE))
+        if session_id:
+            web.store.end_session(auth.session_hash(session_id))
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        return Response(status_code=204)
+
+    @app.get("/")
+    def home(request: Request) -> Response:
+        return RedirectResponse("/search", status_code=303)
+
+    @app.get("/interactions/{interaction_id:path}", response_class=HTMLResponse)
+    def interaction(request: Request, interaction_id: str) -> Response:
+        user: auth.User = request.state.user
+        found = web.store.load_interactions([interaction_id])
+        if not found or not user.sees(found[0].agent_id, found[0].team):
+            return web.not_found(request)
+        item = found[0]
+        scored = web.store.load_scores(item.id)
+        fcr = web.store.first_contact_results([item.id], settings.fcr_window_days).get(item.id, (None, ""))
+        view = interaction_page(item, scored, web.criteria, fcr)
+        audio = item.channel == "call" and _audio_file(item.source) is not None
+        return web.page(request, "interaction.html", title=item.id, audio=audio, **view)
+
+    @app.get("/audio/{interaction_id:path}")
+    def audio(request: Request, interaction_id: str) -> Response:
+        user: auth.User = request.state.user
+        found = web.store.load_interactions([interaction_id])
+        if not found or not user.sees(found[0].agent_id, found[0].team):
+            return web.not_found(request)
+        path = _audio_file(found[0].source) if found[0].channel == "call" else None
+        if path is None:
+            return web.not_found(request)
+        return FileResponse(path, headers={"Cache-Control": "private, max-age=3600"})
+
+    @app.get("/search", response_class=HTMLResponse)
+    def search(request: Request) -> Response:
+        user: auth.User = request.state.user
+        query = request.query_params
+        text = query.get("q", "")
+        problems: list[str] = []
+
+        def day(name: str) -> datetime | None:
+            value = query.get(name) or None
+            try:
+                return datetime.fromisoformat(value) if value else None
+            except ValueError:
+                problems.append(f"{name} {value!r} is not a date (YYYY-MM-DD)")
+                return None
+
+        def number(name: str) -> float | None:
+            value = query.get(name) or None
+            try:
+                return float(value) if value else None
+            except ValueError:
+                problems.append(f"{name} {value!r} is not a number")
+                return None
+
+        until = day("until")
+        filters = SearchFilters(
+            agent=query.get("agent") or None,
+            team=query.get("team") or None,
+            channel=query.get("channel") or None,
+            since=day("since"),
+            until=until + timedelta(days=1) if until else None,  # the end date is included
+            flag=query.get("flag") or None,
+            failed=query.get("failed") or None,
+            min_score=number("min_score"),
+            max_score=number("max_score"),
+            **user.scope(),
+        )
+        known = web.store.known_values(**user.scope())  # only the agents and teams this user sees
+        problems += check_filters(filters, known, list(web.criteria), list(FLAG_LABELS))
+        size = settings.web.page_size
+        try:
+            page = max(1, min(int(query.get("page", "1")), MAX_LIMIT // size))
+        except ValueError:
+            page = 1
+        hits, more = [], False
+        if not problems:
+            try:
+                found = web.store.search(text, filters, page * size + 1)
+            except Exception as exc:  # a query the backend refuses: shown, never a 500
+                problems.append(str(exc))
+                found = []
+            hits, more = found[(page - 1) * size : page * size], len(found) > page * size
+        facets = _facets(hits)
+        base = {k: v for k, v in query.items() if k != "page" and v}
+        return web.page(
+            request,
+            "search.html",
+            title="Search",
+            q=text,
+            params=query,
+            hits=hits,
+            page=page,
+            first=(page - 1) * size + 1,
+            more=more,
+            prev_url=f"/search?{urlencode({**base, 'page': page - 1})}" if page > 1 else None,
+            next_url=f"/search?{urlencode({**base, 'page': page + 1})}" if more else None,
+            problems=problems,
+            facets=facets,
+            known=known,
+            flags=[(ANY_FLAG, "any flag"), *FLAG_LABELS.items()],
+            criteria=[(cid, c.name) for cid, c in web.criteria.items()],
+            flag_labels=FLAG_LABELS,
+        )
+
+    @app.get("/audit", response_class=HTMLResponse)
+    def audit(request: Request) -> Response:
+        if not request.state.user.is_lead:
+            return web.not_found(request)
+        return web.page(request, "audit.html", title="Audit log", entries=web.store.audit_entries(500))
+
+    return app
+
+
+def _audio_file(source: str | None) -> Path | None:
+    """The recording behind a call, when it is still where it was ingested from."""
+    if not source:
+        return None
+    path = Path(source)
+    return path if path.suffix.lower() in AUDIO and path.is_file() else None
+
+
+def _facets(hits: list[Any]) -> dict[str, list[tuple[str, int]]]:
+    """Counts on this page of results, per channel, team and flag."""
+    counts: dict[str, dict[str, int]] = {"channel": {}, "team": {}, "flag": {}}
+    for h in hits:
+        counts["channel"][h.channel] = counts["channel"].get(h.channel, 0) + 1
+        if h.team:
+            counts["team"][h.team] = counts["team"].get(h.team, 0) + 1
+        for f in h.flags:
+            counts["flag"][f] = counts["flag"].get(f, 0) + 1
+    return {k: sorted(v.items(), key=lambda kv: -kv[1]) for k, v in counts.items()}

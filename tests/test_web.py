@@ -1,0 +1,314 @@
+"""The web app over HTTP (no browser): sign-in, sessions, CSRF, role scoping, escaping,
+hostile parameters, the interaction and search pages, and the accounts commands."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+from web_data import PASSWORDS, XSS, populate, settings_for
+
+from qa_pipeline.cli import app as cli
+from qa_pipeline.web.app import SESSION_COOKIE, create_app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def site(store, rubric, tmp_path: Path):
+    populate(store, rubric)
+    return create_app(settings_for(store.url, tmp_path))
+
+
+def client(app) -> TestClient:
+    return TestClient(app, follow_redirects=False)
+
+
+def sign_in(c: TestClient, username: str, password: str | None = None, next_page: str = "/") -> object:
+    form = c.get("/login")
+    token = re.search(r'name="token" value="([^"]+)"', form.text).group(1)
+    return c.post(
+        "/login",
+        data={
+            "token": token,
+            "username": username,
+            "password": password or PASSWORDS[username],
+            "next": next_page,
+        },
+    )
+
+
+def csrf_of(c: TestClient) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', c.get("/search").text).group(1)
+
+
+def test_sign_in_and_out(site):
+    c = client(site)
+    assert c.get("/search").headers["location"] == "/login?next=%2Fsearch"
+    wrong = sign_in(c, "lead", "not-the-password")
+    assert "Wrong+username+or+password" in wrong.headers["location"] and SESSION_COOKIE not in c.cookies
+    done = sign_in(c, "lead", next_page="/interactions/chat:t:1")
+    assert done.status_code == 303 and done.headers["location"] == "/interactions/chat:t:1"
+    cookie = done.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert c.get("/search").status_code == 200
+    out = c.post("/logout", data={"csrf": csrf_of(c)})
+    assert out.headers["location"] == "/login"
+    assert c.get("/search").status_code == 303  # signed out: back to the sign-in page
+
+
+def test_next_never_leaves_the_site(site):
+    for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
+        c = client(site)
+        assert sign_in(c, "lead", next_page=target).headers["location"] == "/"
+
+
+def test_no_page_but_login_without_a_session(site):
+    c = client(site)
+    for route in site.routes:
+        path = getattr(route, "path", "")
+        if path.startswith(("/static", "/login", "/favicon.ico")) or not path:
+            continue
+        url = re.sub(r"\{[^}]+\}", "chat:t:1", path)
+        for method in sorted(getattr(route, "methods", None) or ["GET"]):
+            if method == "HEAD":
+                continue
+            response = c.request(method, url)
+            assert response.status_code in (303, 401), (method, url)
+            assert "chat:t:1" not in response.text and "refund" not in response.text
+    assert c.get("/login").status_code == 200
+    assert c.get("/static/app.css").status_code == 200
+
+
+def test_forms_without_the_csrf_token_are_refused(site):
+    c = client(site)
+    sign_in(c, "lead")
+    assert c.post("/logout", data={}).status_code == 403
+    assert c.post("/logout", data={"csrf": "forged"}).status_code == 403
+    assert c.get("/search").status_code == 200  # still signed in
+    fresh = client(site)
+    assert fresh.post("/login", data={"username": "lead", "password": PASSWORDS["lead"]}).status_code == 403
+
+
+def test_signing_in_never_keeps_a_session_id_from_before(site):
+    c = client(site)
+    sign_in(c, "other")
+    planted = c.cookies[SESSION_COOKIE]  # an id somebody could have set in the victim's browser
+    sign_in(c, "lead")
+    assert c.cookies[SESSION_COOKIE] != planted
+    stale = client(site)
+    stale.cookies.set(SESSION_COOKIE, planted)
+    assert stale.get("/search").status_code == 303  # the old id died at the new sign-in
+    forged = client(site)
+    forged.cookies.set(SESSION_COOKIE, planted.rsplit(".", 1)[0] + ".bad-signature")
+    assert forged.get("/search").status_code == 303
+
+
+def test_roles_see_only_their_interactions(site):
+    expectations = {
+        "lead": {"chat:t:1", "chat:t:2", "chat:t:3", "chat:t:4", "call:t:9"},
+        "coach": {"chat:t:1", "chat:t:2", "call:t:9"},  # team billing
+        "supervisor": {"chat:t:3", "chat:t:4"},  # team tech
+        "agent": {"chat:t:1", "chat:t:2", "call:t:9"},  # agent a1
+        "other": {"chat:t:3"},  # agent a2
+    }
+    everything = expectations["lead"]
+    for username, visible in expectations.items():
+        c = client(site)
+        sign_in(c, username)
+        for interaction_id in everything:
+            status = c.get(f"/interactions/{interaction_id}").status_code
+            assert status == (200 if interaction_id in visible else 404), (username, interaction_id)
+        found = set(re.findall(r'href="/interactions/([^"#]+)', c.get("/search?q=refund").text))
+        assert {f.replace("%3A", ":") for f in found} == visible, username
+        assert c.get("/interactions/chat:t:999").status_code == 404  # the same answer as out of scope
+        assert c.get("/audit").status_code == (200 if username == "lead" else 404)
+
+
+def test_the_interaction_page_shows_the_conversation_and_why(site):
+    c = client(site)
+    sign_in(c, "lead")
+    page = c.get("/interactions/chat:t:2").text
+    assert "my refund never arrived" in page  # the customer's side too
+    assert 'class="ev-fail"' in page and "lost a point" in page  # the legend names the colours
+    assert "Negative language by the agent".lower() in page.lower()
+    assert not re.search(r"p=0\.\d|classifier", page)  # plain words, no raw probabilities
+    good = c.get("/interactions/chat:t:1").text
+    assert 'class="ev-pass"' in good
+    call = c.get("/interactions/call:t:9").text
+    assert 'id="guessed"' in call and "Agent?" in call  # mono: speakers were guessed
+    assert 'data-start="2.1"' in call and "/audio/call%3At%3A9" in call
+    assert "Handle time" in call and "0:03" in call and "70%" in call
+    audio = c.get("/audio/call:t:9")
+    assert audio.status_code == 200 and audio.content[:4] == b"RIFF"
+    assert c.get("/audio/chat:t:1").status_code == 404
+
+
+def test_names_texts_and_filters_are_escaped(site):
+    c = client(site)
+    sign_in(c, "lead")
+    for url in ("/interactions/chat:t:4", "/search?q=refund", f"/search?q={XSS}", f"/search?team={XSS}"):
+        page = c.get(url)
+        assert page.status_code == 200, url
+        assert "<script>alert" not in page.text and "<img src=x" not in page.text, url
+    assert "&lt;script&gt;" in c.get("/interactions/chat:t:4").text
+    assert "script-src 'self'" in c.get("/search").headers["content-security-policy"]
+
+
+HOSTILE = [
+    "' OR 1=1 --",
+    '"; DROP TABLE users; --',
+    "a1' UNION SELECT password_hash FROM users --",
+    "%",
+    "*",
+    "\x00",
+]
+
+
+def test_sql_in_every_parameter_is_harmless(site, store):
+    c = client(site)
+    sign_in(c, "other")  # an agent: scoping must hold whatever the parameters say
+    before = store.table_counts()
+    params = [
+        "q",
+        "agent",
+        "team",
+        "channel",
+        "flag",
+        "failed",
+        "since",
+        "until",
+        "min_score",
+        "max_score",
+        "page",
+    ]
+    for name in params:
+        for value in HOSTILE:
+            page = c.get("/search", params={name: value})
+            assert page.status_code == 200, (name, value)
+            shown = {f.replace("%3A", ":") for f in re.findall(r'href="/interactions/([^"#]+)', page.text)}
+            assert shown <= {"chat:t:3"}, (name, value)
+            assert "argon2" not in page.text
+    for value in HOSTILE[:-1]:  # (a NUL cannot be in a URL path at all)
+        assert c.get(f"/interactions/{quote(value)}").status_code == 404
+    assert store.table_counts() == before and len(store.list_users()) == 5
+
+
+def test_search_explains_typos_and_finds_any_flag(site):
+    c = client(site)
+    sign_in(c, "lead")
+    typo = c.get("/search?team=biling").text
+    assert "no team &#39;biling&#39; in the data; did you mean billing?" in typo
+    assert "no flag &#39;escalaton&#39;" in c.get("/search?flag=escalaton").text
+    assert "no failed &#39;empaty&#39;" in c.get("/search?failed=empaty").text
+    flagged = set(re.findall(r'href="/interactions/([^"#]+)', c.get("/search?flag=any").text))
+    unflagged = set(re.findall(r'href="/interactions/([^"#]+)', c.get("/search").text)) - flagged
+    assert flagged and unflagged  # "any flag" narrows the list to the flagged ones
+    found = c.get("/search?q=refund").text
+    assert (
+        '<mark class="found">refund</mark>' in found.lower() or '<mark class="found">Refund</mark>' in found
+    )
+
+
+def test_search_pages(site, tmp_path, store):
+    small = create_app(settings_for(store.url, tmp_path, page_size=5))
+    c = client(small)
+    sign_in(c, "lead")
+    first = c.get("/search").text
+    assert 'rel="next"' not in first  # five interactions fit one page of five
+    store.save_interactions(
+        [i.model_copy(update={"id": i.id + "b"}) for i in __import__("web_data").interactions()]
+    )
+    first, second = c.get("/search").text, c.get("/search?page=2").text
+    one = set(re.findall(r'href="/interactions/([^"#]+)', first))
+    two = set(re.findall(r'href="/interactions/([^"#]+)', second))
+    assert len(one) == 5 and len(two) == 5 and not one & two and 'rel="prev"' in second
+
+
+def test_failed_sign_ins_pause_the_account(site):
+    c = client(site)
+    for _ in range(5):
+        assert "Wrong" in sign_in(c, "coach", "wrong-password").headers["location"]
+    blocked = sign_in(c, "coach")  # the right password, but too late
+    assert blocked.status_code == 429 and "Too many failed sign-ins" in blocked.text
+    assert sign_in(client(site), "lead").status_code == 303  # another account is not affected
+
+
+def test_trusted_proxy_header_signs_in_known_users_only(store, rubric, tmp_path):
+    populate(store, rubric)
+    proxied = client(
+        create_app(
+            settings_for(
+                store.url, tmp_path, trusted_user_header="X-Remote-User", trusted_proxies=["testclient"]
+            )
+        )
+    )
+    assert proxied.get("/search", headers={"X-Remote-User": "coach"}).status_code == 200
+    assert proxied.get("/search", headers={"X-Remote-User": "nobody"}).status_code == 303
+    elsewhere = client(
+        create_app(
+            settings_for(
+                store.url, tmp_path, trusted_user_header="X-Remote-User", trusted_proxies=["10.9.9.9"]
+            )
+        )
+    )
+    assert elsewhere.get("/search", headers={"X-Remote-User": "coach"}).status_code == 303
+
+
+def test_accounts_commands_and_their_audit_log(store, tmp_path):
+    config = tmp_path / "qa.toml"
+    config.write_text(f'database_url = "{store.url}"\ndata_dir = "{tmp_path}"\n', encoding="utf-8")
+
+    def qa(*args: str, password: str = "") -> object:
+        return runner.invoke(cli, [*args, "-c", str(config)], input=password + "\n")
+
+    assert (
+        qa(
+            "users",
+            "add",
+            "jana",
+            "--role",
+            "coach",
+            "--team",
+            "billing",
+            "--password-stdin",
+            password="jana-password-1",
+        ).exit_code
+        == 0
+    )
+    short = qa("users", "add", "petr", "--role", "lead", "--password-stdin", password="short")
+    assert short.exit_code == 2 and "at least 10 characters" in short.output
+    agent = qa("users", "add", "eva", "--role", "agent", "--password-stdin", password="eva-password-1")
+    assert agent.exit_code == 2 and "--agent-id" in agent.output
+    assert qa("users", "add", "jana", "--role", "lead", "--password-stdin", password="x" * 12).exit_code == 2
+    assert qa("users", "passwd", "jana", "--password-stdin", password="jana-password-2").exit_code == 0
+    assert qa("users", "disable", "jana").exit_code == 0
+    assert "(disabled)" in qa("users", "list").output
+    site = create_app(settings_for(store.url, tmp_path))
+    assert "Wrong" in sign_in(client(site), "jana", "jana-password-2").headers["location"]
+    log = store.audit_entries()
+    assert [e.action for e in log] == ["user.disable", "user.passwd", "user.add"]
+    assert log[0].before["disabled"] == 0 and log[0].after["disabled"] == 1
+    assert all("password" not in str(e.before) + str(e.after) for e in log)
+
+
+def test_disabling_ends_open_sessions(site, store):
+    c = client(site)
+    sign_in(c, "coach")
+    assert c.get("/search").status_code == 200
+    store.change_user("coach", {"disabled": 1}, "test", "user.disable")
+    assert c.get("/search").status_code == 303
+
+
+def test_qa_search_explains_a_typo(store, rubric, tmp_path):
+    populate(store, rubric)
+    config = tmp_path / "qa.toml"
+    config.write_text(f'database_url = "{store.url}"\ndata_dir = "{tmp_path}"\n', encoding="utf-8")
+    done = runner.invoke(cli, ["search", "refund", "--team", "biling", "-c", str(config)])
+    assert done.exit_code == 2 and "did you mean billing?" in done.output
+    any_flag = runner.invoke(cli, ["search", "--flag", "any", "-c", str(config)])
+    assert any_flag.exit_code == 0 and "chat:t:2" in any_flag.output

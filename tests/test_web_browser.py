@@ -1,0 +1,155 @@
+"""The web app in a real browser: Debian's Chromium driven by Playwright against `qa serve`'s
+application on a local port (make test installs Chromium, as it installs PostgreSQL)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from web_data import PASSWORDS, populate, settings_for
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, rubric) -> Iterator[str]:
+    """The app on a free local port, over a SQLite database with the test data."""
+    import uvicorn
+
+    from qa_pipeline.store import Store
+    from qa_pipeline.web.app import create_app
+
+    folder = tmp_path_factory.mktemp("web")
+    url = f"sqlite:///{folder / 'qa.db'}"
+    populate(Store(url), rubric)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(settings_for(url, folder)), host="127.0.0.1", port=port, log_level="warning"
+    )
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not running.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert running.started, "the web app did not start"
+    yield f"http://127.0.0.1:{port}"
+    running.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("no Chromium: `make test` installs it (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+def sign_in(page, server: str, username: str, then: str = "/search") -> None:
+    page.goto(f"{server}{then}")
+    assert "/login" in page.url
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORDS[username])
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
+def test_sign_in_and_out(page, server):
+    sign_in(page, server, "coach")
+    assert page.url == f"{server}/search"
+    assert "coach (coach)" in page.inner_text("header")
+    page.click("text=Sign out")
+    page.wait_for_url(f"{server}/login")
+    page.goto(f"{server}/search")
+    assert "/login" in page.url  # the session is gone
+
+
+def test_an_agent_opening_another_agents_interaction_gets_404(page, server):
+    sign_in(page, server, "other")  # agent a2
+    assert page.goto(f"{server}/interactions/chat:t:1").status == 404  # agent a1's
+    assert "There is nothing here for you." in page.inner_text("main")
+    assert page.goto(f"{server}/interactions/chat:t:3").status == 200  # their own
+
+
+def test_search_to_an_interaction_page(page, server):
+    sign_in(page, server, "lead")
+    page.fill("input[name=q]", "refund")
+    page.select_option("select[name=team]", "billing")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_load_state()
+    hits = page.locator("ol.hits a.open")
+    assert hits.count() == 3  # billing's three interactions mention a refund
+    assert page.locator("ol.hits mark.found").count() >= 3
+    hits.first.click()
+    page.wait_for_load_state()
+    assert "/interactions/" in page.url
+    assert page.locator("#conversation li.turn").count() >= 2
+    assert page.locator("#criteria tr.result-pass, #criteria tr.result-fail").count() >= 3
+
+
+def test_a_turn_plays_the_recording_from_where_it_starts(page, server):
+    sign_in(page, server, "agent", then="/interactions/call:t:9")
+    page.wait_for_function("document.getElementById('player').readyState >= 1")
+    page.locator("#turn-2 button.seek").click()
+    position = page.evaluate("document.getElementById('player').currentTime")
+    assert position == pytest.approx(2.1, abs=0.25)
+    assert "playing" in (page.get_attribute("#turn-2", "class") or "")
+    assert page.locator("#guessed").is_visible()  # the mono call says its speakers were guessed
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/search?q=refund",
+        "/interactions/chat:t:4",
+        "/interactions/call:t:9",
+        "/interactions/chat:t:2",
+        "/audit",
+    ],
+)
+def test_no_horizontal_scrolling_at_phone_width(browser, server, path):
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
+    )
+    phone = context.new_page()
+    try:
+        phone.goto(f"{server}/login")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        sign_in(phone, server, "lead", then=path)
+        assert phone.url.endswith(path.split("?")[0]) or "?" in path
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} is {width} px wide"
+    finally:
+        context.close()
+
+
+def test_screenshots_for_the_record(page, server, tmp_path: Path):
+    """Not an assertion of looks: the pages render without a server error in the browser."""
+    sign_in(page, server, "lead", then="/interactions/chat:t:2")
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    for path in ("/interactions/chat:t:2", "/interactions/call:t:9", "/search?flag=any"):
+        assert page.goto(f"{server}{path}").status == 200
+    assert errors == []  # no script errors, no Content-Security-Policy violations
