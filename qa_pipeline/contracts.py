@@ -108,6 +108,9 @@ class CriterionResult(BaseModel):
     method: Literal["rule", "model"] = "rule"
     evidence: list[Evidence] = Field(default_factory=list)
     reason: str | None = None
+    # Set when a QA lead accepted a dispute: the machine's own result, and the dispute's number.
+    original: Literal["pass", "fail", "na"] | None = None
+    dispute: int | None = None
 
 
 class Flag(BaseModel):
@@ -142,6 +145,16 @@ class InteractionScore(BaseModel):
     score: float
     criteria: dict[str, CriterionResult]
     flags: list[Flag] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Override:
+    """An accepted dispute: the result a QA lead decided for one criterion of an interaction."""
+
+    criterion: str
+    result: str
+    dispute_id: int
+    decided_by: str
 
 
 RECORD_COPY_CHARS = 10_000  # of a bad record kept in the quarantine

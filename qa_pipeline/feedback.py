@@ -74,18 +74,11 @@ def import_feedback(store: Store, path: Path) -> FeedbackImport:
     new = []
     for line, row in _rows(path):
         report.read += 1
-        problem, record = _resolve(store, row)
+        problem, record = correction(store, row)
         if problem:
             report.rejected.append(f"{path.name}:{line}: {problem}")
             continue
-        record.update(source_file=str(path), imported_at=now)
-        record["id"] = content_hash(
-            record["interaction_id"],
-            record["rubric"] or "",
-            record["criterion"],
-            record["grader"] or "",
-            length=32,
-        )
+        keyed(record, str(path), now)
         new.append(record)
         report.trainable += record["text"] is not None and record["grader_result"] != "na"
     store.save_feedback(list({r["id"]: r for r in new}.values()))
@@ -93,7 +86,18 @@ def import_feedback(store: Store, path: Path) -> FeedbackImport:
     return report
 
 
-def _resolve(store: Store, row: dict[str, str]) -> tuple[str | None, dict]:
+def keyed(record: dict, source: str, when: datetime) -> dict:
+    """A correction record with where it came from, when, and its id (one per interaction,
+    rubric, criterion and grader: a later correction by the same grader replaces it)."""
+    record.update(source_file=source, imported_at=when)
+    parts = (record["interaction_id"], record["rubric"] or "", record["criterion"], record["grader"] or "")
+    record["id"] = content_hash(*parts, length=32)
+    return record
+
+
+def correction(store: Store, row: dict[str, str]) -> tuple[str | None, dict]:
+    """A grader's row checked against the stored interaction and the machine's result: a
+    problem in words, or the correction record to store."""
     interaction_id, criterion = row.get("interaction_id", ""), row.get("criterion", "")
     result = row.get("result", "").lower()
     if not interaction_id or not criterion:

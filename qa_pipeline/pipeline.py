@@ -21,6 +21,7 @@ from qa_pipeline.errors import InputError, QAError
 from qa_pipeline.faults import checkpoint
 from qa_pipeline.hybrid import uses_classifier
 from qa_pipeline.interactions import Interaction, iter_jsonl, replacing, write_jsonl
+from qa_pipeline.overrides import apply_overrides
 from qa_pipeline.redact import Redactor
 from qa_pipeline.rubric import cached_rubric
 from qa_pipeline.rules import RuleEngine
@@ -482,6 +483,23 @@ def score_routed(items: list[Interaction], settings: Settings) -> list[Interacti
     return [r for r in results if r is not None]
 
 
+def with_overrides(
+    results: list[InteractionScore], items: list[Interaction], settings: Settings, store: Store
+) -> list[InteractionScore]:
+    """Scores with the results QA leads decided in accepted disputes in place of the machine's:
+    re-scoring an interaction never undoes a decision."""
+    overrides = store.accepted_overrides([r.interaction_id for r in results])
+    if not overrides:
+        return results
+    routed = {i.id: settings.rubric_path(i.team, i.channel) for i in items}
+    return [
+        apply_overrides(r, overrides[r.interaction_id], cached_rubric(routed[r.interaction_id]))
+        if r.interaction_id in overrides
+        else r
+        for r in results
+    ]
+
+
 def score_batch(channel: str, ids: list[str], settings: Settings, run_id: str) -> BatchReport:
     """Score stored interactions by id with their routed rubrics, and store the scores."""
     store = open_store(settings.database_url)
@@ -491,7 +509,7 @@ def score_batch(channel: str, ids: list[str], settings: Settings, run_id: str) -
     if missing:
         lost = [Quarantined(channel, m, "stored interaction not found at scoring time") for m in missing]
         report.add(quarantine_report(channel, lost, store, run_id))
-    results = score_routed(items, settings)
+    results = with_overrides(score_routed(items, settings), items, settings, store)
     checkpoint("score.scored")
     store.save_scores(results, run_id)
     checkpoint("score.saved")

@@ -335,6 +335,15 @@ def criterion_names(paths: list[Path]) -> dict[str, Any]:
     return found
 
 
+def rubric_for(key: str, paths: list[Path]) -> Rubric | None:
+    """The rubric a stored score names (``default@9``) among these: that version, else the
+    configured one of the same id (a score of an older version), else None."""
+    rubrics = [cached_rubric(p) for p in paths]
+    exact = [r for r in rubrics if r.ref == key]
+    same_id = [r for r in rubrics if r.id == key.split("@")[0]]
+    return (exact or same_id)[0] if exact or same_id else None
+
+
 @lru_cache(maxsize=32)
 def cached_rubric(path: Path) -> Rubric:
     """load_rubric, once per path per process."""

@@ -113,6 +113,9 @@ criterion_results = Table(
     Column("method", String(8)),
     Column("evidence", JSON),
     Column("reason", Text),
+    # The machine's result when an accepted dispute overrode it (else NULL), and that dispute.
+    Column("original", String(4)),
+    Column("dispute_id", Integer),
 )
 
 quarantine = Table(
@@ -199,4 +202,25 @@ audit_log = Table(
     Column("target", String(255), nullable=False),
     Column("before", JSON),
     Column("after", JSON),
+)
+
+# A criterion result an agent or coach disputes; a QA lead accepts (it then overrides the
+# machine's result everywhere, and becomes a grader correction) or rejects it.
+disputes = Table(
+    "disputes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("interaction_id", String(255), nullable=False, index=True),
+    Column("criterion", String(64), nullable=False),
+    Column("rubric", String(64), nullable=False),
+    Column("machine_result", String(4), nullable=False),
+    Column("requested", String(4), nullable=False),
+    Column("turn", Integer),
+    Column("comment", Text, nullable=False),
+    Column("raised_by", String(64), nullable=False),
+    Column("raised_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(8), nullable=False, index=True),  # open | accepted | rejected
+    Column("decided_by", String(64)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decision", Text),
 )

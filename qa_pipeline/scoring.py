@@ -13,6 +13,7 @@ from qa_pipeline.contracts import (
     InteractionScore,
 )
 from qa_pipeline.language import detect_language
+from qa_pipeline.overrides import score_flag, total_score
 from qa_pipeline.rubric import Criterion, Rubric
 from qa_pipeline.rules import ESCALATION, UPSET, Hit, RuleEngine
 from qa_pipeline.windows import turn_offsets, window_turns  # noqa: F401  (turn_offsets re-exported)
@@ -144,17 +145,6 @@ def _evidence(hit: Hit) -> Evidence:
     )
 
 
-def total_score(rubric: Rubric, results: dict[str, CriterionResult]) -> float:
-    """Weighted 0..100 over applicable criteria; 0 if a critical criterion failed."""
-    if any(c.critical and results[c.id].result == "fail" for c in rubric.criteria):
-        return 0.0
-    applicable = [c for c in rubric.criteria if results[c.id].result != "na"]
-    weight = sum(c.weight for c in applicable)
-    if not weight:
-        return 0.0
-    return round(100.0 * sum(c.weight * (results[c.id].score or 0.0) for c in applicable) / weight, 1)
-
-
 def flags_for(
     rubric: Rubric,
     interaction: Interaction,
@@ -223,18 +213,6 @@ def cue_flag(code: str, who: str, hits: list[Hit], turns: set[int]) -> list[Flag
     if not evidence:
         return []
     return [Flag.model_construct(code=code, reason=f"{who}: {quoted(evidence)}", evidence=evidence)]
-
-
-def score_flag(rubric: Rubric, score: float, results: dict[str, CriterionResult]) -> list[Flag]:
-    """A flag when the score is under the rubric's (the team's) threshold and anything was scored."""
-    threshold = rubric.flags.score_below
-    if threshold is None or score >= threshold or all(r.result == "na" for r in results.values()):
-        return []
-    return [
-        Flag.model_construct(
-            code="low_score", reason=f"score {score:.0f} is under the threshold {threshold:.0f}"
-        )
-    ]
 
 
 def score_interactions(

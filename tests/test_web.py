@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote_plus
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from web_data import PASSWORDS, XSS, populate, settings_for
 
 from qa_pipeline.cli import app as cli
+from qa_pipeline.search import SearchFilters
 from qa_pipeline.web.app import SESSION_COOKIE, create_app
 
 runner = CliRunner()
@@ -312,3 +313,155 @@ def test_qa_search_explains_a_typo(store, rubric, tmp_path):
     assert done.exit_code == 2 and "did you mean billing?" in done.output
     any_flag = runner.invoke(cli, ["search", "--flag", "any", "-c", str(config)])
     assert any_flag.exit_code == 0 and "chat:t:2" in any_flag.output
+
+
+def dispute(c: TestClient, interaction_id: str, criterion: str, requested: str, comment: str, turn: str = ""):
+    return c.post(
+        "/disputes",
+        data={
+            "csrf": csrf_of(c),
+            "interaction_id": interaction_id,
+            "criterion": criterion,
+            "requested": requested,
+            "comment": comment,
+            "turn": turn,
+        },
+    )
+
+
+def decide(c: TestClient, number: int, decision: str, comment: str = ""):
+    return c.post(
+        f"/disputes/{number}/decide", data={"csrf": csrf_of(c), "decision": decision, "comment": comment}
+    )
+
+
+def test_an_accepted_dispute_overrides_the_result_everywhere(site, store, rubric):
+    from qa_pipeline.pipeline import with_overrides
+    from qa_pipeline.scoring import score_interactions
+
+    before = store.load_scores("chat:t:2")[0]
+    assert before.criteria["positive_language"].result == "fail"
+    assert any(f.code == "negative_language" for f in before.flags)
+    agent = client(site)
+    sign_in(agent, "agent")  # a1: chat:t:2 is theirs
+    raised = dispute(
+        agent, "chat:t:2", "positive_language", "pass", "The customer asked me to be blunt.", "1"
+    )
+    assert "dispute+%231+is+open" in raised.headers["location"]
+    assert "dispute open" in agent.get("/interactions/chat:t:2").text
+    assert "still open" in unquote_plus(
+        dispute(agent, "chat:t:2", "positive_language", "pass", "again").headers["location"]
+    )
+    assert decide(agent, 1, "accept").status_code == 404  # agents do not decide
+    coach = client(site)
+    sign_in(coach, "supervisor")  # team tech: not theirs to dispute
+    assert dispute(coach, "chat:t:2", "empathy", "pass", "x").status_code == 404
+    lead = client(site)
+    sign_in(lead, "lead")
+    assert "#1 chat:t:2" in lead.get("/disputes").text
+    assert decide(lead, 1, "accept", "Agreed after listening.").status_code == 303
+
+    after = store.load_scores("chat:t:2")[0]
+    result = after.criteria["positive_language"]
+    assert (result.result, result.original, result.dispute) == ("pass", "fail", 1)
+    assert after.score > before.score
+    assert not any(f.code == "negative_language" for f in after.flags)  # the flag hung on the old result
+    page = lead.get("/interactions/chat:t:2").text
+    assert "the machine said Fail" in page and 'href="#dispute-1"' in page
+    failed = {h.interaction_id for h in store.search("", SearchFilters(failed="positive_language"))}
+    assert "chat:t:2" not in failed
+    week = agent.get("/agents/a1?period=week&on=2026-11-20").text
+    assert re.search(r'id="rate-positive_language">.*?2 / 3', week, re.S)  # was 1 / 3
+    csv_text = agent.get("/agents/a1.csv?period=week&on=2026-11-20").text
+    assert "pass (decided)" in csv_text
+    [taught] = [f for f in store.stored_feedback() if f.interaction_id == "chat:t:2"]
+    assert (taught.grader, taught.grader_result, taught.machine_result, taught.turn) == (
+        "lead",
+        "pass",
+        "fail",
+        1,
+    )
+    actions = [e.action for e in store.audit_entries()]
+    assert actions[:2] == ["dispute.accept", "dispute.raise"]
+    # scoring the interaction again (a later night) keeps the decision
+    items = store.load_interactions(["chat:t:2"])
+    settings = settings_for(store.url, Path("."))
+    [again] = with_overrides(score_interactions(items, rubric), items, settings, store)
+    assert again.criteria["positive_language"].result == "pass" and again.score == after.score
+
+
+def test_a_rejected_dispute_changes_nothing(site, store):
+    before = store.load_scores("chat:t:3")[0]
+    other = client(site)
+    sign_in(other, "other")
+    dispute(
+        other,
+        "chat:t:3",
+        "greeting",
+        "fail" if before.criteria["greeting"].result == "pass" else "pass",
+        "hm",
+    )
+    lead = client(site)
+    sign_in(lead, "lead")
+    assert decide(lead, 1, "reject", "The greeting is there.").status_code == 303
+    assert store.load_scores("chat:t:3")[0] == before
+    assert "rejected by lead: The greeting is there." in other.get("/interactions/chat:t:3").text
+    assert decide(lead, 1, "accept").headers["location"].endswith("#criteria")  # decided already: refused
+    assert store.load_scores("chat:t:3")[0] == before
+
+
+def test_agent_and_team_pages_count_with_denominators(site, store, rubric):
+    from qa_pipeline.interactions import Interaction, Turn
+    from qa_pipeline.scoring import score_interactions
+
+    silent = Interaction(
+        id="chat:t:50",
+        channel="chat",
+        agent_id="a1",
+        team="billing",
+        language="en",
+        started_at="2026-11-20T12:00:00Z",
+        turns=[Turn(speaker="customer", text="Hello? Anybody there?")],
+    )
+    store.save_interactions([silent])
+    store.save_scores(score_interactions([silent], rubric))
+    assert all(r.result == "na" for r in store.load_scores("chat:t:50")[0].criteria.values())
+    lead = client(site)
+    sign_in(lead, "lead")
+    day = lead.get("/agents/a1?period=day&on=2026-11-20").text
+    assert "<dt>Interactions</dt><dd>4</dd>" in day  # chat 1, 2, the call and the silent chat
+    assert "1 interaction(s) had no criterion that applied" in day
+    scores = [s.score for i in ("chat:t:1", "chat:t:2", "call:t:9") for s in store.load_scores(i)[:1]]
+    assert f"<dt>Average score</dt><dd>{sum(scores) / 3:.1f}</dd>" in day  # the silent one is not a 0
+    assert re.search(r'id="rate-greeting">.*?<td class="denominator">\d / 3</td>', day, re.S)
+    assert "November 2026" in lead.get("/agents/a1?period=month&on=2026-11-03").text
+    custom = lead.get("/agents/a1?period=custom&since=2026-11-21&until=2026-11-30").text
+    assert "<dt>Interactions</dt><dd>0</dd>" in custom and "2026-11-21 to 2026-11-30" in custom
+    team = lead.get("/teams/tech?period=week&on=2026-11-20").text
+    assert 'href="/agents/a2?' in team and 'href="/agents/a3?' in team and "/agents/a1?" not in team
+    assert "&lt;script&gt;" in team and "<script>alert" not in team  # Mallory's name, escaped
+    exported = lead.get("/teams/tech.csv?period=week&on=2026-11-20")
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert len(exported.text.strip().splitlines()) == 3  # header + chat 3 and chat 4
+
+
+def test_agent_and_team_pages_are_scoped(site):
+    expectations = {
+        ("other", "/agents/a1"): 404,
+        ("other", "/agents/a2"): 200,
+        ("other", "/teams/tech"): 404,
+        ("coach", "/teams/billing"): 200,
+        ("coach", "/teams/tech"): 404,
+        ("coach", "/agents/a1"): 200,
+        ("coach", "/agents/a2"): 404,
+        ("supervisor", "/agents/a1"): 404,
+        ("supervisor", "/teams/tech.csv"): 200,
+        ("lead", "/teams/tech"): 200,
+    }
+    for (username, path), status in expectations.items():
+        c = client(site)
+        sign_in(c, username)
+        assert c.get(path).status_code == status, (username, path)
+    agent = client(site)
+    sign_in(agent, "agent")
+    assert agent.get("/").headers["location"] == "/agents/a1"

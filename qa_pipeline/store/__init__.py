@@ -26,12 +26,13 @@ from qa_pipeline.schema import (
     turns,
     watermarks,
 )
-from qa_pipeline.store import account_rows, feedback_rows
+from qa_pipeline.store import account_rows, dispute_rows, feedback_rows
 from qa_pipeline.store.engine import FTS_TABLE, connect, schema_state
 from qa_pipeline.store.interaction_rows import (
     fingerprint,
     first_contact_results,
     known_values,
+    latest_start,
     link_repeat_contacts,
     load_interactions,
     save_interactions,
@@ -46,7 +47,14 @@ from qa_pipeline.store.run_rows import (
     set_watermark,
     start_run,
 )
-from qa_pipeline.store.score_rows import flagged_in_run, load_scores, save_scores, scorecard_rows
+from qa_pipeline.store.score_rows import (
+    flagged_in_run,
+    load_scores,
+    period_results,
+    replace_score,
+    save_scores,
+    scorecard_rows,
+)
 
 __all__ = [
     "FTS_TABLE",
@@ -118,6 +126,11 @@ class Store:
     def load_interactions(self, ids: Sequence[str]) -> list[Interaction]:
         return load_interactions(self.engine, ids)
 
+    def latest_start(
+        self, agents: Sequence[str] | None = None, teams: Sequence[str] | None = None
+    ) -> datetime | None:
+        return latest_start(self.engine, agents, teams)
+
     def known_values(
         self, agents: Sequence[str] | None = None, teams: Sequence[str] | None = None
     ) -> dict[str, list[str]]:
@@ -161,6 +174,15 @@ class Store:
 
     def scorecard_rows(self, rubric: str | None = None) -> tuple[list[dict], list[dict]]:
         return scorecard_rows(self.engine, rubric)
+
+    def period_results(
+        self,
+        agents: Sequence[str] | None = None,
+        teams: Sequence[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> tuple[list[dict], list[dict]]:
+        return period_results(self.engine, agents, teams, since, until)
 
     def flagged_in_run(self, run_id: str) -> list[dict]:
         return flagged_in_run(self.engine, run_id)
@@ -217,6 +239,24 @@ class Store:
 
     def audit_entries(self, limit: int = 200) -> list[Any]:
         return account_rows.audit_entries(self.engine, limit)
+
+    # Disputes (web/app.py decides who may; these read and write, audited)
+    def raise_dispute(self, record: dict[str, Any], actor: str) -> int:
+        return dispute_rows.raise_dispute(self.engine, record, actor)
+
+    def decide_dispute(self, dispute_id: int, status: str, actor: str, decision: str) -> Any:
+        return dispute_rows.decide_dispute(self.engine, dispute_id, status, actor, decision)
+
+    def find_disputes(
+        self, interaction_id: str | None = None, status: str | None = None, dispute_id: int | None = None
+    ) -> list[Any]:
+        return dispute_rows.find_disputes(self.engine, interaction_id, status, dispute_id)
+
+    def accepted_overrides(self, interaction_ids: Sequence[str]) -> dict[str, list[Any]]:
+        return dispute_rows.accepted_overrides(self.engine, interaction_ids)
+
+    def replace_score(self, item: InteractionScore) -> None:
+        replace_score(self.engine, item)
 
 
 # Storage backends by URL scheme (the part before "://", without a "+driver"). Built-in:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from itertools import pairwise
 
 from sqlalchemy import (
     Connection,
     Engine,
     delete,
+    func,
     insert,
     select,
     update,
@@ -211,6 +213,19 @@ def known_values(
         named = select(interactions.c.team).distinct().where(interactions.c.team.is_not(None), *scope)
         teams = conn.execute(named).scalars().all()
     return {"agents": sorted(agents), "teams": sorted(teams)}
+
+
+def latest_start(
+    engine: Engine, agents: Sequence[str] | None = None, teams: Sequence[str] | None = None
+) -> datetime | None:
+    """When the newest interaction of these agents / teams started, or None."""
+    query = select(func.max(interactions.c.started_at))
+    if agents is not None:
+        query = query.where(interactions.c.agent_id.in_(list(agents)))
+    if teams is not None:
+        query = query.where(interactions.c.team.in_(list(teams)))
+    with engine.connect() as conn:
+        return conn.execute(query).scalar()
 
 
 def load_interactions(engine: Engine, ids: Sequence[str]) -> list[Interaction]:

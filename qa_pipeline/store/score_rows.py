@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    ColumnElement,
     Engine,
     delete,
     insert,
     select,
+    update,
 )
 
 from qa_pipeline.contracts import InteractionScore
@@ -54,24 +56,44 @@ def save_scores(engine: Engine, items: Sequence[InteractionScore], run_id: str |
                 for s in items
             ],
         )
+        conn.execute(insert(criterion_results), [row for s in items for row in _criterion_rows(s)])
+
+
+def _criterion_rows(s: InteractionScore) -> list[dict]:
+    return [
+        {
+            "interaction_id": s.interaction_id,
+            "rubric": s.rubric,
+            "criterion": cid,
+            "result": r.result,
+            "score": r.score,
+            "confidence": r.confidence,
+            "method": r.method,
+            "evidence": [e.model_dump(exclude_none=True) for e in r.evidence],
+            "reason": r.reason,
+            "original": r.original,
+            "dispute_id": r.dispute,
+        }
+        for cid, r in s.criteria.items()
+    ]
+
+
+def replace_score(engine: Engine, item: InteractionScore) -> None:
+    """Rewrite one stored score (its total, flags and criterion results) in place: the run
+    that wrote it and when stay as they were (an accepted dispute changes what it says)."""
+    with engine.begin() as conn:
         conn.execute(
-            insert(criterion_results),
-            [
-                {
-                    "interaction_id": s.interaction_id,
-                    "rubric": s.rubric,
-                    "criterion": cid,
-                    "result": r.result,
-                    "score": r.score,
-                    "confidence": r.confidence,
-                    "method": r.method,
-                    "evidence": [e.model_dump(exclude_none=True) for e in r.evidence],
-                    "reason": r.reason,
-                }
-                for s in items
-                for cid, r in s.criteria.items()
-            ],
+            update(scores)
+            .where(scores.c.interaction_id == item.interaction_id, scores.c.rubric == item.rubric)
+            .values(score=item.score, flags=[f.model_dump(exclude_none=True) for f in item.flags])
         )
+        conn.execute(
+            delete(criterion_results).where(
+                criterion_results.c.interaction_id == item.interaction_id,
+                criterion_results.c.rubric == item.rubric,
+            )
+        )
+        conn.execute(insert(criterion_results), _criterion_rows(item))
 
 
 def load_scores(engine: Engine, interaction_id: str) -> list[InteractionScore]:
@@ -104,6 +126,8 @@ def load_scores(engine: Engine, interaction_id: str) -> list[InteractionScore]:
                         "method": c.method,
                         "evidence": c.evidence or [],
                         "reason": c.reason,
+                        "original": c.original,
+                        "dispute": c.dispute_id,
                     }
                     for c in crit
                     if c.rubric == h.rubric
@@ -157,3 +181,64 @@ def flagged_in_run(engine: Engine, run_id: str) -> list[dict]:
     )
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(query).mappings() if r["flags"]]
+
+
+def period_results(
+    engine: Engine,
+    agents: Sequence[str] | None = None,
+    teams: Sequence[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[list[dict], list[dict]]:
+    """The interactions of these agents and/or teams started in [since, until), each with its
+    newest score, and those scores' criterion results: what an agent or team page counts.
+    The interactions are found first, on their (agent|team, started_at) indexes."""
+    wanted: list[ColumnElement[bool]] = []
+    if agents is not None:
+        wanted.append(interactions.c.agent_id.in_(list(agents)))
+    if teams is not None:
+        wanted.append(interactions.c.team.in_(list(teams)))
+    if since is not None:
+        wanted.append(interactions.c.started_at >= since)
+    if until is not None:
+        wanted.append(interactions.c.started_at < until)
+    query = (
+        select(
+            interactions.c.id.label("interaction_id"),
+            interactions.c.agent_id,
+            interactions.c.agent_name,
+            interactions.c.team,
+            interactions.c.channel,
+            interactions.c.started_at,
+            interactions.c.metadata,
+            scores.c.rubric,
+            scores.c.score,
+            scores.c.flags,
+            scores.c.scored_at,
+        )
+        .join(scores, scores.c.interaction_id == interactions.c.id)
+        .where(*wanted)
+    )
+    with engine.connect() as conn:
+        newest: dict[str, dict] = {}
+        for row in conn.execute(query).mappings():
+            kept = newest.get(row["interaction_id"])
+            if kept is None or row["scored_at"] > kept["scored_at"]:
+                newest[row["interaction_id"]] = dict(row)
+        pairs = [(r["interaction_id"], r["rubric"]) for r in newest.values()]
+        crit: list[dict] = []
+        for start in range(0, len(pairs), 500):
+            chunk = pairs[start : start + 500]
+            ids = [i for i, _ in chunk]
+            keep = set(chunk)
+            rows = conn.execute(
+                select(
+                    criterion_results.c.interaction_id,
+                    criterion_results.c.rubric,
+                    criterion_results.c.criterion,
+                    criterion_results.c.result,
+                    criterion_results.c.original,
+                ).where(criterion_results.c.interaction_id.in_(ids))
+            ).mappings()
+            crit += [dict(r) for r in rows if (r["interaction_id"], r["rubric"]) in keep]
+    return list(newest.values()), crit

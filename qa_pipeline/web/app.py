@@ -11,22 +11,24 @@ import hashlib
 import hmac
 import math
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from qa_pipeline import disputes
 from qa_pipeline.contracts import FLAG_LABELS
+from qa_pipeline.errors import QAError
 from qa_pipeline.rubric import criterion_names
 from qa_pipeline.search import ANY_FLAG, MAX_LIMIT, SearchFilters, check_filters
 from qa_pipeline.settings import Settings
 from qa_pipeline.store import Store, open_store
-from qa_pipeline.web import auth
+from qa_pipeline.web import auth, reports
 from qa_pipeline.web.views import interaction_page
 
 HERE = Path(__file__).parent
@@ -53,7 +55,8 @@ class Web:
         self.store: Store = open_store(settings.database_url)
         self.secret = hmac.new(settings.key_secret(), b"qa-pipeline web sessions", hashlib.sha256).digest()
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
-        self.criteria = criterion_names(settings.rubric_paths())
+        self.rubrics = settings.rubric_paths()
+        self.criteria = criterion_names(self.rubrics)
 
     def page(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         context.setdefault("user", getattr(request.state, "user", None))
@@ -206,6 +209,11 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/")
     def home(request: Request) -> Response:
+        user: auth.User = request.state.user
+        if user.role == "agent" and user.agent_id:
+            return RedirectResponse(f"/agents/{quote(user.agent_id)}", status_code=303)
+        if user.role in ("coach", "supervisor") and user.teams:
+            return RedirectResponse(f"/teams/{quote(user.teams[0])}", status_code=303)
         return RedirectResponse("/search", status_code=303)
 
     @app.get("/interactions/{interaction_id:path}", response_class=HTMLResponse)
@@ -219,7 +227,77 @@ def create_app(settings: Settings) -> FastAPI:
         fcr = web.store.first_contact_results([item.id], settings.fcr_window_days).get(item.id, (None, ""))
         view = interaction_page(item, scored, web.criteria, fcr)
         audio = item.channel == "call" and _audio_file(item.source) is not None
-        return web.page(request, "interaction.html", title=item.id, audio=audio, **view)
+        disputes = web.store.find_disputes(interaction_id=item.id)
+        open_on = {d.criterion for d in disputes if d.status == "open"}
+        return web.page(
+            request,
+            "interaction.html",
+            title=item.id,
+            audio=audio,
+            disputes=disputes,
+            open_on=open_on,
+            may_dispute=user.role in ("agent", "coach", "lead") and bool(scored),
+            notice=request.query_params.get("notice", ""),
+            **view,
+        )
+
+    def scoped_interaction(user: auth.User, interaction_id: str) -> Any:
+        found = web.store.load_interactions([interaction_id])
+        return found[0] if found and user.sees(found[0].agent_id, found[0].team) else None
+
+    @app.post("/disputes")
+    async def raise_dispute(request: Request) -> Response:
+        user: auth.User = request.state.user
+        data = await form(request)
+        if not csrf_ok(request, data):
+            return web.error(request, 403, "Refused", "The form was not from this site.")
+        item = scoped_interaction(user, data.get("interaction_id", ""))
+        if item is None or user.role not in ("agent", "coach", "lead"):
+            return web.not_found(request)
+        scored = web.store.load_scores(item.id)
+        if not scored:
+            return RedirectResponse(_with_notice(item.id, "this interaction is not scored yet"), 303)
+        turn = data.get("turn", "")
+        try:
+            number = disputes.raise_dispute(
+                web.store,
+                scored[0],
+                data.get("criterion", ""),
+                data.get("requested", ""),
+                data.get("comment", ""),
+                int(turn) if turn.isdigit() and int(turn) < len(item.turns) else None,
+                user.username,
+            )
+        except QAError as exc:
+            return RedirectResponse(_with_notice(item.id, str(exc)), status_code=303)
+        said = f"dispute #{number} is open; a QA lead decides it"
+        return RedirectResponse(_with_notice(item.id, said), status_code=303)
+
+    @app.post("/disputes/{dispute_id}/decide")
+    async def decide_dispute(request: Request, dispute_id: int) -> Response:
+        user: auth.User = request.state.user
+        data = await form(request)
+        if not csrf_ok(request, data):
+            return web.error(request, 403, "Refused", "The form was not from this site.")
+        found = web.store.find_disputes(dispute_id=dispute_id)
+        if not user.is_lead or not found or scoped_interaction(user, found[0].interaction_id) is None:
+            return web.not_found(request)
+        accept = data.get("decision") == "accept"
+        try:
+            comment = data.get("comment", "")
+            disputes.decide(web.store, dispute_id, accept, user.username, comment, web.rubrics)
+        except QAError as exc:
+            return RedirectResponse(_with_notice(found[0].interaction_id, str(exc)), status_code=303)
+        said = "accepted: the result is overridden everywhere" if accept else "rejected"
+        return RedirectResponse(_with_notice(found[0].interaction_id, f"dispute #{dispute_id} {said}"), 303)
+
+    @app.get("/disputes", response_class=HTMLResponse)
+    def dispute_list(request: Request, status: str = "open") -> Response:
+        user: auth.User = request.state.user
+        rows = web.store.find_disputes(status=status if status in ("open", "accepted", "rejected") else None)
+        visible = [d for d in rows if scoped_interaction(user, d.interaction_id) is not None]
+        names = {cid: c.name for cid, c in web.criteria.items()}
+        return web.page(request, "disputes.html", title="Disputes", rows=visible, showing=status, names=names)
 
     @app.get("/audio/{interaction_id:path}")
     def audio(request: Request, interaction_id: str) -> Response:
@@ -305,6 +383,70 @@ def create_app(settings: Settings) -> FastAPI:
             flag_labels=FLAG_LABELS,
         )
 
+    def chosen_period(request: Request, agents: list[str] | None, teams: list[str] | None) -> reports.Period:
+        query = request.query_params
+
+        def day(name: str) -> date | None:
+            try:
+                return date.fromisoformat(query[name]) if query.get(name) else None
+            except ValueError:
+                return None
+
+        newest = web.store.latest_start(agents, teams)
+        on = day("on") or (newest.date() if newest else datetime.now(UTC).date())
+        kind = query.get("period", "week")
+        return reports.period_of(kind if kind in reports.PERIODS else "week", on, day("since"), day("until"))
+
+    def page_of(request: Request, who: dict[str, Any], title: str, kind: str, team_page: bool) -> Response:
+        user: auth.User = request.state.user
+        agents, teams = who.get("agents"), who.get("teams")
+        scope = user.scope()
+        if "teams" in scope:  # a coach or supervisor: only their teams' interactions count
+            teams = [t for t in (teams or scope["teams"]) if t in scope["teams"]]
+        period = chosen_period(request, agents, teams)
+        since, until = period.bounds()
+        rows, crit = web.store.period_results(agents, teams, since, until)
+        names = {cid: c.name for cid, c in web.criteria.items()}
+        if request.url.path.endswith(".csv"):
+            body = reports.csv_export(rows, crit, names)
+            filename = f"{kind}-{title}-{period.start.isoformat()}.csv".replace('"', "")
+            disposition = f'attachment; filename="{filename}"'
+            headers = {"Content-Disposition": disposition}
+            return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
+        fcr = web.store.first_contact_results([r["interaction_id"] for r in rows], settings.fcr_window_days)
+        before, after = period.step(-1), period.step(1)
+        return web.page(
+            request,
+            "report.html",
+            title=title,
+            kind=kind,
+            period=period,
+            prev_url=f"?{urlencode(before.query())}" if before else None,
+            next_url=f"?{urlencode(after.query())}" if after else None,
+            csv_url=f"{request.url.path}.csv?{urlencode(period.query())}",
+            report=reports.report(rows, crit, names, period, fcr),
+            compare=reports.comparison(rows, crit, names) if team_page else None,
+            periods=reports.PERIODS,
+        )
+
+    @app.get("/agents/{agent_id}", response_class=HTMLResponse)  # .../a1.csv: the CSV export
+    def agent_page(request: Request, agent_id: str) -> Response:
+        user: auth.User = request.state.user
+        agent_id = agent_id.removesuffix(".csv")
+        if user.role == "agent" and agent_id != user.agent_id:
+            return web.not_found(request)
+        if "teams" in user.scope() and agent_id not in web.store.known_values(**user.scope())["agents"]:
+            return web.not_found(request)
+        return page_of(request, {"agents": [agent_id]}, agent_id, "agent", team_page=False)
+
+    @app.get("/teams/{team}", response_class=HTMLResponse)  # .../billing.csv: the CSV export
+    def team_page(request: Request, team: str) -> Response:
+        user: auth.User = request.state.user
+        team = team.removesuffix(".csv")
+        if not user.is_lead and team not in user.teams:
+            return web.not_found(request)
+        return page_of(request, {"teams": [team]}, team, "team", team_page=True)
+
     @app.get("/audit", response_class=HTMLResponse)
     def audit(request: Request) -> Response:
         if not request.state.user.is_lead:
@@ -312,6 +454,10 @@ def create_app(settings: Settings) -> FastAPI:
         return web.page(request, "audit.html", title="Audit log", entries=web.store.audit_entries(500))
 
     return app
+
+
+def _with_notice(interaction_id: str, notice: str) -> str:
+    return f"/interactions/{quote(interaction_id, safe=':')}?{urlencode({'notice': notice})}#criteria"
 
 
 def _audio_file(source: str | None) -> Path | None:

@@ -60,6 +60,8 @@ def plain_reason(result: CriterionResult, turns: list[Any]) -> str:
     found = [e for e in result.evidence if e.kind in ("phrase", "model")]
     negative = [e for e in result.evidence if e.kind == "negative"]
     customer = [e for e in result.evidence if e.kind == "customer"]
+    if result.original is not None:
+        return (result.reason or "Decided by a QA lead.").capitalize() + "."
     if result.result == "na":
         return (result.reason or "Not applicable to this interaction.").capitalize()
     if customer:
@@ -129,6 +131,8 @@ def interaction_page(
                 "confidence": band(result.confidence),
                 "by": "trained model" if result.method == "model" else "rubric phrases",
                 "turns": sorted({e.turn for e in result.evidence}),
+                "original": RESULTS[result.original] if result.original else None,
+                "dispute": result.dispute,
             }
         )
     guessed = item.metadata.get("speaker_attribution") == "turn-taking"

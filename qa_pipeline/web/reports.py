@@ -1,0 +1,298 @@
+"""Agent and team pages: the period a page covers, and what it shows of the interactions in it
+(pass rates with their denominators, trends, the score distribution, KPIs, the lowest
+scores, the comparison of agents). An interaction where every criterion was N/A has no
+score to average: it is counted, but stays out of averages and the distribution."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from statistics import mean
+from typing import Any
+
+from qa_pipeline.web.views import duration
+
+PERIODS = ("day", "week", "month", "custom")
+LOWEST = 5
+
+
+@dataclass(frozen=True)
+class Period:
+    kind: str
+    start: date
+    end: date  # exclusive
+
+    @property
+    def label(self) -> str:
+        last = self.end - timedelta(days=1)
+        if self.kind == "day":
+            return self.start.isoformat()
+        if self.kind == "month":
+            return self.start.strftime("%B %Y")
+        return f"{self.start.isoformat()} to {last.isoformat()}"
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        return (
+            datetime(self.start.year, self.start.month, self.start.day, tzinfo=UTC),
+            datetime(self.end.year, self.end.month, self.end.day, tzinfo=UTC),
+        )
+
+    def query(self) -> dict[str, str]:
+        if self.kind == "custom":
+            return {
+                "period": "custom",
+                "since": self.start.isoformat(),
+                "until": (self.end - timedelta(days=1)).isoformat(),
+            }
+        return {"period": self.kind, "on": self.start.isoformat()}
+
+    def step(self, direction: int) -> Period | None:
+        """The period before (-1) or after (+1) this one, of the same kind."""
+        if self.kind == "custom":
+            return None
+        anchor = self.start - timedelta(days=1) if direction < 0 else self.end
+        return period_of(self.kind, anchor)
+
+
+def period_of(kind: str, on: date, since: date | None = None, until: date | None = None) -> Period:
+    """The day, week (Monday first), month, or custom range [since, until] holding ``on``."""
+    if kind == "custom" and since and until and since <= until:
+        return Period("custom", since, until + timedelta(days=1))
+    if kind == "week":
+        start = on - timedelta(days=on.weekday())
+        return Period("week", start, start + timedelta(days=7))
+    if kind == "month":
+        start = on.replace(day=1)
+        following = (start + timedelta(days=32)).replace(day=1)
+        return Period("month", start, following)
+    return Period("day", on, on + timedelta(days=1))
+
+
+@dataclass
+class Chart:
+    """A line chart with axes, as coordinates for an inline SVG (0..100 on the y axis)."""
+
+    title: str
+    points: list[tuple[float, float, str, str]] = field(default_factory=list)  # x, y, label, value
+    x_labels: list[tuple[float, str]] = field(default_factory=list)
+    width: int = 320
+    height: int = 140
+    left: int = 34
+    bottom: int = 22
+
+    @property
+    def path(self) -> str:
+        return " ".join(
+            f"{'M' if n == 0 else 'L'}{x:.1f},{y:.1f}" for n, (x, y, _, _) in enumerate(self.points)
+        )
+
+    @property
+    def y_ticks(self) -> list[tuple[float, str]]:
+        return [(self.y(v), f"{v:.0f}") for v in (0, 50, 100)]
+
+    def y(self, value: float) -> float:
+        return 6 + (self.height - self.bottom - 6) * (1 - value / 100)
+
+
+def chart(title: str, series: list[tuple[str, float | None]]) -> Chart:
+    """``series``: (bucket label, value 0..100 or None for no data) in time order."""
+    c = Chart(title)
+    usable = c.width - c.left - 10
+    n = max(len(series) - 1, 1)
+    for i, (label, value) in enumerate(series):
+        x = c.left + usable * (i / n if len(series) > 1 else 0.5)
+        if value is not None:
+            c.points.append((x, c.y(value), label, f"{value:.0f}"))
+    if series:
+        c.x_labels = [(c.left + (usable * 0.5 if len(series) == 1 else 0), series[0][0])]
+        if len(series) > 1:
+            c.x_labels.append((c.left + usable, series[-1][0]))
+    return c
+
+
+def _bucket(day: date, span_days: int) -> str:
+    if span_days > 62:
+        return day.strftime("%Y-%m")
+    if span_days > 14:
+        return (day - timedelta(days=day.weekday())).isoformat()
+    return day.isoformat()
+
+
+def _metric(meta: dict | None, key: str) -> float | None:
+    value = ((meta or {}).get("metrics") or {}).get(key)
+    if value is None and key == "handle_time_s":
+        value = (meta or {}).get("duration")
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _avg(values: list[float]) -> float | None:
+    return mean(values) if values else None
+
+
+def report(
+    rows: list[dict],
+    crit: list[dict],
+    names: dict[str, str],
+    period: Period,
+    fcr: dict[str, tuple[str | None, str]],
+) -> dict[str, Any]:
+    """What an agent or team page shows for these interactions (newest score of each)."""
+    results: dict[str, dict[str, str]] = defaultdict(dict)
+    overridden: dict[str, int] = defaultdict(int)
+    for c in crit:
+        results[c["interaction_id"]][c["criterion"]] = c["result"]
+        overridden[c["criterion"]] += c.get("original") is not None
+    scored = [r for r in rows if any(v != "na" for v in results[r["interaction_id"]].values())]
+    scored_ids = {r["interaction_id"] for r in scored}
+    all_na = len(rows) - len(scored)
+    criteria = []
+    for cid in sorted({c["criterion"] for c in crit}, key=lambda x: names.get(x, x)):
+        outcomes = [results[r["interaction_id"]].get(cid) for r in rows]
+        passed, failed = outcomes.count("pass"), outcomes.count("fail")
+        applicable = passed + failed
+        criteria.append(
+            {
+                "id": cid,
+                "name": names.get(cid, cid),
+                "passed": passed,
+                "applicable": applicable,
+                "na": outcomes.count("na"),
+                "rate": 100.0 * passed / applicable if applicable else None,
+                "overridden": overridden[cid],
+            }
+        )
+    span = (period.end - period.start).days
+    buckets: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        if r["started_at"] is not None:
+            buckets[_bucket(r["started_at"].date(), span)].append(r)
+    order = sorted(buckets)
+    score_trend = chart(
+        "Average score",
+        [(b, _avg([r["score"] for r in buckets[b] if r["interaction_id"] in scored_ids])) for b in order],
+    )
+    trends = []
+    for c in criteria:
+        series = []
+        for b in order:
+            outcomes = [results[r["interaction_id"]].get(c["id"]) for r in buckets[b]]
+            applicable = outcomes.count("pass") + outcomes.count("fail")
+            series.append((b, 100.0 * outcomes.count("pass") / applicable if applicable else None))
+        trends.append(chart(f"{c['name']}: pass rate", series))
+    bins = [0] * 10
+    for r in scored:
+        bins[min(int(r["score"] // 10), 9)] += 1
+    top = max(bins) or 1
+    settled = [
+        fcr[r["interaction_id"]][0]
+        for r in rows
+        if fcr.get(r["interaction_id"], (None, ""))[0] in ("yes", "no")
+    ]
+    kpis = [
+        ("Interactions", str(len(rows))),
+        ("Average score", f"{_avg([r['score'] for r in scored]):.1f}" if scored else "—"),
+        (
+            "Handle time (calls)",
+            duration(_avg([v for r in rows if (v := _metric(r["metadata"], "handle_time_s")) is not None])),
+        ),
+        (
+            "First response (chats)",
+            duration(
+                _avg([v for r in rows if (v := _metric(r["metadata"], "first_response_s")) is not None])
+            ),
+        ),
+        (
+            "Time to resolution",
+            duration(_avg([v for r in rows if (v := _metric(r["metadata"], "resolution_s")) is not None])),
+        ),
+        (
+            "First-contact resolution",
+            f"{100 * settled.count('yes') / len(settled):.0f}% of {len(settled)}" if settled else "—",
+        ),
+        ("CSAT", "not imported"),
+    ]
+    lowest = sorted(scored, key=lambda r: (r["score"], r["interaction_id"]))[:LOWEST]
+    return {
+        "count": len(rows),
+        "all_na": all_na,
+        "criteria": criteria,
+        "score_trend": score_trend,
+        "trends": trends,
+        "distribution": [
+            (f"{10 * i}–{10 * i + 9 if i < 9 else 100}", n, 100 * n / top) for i, n in enumerate(bins)
+        ],
+        "kpis": kpis,
+        "lowest": lowest,
+    }
+
+
+def comparison(rows: list[dict], crit: list[dict], names: dict[str, str]) -> dict[str, Any]:
+    """One line per agent of a team: interactions, average score, pass rate per criterion."""
+    by_agent: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_agent[r["agent_id"]].append(r)
+    results: dict[str, dict[str, str]] = defaultdict(dict)
+    for c in crit:
+        results[c["interaction_id"]][c["criterion"]] = c["result"]
+    criteria = sorted({c["criterion"] for c in crit}, key=lambda x: names.get(x, x))
+    lines = []
+    for agent, mine in sorted(by_agent.items()):
+        scored = [r for r in mine if any(v != "na" for v in results[r["interaction_id"]].values())]
+        rates = []
+        for cid in criteria:
+            outcomes = [results[r["interaction_id"]].get(cid) for r in mine]
+            applicable = outcomes.count("pass") + outcomes.count("fail")
+            rates.append((outcomes.count("pass"), applicable))
+        lines.append(
+            {
+                "agent_id": agent,
+                "agent_name": mine[0]["agent_name"] or agent,
+                "count": len(mine),
+                "average": _avg([r["score"] for r in scored]),
+                "rates": rates,
+            }
+        )
+    return {"criteria": [names.get(c, c) for c in criteria], "lines": lines}
+
+
+def csv_export(rows: list[dict], crit: list[dict], names: dict[str, str]) -> str:
+    """One line per interaction: who, when, score and each criterion's result."""
+    results: dict[str, dict[str, str]] = defaultdict(dict)
+    for c in crit:
+        results[c["interaction_id"]][c["criterion"]] = c["result"] + (
+            " (decided)" if c.get("original") else ""
+        )
+    criteria = sorted({c["criterion"] for c in crit})
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "interaction_id",
+            "agent_id",
+            "agent_name",
+            "team",
+            "channel",
+            "started_at",
+            "score",
+            *[names.get(c, c) for c in criteria],
+        ]
+    )
+    for r in sorted(rows, key=lambda r: (str(r["started_at"]), r["interaction_id"])):
+        cells = [
+            r["interaction_id"],
+            r["agent_id"],
+            r["agent_name"] or "",
+            r["team"] or "",
+            r["channel"],
+            r["started_at"].isoformat() if r["started_at"] else "",
+            r["score"],
+            *[results[r["interaction_id"]].get(c, "") for c in criteria],
+        ]
+        # A cell a spreadsheet would run as a formula is defused, as in the static scorecards.
+        writer.writerow(
+            [f"'{v}" if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in cells]
+        )
+    return out.getvalue()
