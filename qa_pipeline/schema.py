@@ -224,3 +224,65 @@ disputes = Table(
     Column("decided_at", DateTime(timezone=True)),
     Column("decision", Text),
 )
+
+# Calibration: a QA lead picks interactions and graders; each grader scores each criterion
+# blind; the report compares graders with each other and with the machine.
+calibration_sessions = Table(
+    "calibration_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("interactions", JSON, nullable=False),  # interaction ids, in order
+    Column("graders", JSON, nullable=False),  # usernames
+)
+
+calibration_grades = Table(
+    "calibration_grades",
+    metadata,
+    Column(
+        "session_id", Integer, ForeignKey("calibration_sessions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("interaction_id", String(255), primary_key=True),
+    Column("grader", String(64), primary_key=True),
+    Column("criterion", String(64), primary_key=True),
+    Column("result", String(4), nullable=False),
+    Column("graded_at", DateTime(timezone=True), nullable=False),
+)
+
+# Coaching: comments on an interaction (or one criterion of it), and coaching sessions per agent.
+comments = Table(
+    "comments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("interaction_id", String(255), nullable=False, index=True),
+    Column("criterion", String(64)),
+    Column("author", String(64), nullable=False),
+    Column("written_at", DateTime(timezone=True), nullable=False),
+    Column("text", Text, nullable=False),
+)
+
+coaching_sessions = Table(
+    "coaching_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("agent_id", String(64), nullable=False, index=True),
+    Column("coach", String(64), nullable=False),
+    Column("held_at", DateTime(timezone=True), nullable=False),
+    Column("notes", Text, nullable=False),
+    Column("interactions", JSON, nullable=False),  # interaction ids discussed
+    Column("follow_up", String(10)),  # YYYY-MM-DD
+)
+
+# Customer satisfaction ratings (qa csat import), matched to interactions.
+csat = Table(
+    "csat",
+    metadata,
+    Column("interaction_id", String(255), primary_key=True),
+    Column("rating", Float, nullable=False),
+    Column("scale", Float, nullable=False),  # the highest rating of the survey (5, 10...)
+    Column("rated_at", DateTime(timezone=True)),
+    Column("source_file", Text),
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+)

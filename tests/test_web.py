@@ -465,3 +465,146 @@ def test_agent_and_team_pages_are_scoped(site):
     agent = client(site)
     sign_in(agent, "agent")
     assert agent.get("/").headers["location"] == "/agents/a1"
+
+
+def test_comments_on_interactions_and_criteria(site, store):
+    coach = client(site)
+    sign_in(coach, "coach")
+    posted = coach.post(
+        "/comments",
+        data={
+            "csrf": csrf_of(coach),
+            "interaction_id": "chat:t:2",
+            "criterion": "positive_language",
+            "text": XSS,
+        },
+    )
+    assert "comment+added" in posted.headers["location"]
+    agent = client(site)
+    sign_in(agent, "agent")
+    page = agent.get("/interactions/chat:t:2").text  # the agent reads the coach's comment
+    assert "on positive_language" in page and "&lt;script&gt;" in page and "<script>alert" not in page
+    other = client(site)
+    sign_in(other, "other")
+    refused = other.post(
+        "/comments", data={"csrf": csrf_of(other), "interaction_id": "chat:t:2", "text": "hi"}
+    )
+    assert refused.status_code == 404 and len(store.find_comments(["chat:t:2"])) == 1
+    assert store.audit_entries()[0].action == "comment.add"
+
+
+def test_coaching_sessions_and_the_agents_own_history(site, store):
+    coach = client(site)
+    sign_in(coach, "coach")
+    saved = coach.post(
+        "/coaching",
+        data={
+            "csrf": csrf_of(coach),
+            "agent_id": "a1",
+            "notes": "Practise saying sorry before explaining.",
+            "interactions": "chat:t:2 chat:t:3 chat:t:999",
+            "follow_up": "2026-12-01",
+        },
+    )
+    assert "coaching+session+saved" in saved.headers["location"]
+    [session] = store.find_coaching("a1")
+    assert session.interactions == ["chat:t:2"]  # not a2's chat 3, not an unknown id
+    agent = client(site)
+    sign_in(agent, "agent")
+    mine = agent.get("/agents/a1").text
+    assert "Practise saying sorry" in mine and "follow up on 2026-12-01" in mine
+    assert 'action="/coaching"' not in mine  # agents read their coaching, they do not write it
+    assert (
+        agent.post("/coaching", data={"csrf": csrf_of(agent), "agent_id": "a1", "notes": "x"}).status_code
+        == 404
+    )
+    assert (
+        coach.post("/coaching", data={"csrf": csrf_of(coach), "agent_id": "a2", "notes": "x"}).status_code
+        == 404
+    )
+
+
+def test_csat_import_matches_ids_and_tickets_and_shows_beside_the_score(site, store, tmp_path):
+    from qa_pipeline.interactions import Interaction, Turn
+
+    twin = Interaction(
+        id="email:t:3", channel="email", agent_id="a2", team="tech", turns=[Turn(speaker="agent", text="Hi")]
+    )
+    store.save_interactions([twin])  # "3" now names chat:t:3 and email:t:3
+    export = tmp_path / "csat.csv"
+    export.write_text(
+        "Ticket_ID,Rating,Date,Scale\n"
+        "chat:t:1,5,2026-11-20,5\n"
+        "2,3,2026-11-20T10:00,5\n"
+        "3,4,2026-11-20,5\n"
+        "999,4,2026-11-20,5\n"
+        "chat:t:9,excellent,2026-11-20,5\n"
+        "call:t:9,7,2026-11-20,5\n",
+        encoding="utf-8",
+    )
+    config = tmp_path / "qa.toml"
+    config.write_text(f'database_url = "{store.url}"\ndata_dir = "{tmp_path}"\n', encoding="utf-8")
+    done = runner.invoke(cli, ["csat", "import", str(export), "-c", str(config)])
+    assert "read 6 = stored 2 + rejected 4" in done.output, done.output
+    assert "names 2 interactions" in done.output and "no interaction '999'" in done.output
+    assert "rating 7 is outside 0..5" in done.output and "'excellent' is not a number" in done.output
+    assert store.csat_of(["chat:t:1", "chat:t:2"]) == {"chat:t:1": (5.0, 5.0), "chat:t:2": (3.0, 5.0)}
+    lead = client(site)
+    sign_in(lead, "lead")
+    assert "Customer satisfaction: <strong>5 / 5</strong>" in lead.get("/interactions/chat:t:1").text
+    assert "<dt>CSAT</dt><dd>4.0 / 5 (2)</dd>" in lead.get("/agents/a1?period=week&on=2026-11-20").text
+
+
+def grade(c: TestClient, session: int, interaction_id: str, results: dict[str, str]):
+    data = {
+        "csrf": csrf_of(c),
+        "interaction_id": interaction_id,
+        **{f"result_{k}": v for k, v in results.items()},
+    }
+    return c.post(f"/calibration/{session}/grade", data=data)
+
+
+def test_calibration_is_blind_and_reports_agreement(site, store):
+    lead = client(site)
+    sign_in(lead, "lead")
+    made = lead.post(
+        "/calibration",
+        data={
+            "csrf": csrf_of(lead),
+            "name": "Week 47",
+            "interactions": "chat:t:1\nchat:t:2",
+            "graders": ["coach", "supervisor"],
+        },
+    )
+    assert made.headers["location"] == "/calibration/1"
+    refused = lead.post(
+        "/calibration",
+        data={
+            "csrf": csrf_of(lead),
+            "name": "x",
+            "interactions": "chat:t:1\nnope",
+            "graders": ["coach", "agent"],
+        },
+    )
+    assert "no+interaction" in refused.headers["location"] and "cannot+grade" in refused.headers["location"]
+    criteria = list(store.load_scores("chat:t:1")[0].criteria)
+    coach, supervisor, agent = client(site), client(site), client(site)
+    sign_in(coach, "coach")
+    sign_in(supervisor, "supervisor")
+    sign_in(agent, "agent")
+    assert agent.get("/calibration/1").status_code == 404  # not a grader
+    form = coach.get("/calibration/1/grade/chat:t:1").text
+    assert "ev-pass" not in form and "badge-" not in form and "Found in" not in form  # blind
+    for c in (coach, supervisor):
+        for iid in ("chat:t:1", "chat:t:2"):
+            results = dict.fromkeys(criteria, "pass")
+            if c is supervisor and iid == "chat:t:2":
+                results["greeting"] = "fail"
+            assert grade(c, 1, iid, results).status_code == 303
+    assert "opens to you once you have graded" not in coach.get("/calibration/1").text
+    report = lead.get("/calibration/1").text
+    greeting = re.search(r'id="agree-greeting">(.*?)</tr>', report, re.S).group(1)
+    assert '<td class="agreement">50%</td>' in greeting and '<td class="fleiss">-0.33</td>' in greeting
+    empathy = re.search(r'id="agree-empathy">(.*?)</tr>', report, re.S).group(1)
+    assert '<td class="agreement">100%</td>' in empathy
+    assert [e.action for e in store.audit_entries()[:4]] == ["calibration.grade"] * 4

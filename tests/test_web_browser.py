@@ -129,6 +129,7 @@ def test_a_turn_plays_the_recording_from_where_it_starts(page, server):
         "/agents/a1?period=week&on=2026-11-20",
         "/teams/tech?period=month&on=2026-11-20",
         "/disputes",
+        "/calibration",
     ],
 )
 def test_no_horizontal_scrolling_at_phone_width(browser, server, path):
@@ -191,3 +192,48 @@ def test_a_dispute_from_the_agent_accepted_by_the_lead_shows_on_the_scorecard(br
     assert "1 decided in disputes" in agent.inner_text("#rate-positive_language")
     agent_context.close()
     lead_context.close()
+
+
+def test_a_calibration_session_with_two_graders(browser, server):
+    contexts = {name: browser.new_context() for name in ("lead", "coach", "supervisor")}
+    pages = {name: context.new_page() for name, context in contexts.items()}
+    try:
+        lead = pages["lead"]
+        sign_in(lead, server, "lead", then="/calibration")
+        lead.fill("#new-session input[name=name]", "Week 47")
+        lead.fill("#new-session textarea[name=interactions]", "chat:t:1\nchat:t:3")
+        lead.check("#new-session input[value=coach]")
+        lead.check("#new-session input[value=supervisor]")
+        lead.click("#new-session button[type=submit]")
+        lead.wait_for_load_state()
+        session = lead.url
+        assert "/calibration/" in session
+
+        for grader in ("coach", "supervisor"):
+            page = pages[grader]
+            sign_in(page, server, grader, then="/calibration")
+            page.locator("ul.sessions a", has_text="Week 47").click()
+            page.wait_for_load_state()
+            assert "opens to you once you have graded" in page.inner_text("main")
+            page.locator("#to-grade a").first.click()
+            for _ in range(2):  # both interactions, one after the other
+                page.wait_for_load_state()
+                assert page.locator("mark.ev-pass, mark.ev-fail, .badge").count() == 0  # blind
+                for fieldset in page.locator("fieldset.grade").all():
+                    choice = (
+                        "fail" if grader == "supervisor" and "Greeting" in fieldset.inner_text() else "pass"
+                    )
+                    fieldset.locator(f"input[value={choice}]").check()
+                page.click("#grades button[type=submit]")
+            page.wait_for_load_state()
+            assert page.locator("#to-grade .badge-pass").count() == 2
+
+        lead.goto(session)
+        greeting = lead.locator("#agree-greeting")
+        assert greeting.locator("td.agreement").inner_text() == "0%"  # they never agreed on it
+        assert lead.locator("#agree-empathy td.agreement").inner_text() == "100%"
+        assert "coach–supervisor" in greeting.inner_text()
+        assert pages["coach"].goto(session).ok and "Agreement" in pages["coach"].inner_text("main")
+    finally:
+        for context in contexts.values():
+            context.close()

@@ -11,6 +11,7 @@ from qa_pipeline.cli._app import (
     ConfigOption,
     app,
     corpus_app,
+    csat_app,
     feedback_app,
     friendly,
 )
@@ -230,5 +231,24 @@ def feedback_import(
     typer.echo(f"{'criterion':18} {'reviewed':>8} {'disagree':>8} {'rate':>6}")
     for criterion, d in disagreement(store).items():
         typer.echo(f"{criterion:18} {d['reviewed']:>8} {d['disagree']:>8} {d['rate']:>6.0%}")
+    if result.rejected and not result.stored:
+        raise typer.Exit(1)
+
+
+@csat_app.command("import")
+@friendly
+def csat_import(
+    source: Annotated[Path, typer.Argument(help="survey export CSV: interaction or ticket id, rating, date")],
+    config: ConfigOption = None,
+) -> None:
+    """Store customer-satisfaction ratings; they show beside the QA score in the web app."""
+    from qa_pipeline.csat import import_csat
+    from qa_pipeline.settings import load_settings
+    from qa_pipeline.store import open_store
+
+    result = import_csat(open_store(load_settings(config).database_url), source)
+    typer.echo(f"read {result.read} = stored {result.stored} + rejected {len(result.rejected)}")
+    for reason in result.rejected:
+        typer.echo(f"  rejected: {reason}")
     if result.rejected and not result.stored:
         raise typer.Exit(1)

@@ -26,7 +26,7 @@ from qa_pipeline.schema import (
     turns,
     watermarks,
 )
-from qa_pipeline.store import account_rows, dispute_rows, feedback_rows
+from qa_pipeline.store import account_rows, coaching_rows, dispute_rows, feedback_rows
 from qa_pipeline.store.engine import FTS_TABLE, connect, schema_state
 from qa_pipeline.store.interaction_rows import (
     fingerprint,
@@ -257,6 +257,42 @@ class Store:
 
     def replace_score(self, item: InteractionScore) -> None:
         replace_score(self.engine, item)
+
+    # Calibration, coaching and CSAT (web/app.py and csat.py decide; these read and write, audited)
+    def create_calibration(
+        self, name: str, interaction_ids: list[str], graders: list[str], actor: str
+    ) -> int:
+        return coaching_rows.create_calibration(self.engine, name, interaction_ids, graders, actor)
+
+    def calibrations(self, session_id: int | None = None) -> list[Any]:
+        return coaching_rows.calibrations(self.engine, session_id)
+
+    def save_grades(self, session_id: int, interaction_id: str, grader: str, results: dict[str, str]) -> None:
+        coaching_rows.save_grades(self.engine, session_id, interaction_id, grader, results)
+
+    def grades(self, session_id: int) -> list[Any]:
+        return coaching_rows.grades(self.engine, session_id)
+
+    def add_comment(self, interaction_id: str, criterion: str | None, text: str, actor: str) -> int:
+        return coaching_rows.add_comment(self.engine, interaction_id, criterion, text, actor)
+
+    def find_comments(self, interaction_ids: Sequence[str]) -> list[Any]:
+        return coaching_rows.find_comments(self.engine, interaction_ids)
+
+    def add_coaching(self, record: dict[str, Any], actor: str) -> int:
+        return coaching_rows.add_coaching(self.engine, record, actor)
+
+    def find_coaching(self, agent_id: str) -> list[Any]:
+        return coaching_rows.find_coaching(self.engine, agent_id)
+
+    def save_csat(self, rows: list[dict[str, Any]], source: str, actor: str) -> None:
+        coaching_rows.save_csat(self.engine, rows, source, actor)
+
+    def csat_of(self, interaction_ids: Sequence[str]) -> dict[str, tuple[float, float]]:
+        return coaching_rows.csat_of(self.engine, interaction_ids)
+
+    def match_interactions(self, values: Sequence[str]) -> dict[str, list[str]]:
+        return coaching_rows.match_interactions(self.engine, values)
 
 
 # Storage backends by URL scheme (the part before "://", without a "+driver"). Built-in:

@@ -21,7 +21,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from qa_pipeline import disputes
+from qa_pipeline import calibration, disputes
 from qa_pipeline.contracts import FLAG_LABELS
 from qa_pipeline.errors import QAError
 from qa_pipeline.rubric import criterion_names
@@ -229,6 +229,7 @@ def create_app(settings: Settings) -> FastAPI:
         audio = item.channel == "call" and _audio_file(item.source) is not None
         disputes = web.store.find_disputes(interaction_id=item.id)
         open_on = {d.criterion for d in disputes if d.status == "open"}
+        rating = web.store.csat_of([item.id]).get(item.id)
         return web.page(
             request,
             "interaction.html",
@@ -237,6 +238,8 @@ def create_app(settings: Settings) -> FastAPI:
             disputes=disputes,
             open_on=open_on,
             may_dispute=user.role in ("agent", "coach", "lead") and bool(scored),
+            comments=web.store.find_comments([item.id]),
+            csat=rating,
             notice=request.query_params.get("notice", ""),
             **view,
         )
@@ -397,7 +400,9 @@ def create_app(settings: Settings) -> FastAPI:
         kind = query.get("period", "week")
         return reports.period_of(kind if kind in reports.PERIODS else "week", on, day("since"), day("until"))
 
-    def page_of(request: Request, who: dict[str, Any], title: str, kind: str, team_page: bool) -> Response:
+    def page_of(
+        request: Request, who: dict[str, Any], title: str, kind: str, team_page: bool, **extra: Any
+    ) -> Response:
         user: auth.User = request.state.user
         agents, teams = who.get("agents"), who.get("teams")
         scope = user.scope()
@@ -413,7 +418,9 @@ def create_app(settings: Settings) -> FastAPI:
             disposition = f'attachment; filename="{filename}"'
             headers = {"Content-Disposition": disposition}
             return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
-        fcr = web.store.first_contact_results([r["interaction_id"] for r in rows], settings.fcr_window_days)
+        ids = [r["interaction_id"] for r in rows]
+        fcr = web.store.first_contact_results(ids, settings.fcr_window_days)
+        ratings = web.store.csat_of(ids)
         before, after = period.step(-1), period.step(1)
         return web.page(
             request,
@@ -424,9 +431,12 @@ def create_app(settings: Settings) -> FastAPI:
             prev_url=f"?{urlencode(before.query())}" if before else None,
             next_url=f"?{urlencode(after.query())}" if after else None,
             csv_url=f"{request.url.path}.csv?{urlencode(period.query())}",
-            report=reports.report(rows, crit, names, period, fcr),
+            report=reports.report(rows, crit, names, period, fcr, ratings),
             compare=reports.comparison(rows, crit, names) if team_page else None,
             periods=reports.PERIODS,
+            notice=request.query_params.get("notice", ""),
+            agent_id=title if kind == "agent" else None,
+            **extra,
         )
 
     @app.get("/agents/{agent_id}", response_class=HTMLResponse)  # .../a1.csv: the CSV export
@@ -437,7 +447,15 @@ def create_app(settings: Settings) -> FastAPI:
             return web.not_found(request)
         if "teams" in user.scope() and agent_id not in web.store.known_values(**user.scope())["agents"]:
             return web.not_found(request)
-        return page_of(request, {"agents": [agent_id]}, agent_id, "agent", team_page=False)
+        return page_of(
+            request,
+            {"agents": [agent_id]},
+            agent_id,
+            "agent",
+            team_page=False,
+            coaching=web.store.find_coaching(agent_id),
+            may_coach=user.is_lead or user.role == "coach",
+        )
 
     @app.get("/teams/{team}", response_class=HTMLResponse)  # .../billing.csv: the CSV export
     def team_page(request: Request, team: str) -> Response:
@@ -446,6 +464,208 @@ def create_app(settings: Settings) -> FastAPI:
         if not user.is_lead and team not in user.teams:
             return web.not_found(request)
         return page_of(request, {"teams": [team]}, team, "team", team_page=True)
+
+    @app.post("/comments")
+    async def comment(request: Request) -> Response:
+        user: auth.User = request.state.user
+        data = await form(request)
+        if not csrf_ok(request, data):
+            return web.error(request, 403, "Refused", "The form was not from this site.")
+        item = scoped_interaction(user, data.get("interaction_id", ""))
+        if item is None:
+            return web.not_found(request)
+        text = data.get("text", "").strip()
+        criterion = data.get("criterion") or None
+        if not text:
+            return RedirectResponse(_with_notice(item.id, "a comment needs some words"), status_code=303)
+        web.store.add_comment(
+            item.id, criterion if criterion in web.criteria else None, text[:4000], user.username
+        )
+        return RedirectResponse(_with_notice(item.id, "comment added"), status_code=303)
+
+    @app.post("/coaching")
+    async def coaching(request: Request) -> Response:
+        user: auth.User = request.state.user
+        data = await form(request)
+        if not csrf_ok(request, data):
+            return web.error(request, 403, "Refused", "The form was not from this site.")
+        agent_id = data.get("agent_id", "")
+        in_scope = user.is_lead or (
+            user.role == "coach" and agent_id in web.store.known_values(**user.scope())["agents"]
+        )
+        if not in_scope:
+            return web.not_found(request)
+        wanted = [w.strip() for w in data.get("interactions", "").split() if w.strip()]
+        linked = [i.id for i in web.store.load_interactions(wanted) if i.agent_id == agent_id]
+        follow_up = data.get("follow_up", "")
+        try:
+            follow_up = date.fromisoformat(follow_up).isoformat() if follow_up else ""
+        except ValueError:
+            follow_up = ""
+        notes = data.get("notes", "").strip()[:8000]
+        back = f"/agents/{quote(agent_id)}"
+        if not notes:
+            return RedirectResponse(
+                back + "?" + urlencode({"notice": "a coaching session needs notes"}) + "#coaching", 303
+            )
+        record = {
+            "agent_id": agent_id,
+            "notes": notes,
+            "interactions": linked,
+            "follow_up": follow_up or None,
+        }
+        web.store.add_coaching(record, user.username)
+        return RedirectResponse(
+            back + "?" + urlencode({"notice": "coaching session saved"}) + "#coaching", 303
+        )
+
+    # Calibration: the lead picks interactions and graders; each grader grades blind.
+    GRADERS = ("lead", "coach", "supervisor")
+
+    @app.get("/calibration", response_class=HTMLResponse)
+    def calibration_list(request: Request) -> Response:
+        user: auth.User = request.state.user
+        sessions = [s for s in web.store.calibrations() if user.is_lead or user.username in s.graders]
+        graders = [u for u in web.store.list_users() if u.role in GRADERS and not u.disabled]
+        notice = request.query_params.get("notice", "")
+        return web.page(
+            request,
+            "calibration_list.html",
+            title="Calibration",
+            sessions=sessions,
+            graders=graders,
+            notice=notice,
+        )
+
+    @app.post("/calibration")
+    async def calibration_create(request: Request) -> Response:
+        user: auth.User = request.state.user
+        data = await request.form()
+        if not csrf_ok(request, {"csrf": str(data.get("csrf", ""))}):
+            return web.error(request, 403, "Refused", "The form was not from this site.")
+        if not user.is_lead:
+            return web.not_found(request)
+        wanted = [line.strip() for line in str(data.get("interactions", "")).splitlines() if line.strip()]
+        ids = list(dict.fromkeys(wanted))
+        found = {i.id for i in web.store.load_interactions(ids)}
+        graders = [str(g) for g in data.getlist("graders")]
+        known = {u.username for u in web.store.list_users() if u.role in GRADERS and not u.disabled}
+        problems = [f"no interaction {i!r}" for i in ids if i not in found]
+        problems += [f"{g!r} cannot grade" for g in graders if g not in known]
+        if not ids or len(graders) < 2:
+            problems.append("a session needs interactions and at least two graders")
+        name = str(data.get("name", "")).strip()[:200] or "calibration"
+        if problems:
+            return RedirectResponse(
+                "/calibration?" + urlencode({"notice": "; ".join(problems)}), status_code=303
+            )
+        number = web.store.create_calibration(name, ids, graders, user.username)
+        return RedirectResponse(f"/calibration/{number}", status_code=303)
+
+    def session_for(user: auth.User, session_id: int) -> Any:
+        found = web.store.calibrations(session_id)
+        if not found or not (user.is_lead or user.username in found[0].graders):
+            return None
+        return found[0]
+
+    def grading_done(session: Any, username: str) -> bool:
+        mine = {g.interaction_id for g in web.store.grades(session.id) if g.grader == username}
+        return set(session.interactions) <= mine
+
+    @app.get("/calibration/{session_id}", response_class=HTMLResponse)
+    def calibration_session(request: Request, session_id: int) -> Response:
+        user: auth.User = request.state.user
+        session = session_for(user, session_id)
+        if session is None:
+            return web.not_found(request)
+        mine = {g.interaction_id for g in web.store.grades(session_id) if g.grader == user.username}
+        may_see = user.is_lead or grading_done(session, user.username)
+        report = None
+        if may_see:
+            machine: dict[str, dict[str, str]] = {}
+            for iid in session.interactions:
+                scored = web.store.load_scores(iid)
+                if scored:
+                    machine[iid] = {c: r.original or r.result for c, r in scored[0].criteria.items()}
+            report = calibration.agreement(
+                session.interactions, session.graders, web.store.grades(session_id), machine
+            )
+        names = {cid: c.name for cid, c in web.criteria.items()}
+        return web.page(
+            request,
+            "calibration.html",
+            title=session.name,
+            session=session,
+            mine=mine,
+            report=report,
+            names=names,
+        )
+
+    @app.get("/calibration/{session_id}/grade/{interaction_id:path}", response_class=HTMLResponse)
+    def calibration_grade_form(request: Request, session_id: int, interaction_id: str) -> Response:
+        user: auth.User = request.state.user
+        session = session_for(user, session_id)
+        if (
+            session is None
+            or user.username not in session.graders
+            or interaction_id not in session.interactions
+        ):
+            return web.not_found(request)
+        found = web.store.load_interactions([interaction_id])
+        scored = web.store.load_scores(interaction_id)
+        if not found or not scored:
+            return web.not_found(request)
+        item = found[0]
+        given = {
+            g.criterion: g.result
+            for g in web.store.grades(session_id)
+            if g.grader == user.username and g.interaction_id == interaction_id
+        }
+        criteria = [
+            (cid, web.criteria[cid].name if cid in web.criteria else cid) for cid in scored[0].criteria
+        ]
+        view = interaction_page(item, [], web.criteria, (None, ""))  # the conversation only: blind
+        position = session.interactions.index(interaction_id)
+        following = session.interactions[position + 1] if position + 1 < len(session.interactions) else None
+        return web.page(
+            request,
+            "calibration_grade.html",
+            title=f"Grade {interaction_id}",
+            session=session,
+            item=item,
+            turns=view["turns"],
+            criteria=criteria,
+            given=given,
+            following=following,
+        )
+
+    @app.post("/calibration/{session_id}/grade")
+    async def calibration_grade(request: Request, session_id: int) -> Response:
+        user: auth.User = request.state.user
+        data = await form(request)
+        if not csrf_ok(request, data):
+            return web.error(request, 403, "Refused", "The form was not from this site.")
+        session = session_for(user, session_id)
+        interaction_id = data.get("interaction_id", "")
+        if (
+            session is None
+            or user.username not in session.graders
+            or interaction_id not in session.interactions
+        ):
+            return web.not_found(request)
+        results = {
+            k.removeprefix("result_"): v
+            for k, v in data.items()
+            if k.startswith("result_") and v in ("pass", "fail", "na")
+        }
+        if results:
+            web.store.save_grades(session_id, interaction_id, user.username, results)
+        following = data.get("following", "")
+        if following in session.interactions:
+            return RedirectResponse(
+                f"/calibration/{session_id}/grade/{quote(following, safe=':')}", status_code=303
+            )
+        return RedirectResponse(f"/calibration/{session_id}", status_code=303)
 
     @app.get("/audit", response_class=HTMLResponse)
     def audit(request: Request) -> Response:

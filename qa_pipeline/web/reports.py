@@ -138,8 +138,10 @@ def report(
     names: dict[str, str],
     period: Period,
     fcr: dict[str, tuple[str | None, str]],
+    ratings: dict[str, tuple[float, float]] | None = None,
 ) -> dict[str, Any]:
     """What an agent or team page shows for these interactions (newest score of each)."""
+    rated = ratings or {}
     results: dict[str, dict[str, str]] = defaultdict(dict)
     overridden: dict[str, int] = defaultdict(int)
     for c in crit:
@@ -212,7 +214,10 @@ def report(
             "First-contact resolution",
             f"{100 * settled.count('yes') / len(settled):.0f}% of {len(settled)}" if settled else "—",
         ),
-        ("CSAT", "not imported"),
+        (
+            "CSAT",
+            _csat([rated[r["interaction_id"]] for r in rows if r["interaction_id"] in rated]),
+        ),
     ]
     lowest = sorted(scored, key=lambda r: (r["score"], r["interaction_id"]))[:LOWEST]
     return {
@@ -227,6 +232,16 @@ def report(
         "kpis": kpis,
         "lowest": lowest,
     }
+
+
+def _csat(given: list[tuple[float, float]]) -> str:
+    """The average rating on its scale, with how many ratings: '4.3 / 5 (12)'."""
+    if not given:
+        return "none imported"
+    scales = {scale for _, scale in given}
+    if len(scales) == 1:
+        return f"{mean(r for r, _ in given):.1f} / {scales.pop():g} ({len(given)})"
+    return f"{mean(100 * r / s for r, s in given):.0f}% ({len(given)})"  # mixed surveys: as a share
 
 
 def comparison(rows: list[dict], crit: list[dict], names: dict[str, str]) -> dict[str, Any]:
