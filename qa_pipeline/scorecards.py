@@ -70,6 +70,11 @@ def load_results(
     # 1 resolved at first contact, 0 the customer came back; pending and unknown stay out.
     frame["fcr"] = frame["fcr_result"].map({"yes": 1.0, "no": 0.0})
     frame["repeat_contact"] = frame["fcr_result"] == "no"
+    # An interaction where every criterion was N/A has no score to average (its stored 0 is
+    # not a zero): it counts as an interaction, but stays out of averages, minima and "lowest".
+    applicable = set(crit.loc[crit["result"] != "na", "interaction_id"]) if not crit.empty else set()
+    frame["applicable"] = frame["interaction_id"].isin(applicable)
+    frame["scored"] = frame["score"].where(frame["applicable"])
     return frame, crit
 
 
@@ -83,8 +88,8 @@ def summarise(frame: pd.DataFrame, crit: pd.DataFrame, period: str = "day") -> p
         frame.groupby(keys, dropna=False)
         .agg(
             interactions=("interaction_id", "count"),
-            avg_score=("score", "mean"),
-            min_score=("score", "min"),
+            avg_score=("scored", "mean"),
+            min_score=("scored", "min"),
             flags=("flag_count", "sum"),
             critical_fails=("critical_fail", "sum"),
             avg_handle_time_s=("duration", "mean"),
@@ -289,8 +294,10 @@ def write_agent_page(
         if not mine_crit.empty
         else {}
     )
-    trend = [(str(p), float(v)) for p, v in zip(rows["period"], rows["avg_score"], strict=True)]
-    lowest = mine.nsmallest(LOWEST_SHOWN, "score")
+    trend = [
+        (str(p), float(v)) for p, v in zip(rows["period"], rows["avg_score"], strict=True) if pd.notna(v)
+    ]
+    lowest = mine[mine["applicable"]].nsmallest(LOWEST_SHOWN, "score")
     name = str(mine["agent_name"].iloc[0])
     items = "".join(
         f"<li><code>{html.escape(r.interaction_id)}</code> ({r.channel}) score <b>{r.score:.0f}</b>"
@@ -298,14 +305,15 @@ def write_agent_page(
         for r in lowest.itertuples()
     )
     period_rows = "".join(
-        f"<tr><td>{html.escape(str(r.period))}</td><td>{r.interactions}</td><td>{r.avg_score:.1f}</td>"
+        f"<tr><td>{html.escape(str(r.period))}</td><td>{r.interactions}</td>"
+        f"<td>{'–' if pd.isna(r.avg_score) else f'{r.avg_score:.1f}'}</td>"
         f"<td>{r.critical_fails}</td></tr>"
         for r in rows.itertuples()
     )
     body = (
         f"<p><a href='../index.html'>← team overview</a></p><h1>{html.escape(name)} "
         f"<span class='small'>({html.escape(agent_id)}, {html.escape(str(mine['team'].iloc[0]))})</span></h1>"
-        f"<p>{len(mine)} interactions, average score <b>{mine['score'].mean():.1f}</b></p>"
+        f"<p>{len(mine)} interactions, average score <b>{_average(mine)}</b></p>"
         f"{call_summary(mine)}{response_summary(mine)}{fcr_summary(mine)}"
         f"<h2>Pass rate per criterion</h2>{bar_chart(rates)}"
         f"<h2>Score trend</h2>{trend_chart(trend)}"
@@ -318,6 +326,12 @@ def write_agent_page(
     with replacing(path) as tmp:
         tmp.write_text(_page(f"Scorecard: {name}", body), encoding="utf-8")
     return path
+
+
+def _average(frame: pd.DataFrame) -> str:
+    """The average score of the interactions that had a criterion to score, or a dash."""
+    scored = frame["scored"].dropna()
+    return f"{scored.mean():.1f}" if len(scored) else "–"
 
 
 def minutes(seconds: float) -> str:
@@ -409,13 +423,13 @@ def render_index(frame: pd.DataFrame, table: pd.DataFrame) -> str:
         rows = "".join(
             f"<tr><td><a href='agents/{agent_file_name(a)}'>"
             f"{html.escape(str(g['agent_name'].iloc[0]))}</a></td>"
-            f"<td>{len(g)}</td><td>{g['score'].mean():.1f}</td><td>{int(g['critical_fail'].sum())}</td>"
+            f"<td>{len(g)}</td><td>{_average(g)}</td><td>{int(g['critical_fail'].sum())}</td>"
             f"<td>{int(g['flag_count'].sum())}</td><td>{aht(g)}</td><td>{fcr_cell(g)}</td></tr>"
             for a, g in group.groupby("agent_id")
         )
         sections.append(
             f"<h2>{html.escape(str(team))}</h2>"
-            f"<p>{len(group)} interactions, average {group['score'].mean():.1f}</p>"
+            f"<p>{len(group)} interactions, average {_average(group)}</p>"
             "<table><tr><th>agent</th><th>interactions</th><th>average score</th><th>critical fails</th>"
             f"<th>flags</th><th>average handle time (calls)</th><th>first-contact resolution</th></tr>"
             f"{rows}</table>"

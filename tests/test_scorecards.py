@@ -150,3 +150,20 @@ def test_the_customers_word_on_the_outcome_is_shown_as_theirs(engine, store, rub
     )
     assert "customer, turn 2: “<mark>Still not working</mark>" in page
     assert "the customer says it is not resolved" in page
+
+
+def test_an_interaction_with_nothing_to_score_is_counted_but_not_averaged_as_zero(
+    engine, store, rubric, tmp_path
+):
+    silent = interaction(30, "a1", 20, GOOD).model_copy(
+        update={"id": "chat:t:30", "turns": [Turn(speaker="customer", text="Hello? Anybody there?")]}
+    )
+    good = interaction(31, "a1", 20, GOOD)
+    save_interactions(engine, [silent, good])
+    scored = score_interactions([silent, good], rubric)
+    assert all(r.result == "na" for r in scored[0].criteria.values()) and scored[0].score == 0.0
+    save_scores(engine, scored)
+    files = build_scorecards(store, tmp_path / "cards")
+    row = pd.read_csv(files.csv).iloc[0]
+    assert row.interactions == 2 and row.avg_score == scored[1].score and row.min_score == scored[1].score
+    assert f"<td>2</td><td>{scored[1].score:.1f}</td>" in files.index.read_text(encoding="utf-8")
