@@ -34,6 +34,7 @@ from qa_pipeline.pipeline import (
     summarise_reports,
     unmatched_sources,
 )
+from qa_pipeline.rubric import criterion_names
 from qa_pipeline.scorecards import build_scorecards
 from qa_pipeline.settings import PullSource, Settings, load_settings
 from qa_pipeline.sources import Quarantined
@@ -103,6 +104,7 @@ def scorecards_task(settings: Settings) -> str:
             open_store(settings.database_url),
             settings.scorecard_dir,
             fcr_window_days=settings.fcr_window_days,
+            criteria=criterion_names(settings.rubric_paths()),
         )
     return str(files.index)
 

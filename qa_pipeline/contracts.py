@@ -97,8 +97,9 @@ class Evidence(BaseModel):
     end: int
     text: str
     match: str | None = None
-    # customer: the customer's own words on the outcome (rubric ``customer_outcome``)
-    kind: Literal["phrase", "negative", "na", "model", "customer"] = "phrase"
+    # customer: the customer's own words on the outcome (rubric ``customer_outcome``);
+    # cue: a supervisor cue phrase behind an escalation or upset-customer flag
+    kind: Literal["phrase", "negative", "na", "model", "customer", "cue"] = "phrase"
 
 
 class CriterionResult(BaseModel):

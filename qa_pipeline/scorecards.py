@@ -2,27 +2,32 @@
 
 ``build_scorecards`` writes, under the output folder:
 - ``scorecards.csv`` / ``scorecards.parquet``: one row per agent and period;
-- ``agents/<agent>.html``: pass rate per criterion, score trend, lowest interactions
-  with the sentence behind each failed or passed criterion;
-- ``index.html``: the team overview.
+- ``agents/<agent>.html``: the web app's agent page (``web/templates/report.html``) over
+  every stored interaction of the agent, without its forms, with the sentences behind the
+  lowest scores;
+- ``index.html``: each team's agents side by side; ``app.css``: the app's stylesheet.
 """
 
 from __future__ import annotations
 
-import html
 import re
+import shutil
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pandas as pd
 
 from qa_pipeline.faults import checkpoint
 from qa_pipeline.interactions import content_hash, replacing
 from qa_pipeline.store import Store
+from qa_pipeline.web.pages import STYLESHEET, environment
+from qa_pipeline.web.reports import Period, comparison, period_of, report
+from qa_pipeline.web.views import interaction_page
 
 PERIODS = {"day": "D", "week": "W", "month": "M"}
-LOWEST_SHOWN = 5
-SVG_NS = "http://www.w3.org/2000/svg"
 NO_DATE = "(no date)"  # interactions whose source gave no time
 
 
@@ -130,9 +135,14 @@ def build_scorecards(
     period: str = "day",
     rubric: str | None = None,
     fcr_window_days: float = 7.0,
+    criteria: dict[str, Any] | None = None,
 ) -> ScorecardFiles:
     """Write CSV, Parquet and HTML scorecards to ``out_dir``; return what was written."""
     frame, crit = load_results(store, rubric, fcr_window_days)
+    rows = _rows(frame) if not frame.empty else []
+    known = dict(criteria or {})
+    for cid in set(crit["criterion"]) if not crit.empty else set():
+        known.setdefault(cid, SimpleNamespace(name=cid, critical=False))
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "agents").mkdir(exist_ok=True)
     csv_path, parquet_path, index_path = (
@@ -147,9 +157,34 @@ def build_scorecards(
         pages: list[Path] = []
     else:
         table = summarise(frame, crit, period)
+        crit_rows = crit.to_dict("records")
+        fcr = dict(
+            zip(
+                frame["interaction_id"],
+                zip(frame["fcr_result"], frame["fcr_reason"], strict=True),
+                strict=True,
+            )
+        )
+        ratings = store.csat_of(list(frame["interaction_id"]))
+        by_agent: dict[str, list[dict]] = {}
+        for row in rows:
+            by_agent.setdefault(row["agent_id"], []).append(row)
         pages = [
-            write_agent_page(out_dir / "agents", agent_id, frame, crit, table)
-            for agent_id in sorted(frame["agent_id"].unique())
+            write_agent_page(
+                store,
+                out_dir / "agents",
+                agent_id,
+                by_agent[agent_id],
+                [
+                    c
+                    for c in crit_rows
+                    if c["interaction_id"] in {r["interaction_id"] for r in by_agent[agent_id]}
+                ],
+                known,
+                fcr,
+                ratings,
+            )
+            for agent_id in sorted(by_agent)
         ]
     checkpoint("scorecards.pages")
     # Each file is written whole or not at all (temp file, then rename): a run killed here
@@ -160,7 +195,11 @@ def build_scorecards(
     with replacing(parquet_path) as tmp:
         table.to_parquet(tmp, index=False)
     with replacing(index_path) as tmp:
-        tmp.write_text(render_index(frame, table), encoding="utf-8")
+        tmp.write_text(
+            render_index(frame, rows, crit.to_dict("records") if not crit.empty else [], known),
+            encoding="utf-8",
+        )
+    shutil.copyfile(STYLESHEET, out_dir / "app.css")
     return ScorecardFiles(out_dir, csv_path, parquet_path, index_path, pages, len(table))
 
 
@@ -186,258 +225,116 @@ def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
     return safe
 
 
-STYLE = """
-body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:70rem}
-table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}
-th{background:#f3f3f3}.pass{color:#176b2c}.fail{color:#a11}.na{color:#777}.small{font-size:.85rem;color:#555}
-blockquote{margin:.2rem 0 .2rem 1rem;font-style:italic}
-"""
-
-
-def _page(title: str, body: str) -> str:
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{STYLE}</style></head><body>{body}</body></html>"
-    )
-
-
-def bar_chart(rates: dict[str, float]) -> str:
-    """Horizontal SVG bars: criterion pass rates 0..100 %."""
-    row, width, left = 26, 320, 150
-    parts = [
-        f"<svg xmlns='{SVG_NS}' width='{left + width + 60}' height='{row * len(rates) + 10}' "
-        "role='img' aria-label='pass rate per criterion'>"
-    ]
-    for n, (name, rate) in enumerate(rates.items()):
-        y = 5 + n * row
-        parts.append(
-            f"<text x='0' y='{y + 15}' font-size='13'>{html.escape(name)}</text>"
-            f"<rect x='{left}' y='{y}' width='{width}' height='18' fill='#eee'/>"
-            f"<rect x='{left}' y='{y}' width='{width * rate:.1f}' height='18' fill='#3b7dd8'/>"
-            f"<text x='{left + width + 6}' y='{y + 15}' font-size='13'>{rate * 100:.0f}%</text>"
+def _rows(frame: pd.DataFrame) -> list[dict]:
+    """The frame's interactions as the page reports read them (no pandas types)."""
+    rows = []
+    for r in frame.to_dict("records"):
+        started = r["started_at"]
+        rows.append(
+            {
+                **r,
+                "started_at": None if pd.isna(started) else started.to_pydatetime(),
+                "team": None if r["team"] == "(no team)" else r["team"],
+                "flags": r["flags"] or [],
+                "metadata": r["metadata"] or {},
+            }
         )
-    return "".join(parts) + "</svg>"
+    return rows
 
 
-def trend_chart(points: list[tuple[str, float]]) -> str:
-    """SVG line of average score (0..100) per period."""
-    width, height, pad = 480, 160, 30
-    if not points:
-        return ""
-    step = (width - 2 * pad) / max(len(points) - 1, 1)
-    first_x = pad if len(points) > 1 else width / 2  # a single period sits in the middle
-    xy = [
-        (first_x + i * step, height - pad - (v / 100) * (height - 2 * pad)) for i, (_, v) in enumerate(points)
-    ]
-    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
-    marks = "".join(
-        f"<circle cx='{x:.1f}' cy='{y:.1f}' r='3' fill='#3b7dd8'/>"
-        f"<text x='{x:.1f}' y='{height - 8}' font-size='11' text-anchor='middle'>{html.escape(p)}</text>"
-        f"<text x='{x:.1f}' y='{y - 6:.1f}' font-size='11' text-anchor='middle'>{v:.0f}</text>"
-        for (x, y), (p, v) in zip(xy, points, strict=True)
-    )
-    return (
-        f"<svg xmlns='{SVG_NS}' width='{width}' height='{height}' role='img' aria-label='score trend'>"
-        f"<polyline fill='none' stroke='#3b7dd8' stroke-width='2' points='{line}'/>"
-        f"<line x1='{pad}' y1='{height - pad}' x2='{width - pad}' y2='{height - pad}' stroke='#999'/>"
-        f"{marks}</svg>"
-    )
-
-
-def group_evidence(evidence: list[dict]) -> dict[tuple[int, str], list[str]]:
-    """One entry per evidence sentence, with every phrase matched in it."""
-    grouped: dict[tuple[int, str], list[str]] = {}
-    for e in evidence:
-        grouped.setdefault((e["turn"], e["text"]), []).extend([e["match"]] if e.get("match") else [])
-    return grouped
-
-
-def highlight(text: str, matches: list[str]) -> str:
-    """HTML-escaped ``text`` with each matched phrase wrapped in <mark>."""
-    if not matches:
-        return html.escape(text)
-    pattern = re.compile("|".join(re.escape(m) for m in sorted(set(matches), key=len, reverse=True)))
-    out, last = [], 0
-    for m in pattern.finditer(text):
-        out += [html.escape(text[last : m.start()]), f"<mark>{html.escape(m.group())}</mark>"]
-        last = m.end()
-    return "".join([*out, html.escape(text[last:])])
-
-
-def _criterion_lines(crit: pd.DataFrame, interaction_id: str) -> str:
-    lines = []
-    for r in crit[crit["interaction_id"] == interaction_id].itertuples():
-        # the customer's own words on the outcome ("still not working") are marked as theirs
-        customer = {e["turn"] for e in r.evidence or [] if e.get("kind") == "customer"}
-        evidence = "".join(
-            f"<blockquote>{'customer, ' if turn in customer else ''}turn {turn}: "
-            f"“{highlight(text, matches)}”</blockquote>"
-            for (turn, text), matches in group_evidence(r.evidence or []).items()
-        )
-        reason = f" <span class='small'>{html.escape(r.reason)}</span>" if isinstance(r.reason, str) else ""
-        lines.append(
-            f"<li><b>{html.escape(r.criterion)}</b>: <span class='{r.result}'>{r.result}</span>"
-            f"{reason}{evidence}</li>"
-        )
-    return "<ul>" + "".join(lines) + "</ul>"
+def _span(rows: list[dict]) -> Period:
+    days = [r["started_at"].date() for r in rows if r["started_at"] is not None]
+    if not days:
+        today = datetime.now(UTC).date()
+        return period_of("day", today)
+    return period_of("custom", max(days), min(days), max(days))
 
 
 def write_agent_page(
-    folder: Path, agent_id: str, frame: pd.DataFrame, crit: pd.DataFrame, table: pd.DataFrame
+    store: Store,
+    folder: Path,
+    agent_id: str,
+    rows: list[dict],
+    crit: list[dict],
+    criteria: dict[str, Any],
+    fcr: dict[str, tuple[str | None, str]],
+    ratings: dict[str, tuple[float, float]],
 ) -> Path:
-    """Write one agent's HTML scorecard; return its path."""
-    mine = frame[frame["agent_id"] == agent_id]
-    rows = table[table["agent_id"] == agent_id]
-    mine_crit = crit[crit["interaction_id"].isin(mine["interaction_id"]) & (crit["result"] != "na")]
-    rates = (
-        mine_crit.assign(passed=mine_crit["result"] == "pass").groupby("criterion")["passed"].mean().to_dict()
-        if not mine_crit.empty
-        else {}
-    )
-    trend = [
-        (str(p), float(v)) for p, v in zip(rows["period"], rows["avg_score"], strict=True) if pd.notna(v)
-    ]
-    lowest = mine[mine["applicable"]].nsmallest(LOWEST_SHOWN, "score")
-    name = str(mine["agent_name"].iloc[0])
-    items = "".join(
-        f"<li><code>{html.escape(r.interaction_id)}</code> ({r.channel}) score <b>{r.score:.0f}</b>"
-        f"{_fcr_line(r.fcr_result, r.fcr_reason)}{_criterion_lines(crit, r.interaction_id)}</li>"
-        for r in lowest.itertuples()
-    )
-    period_rows = "".join(
-        f"<tr><td>{html.escape(str(r.period))}</td><td>{r.interactions}</td>"
-        f"<td>{'–' if pd.isna(r.avg_score) else f'{r.avg_score:.1f}'}</td>"
-        f"<td>{r.critical_fails}</td></tr>"
-        for r in rows.itertuples()
-    )
-    body = (
-        f"<p><a href='../index.html'>← team overview</a></p><h1>{html.escape(name)} "
-        f"<span class='small'>({html.escape(agent_id)}, {html.escape(str(mine['team'].iloc[0]))})</span></h1>"
-        f"<p>{len(mine)} interactions, average score <b>{_average(mine)}</b></p>"
-        f"{call_summary(mine)}{response_summary(mine)}{fcr_summary(mine)}"
-        f"<h2>Pass rate per criterion</h2>{bar_chart(rates)}"
-        f"<h2>Score trend</h2>{trend_chart(trend)}"
-        f"<table><tr><th>period</th><th>interactions</th><th>average score</th><th>critical fails</th></tr>"
-        f"{period_rows}</table>"
-        f"<h2>Lowest-scoring interactions</h2><ol>{items}</ol>"
-        f"{repeat_list(mine)}"
+    """One agent's scorecard over every stored interaction of theirs, drawn by the web app's
+    agent page template (without its forms), with the sentences behind the lowest scores."""
+    names = {cid: getattr(c, "name", cid) for cid, c in criteria.items()}
+    period = _span(rows)
+    report_data = report(rows, crit, names, period, fcr, ratings)
+    evidence = {}
+    lowest = [r["interaction_id"] for r in report_data["lowest"]]
+    for item in store.load_interactions(lowest):
+        evidence[item.id] = interaction_page(
+            item, store.load_scores(item.id), criteria, fcr.get(item.id, (None, ""))
+        )
+    team = rows[0]["team"] or "no team"
+    page = (
+        environment()
+        .get_template("report.html")
+        .render(
+            static=True,
+            static_root="../",
+            home="../index.html",
+            title=f"Scorecard: {rows[0]['agent_name']}",
+            heading=f"{rows[0]['agent_name']} ({agent_id}, {team})",
+            kind="agent",
+            period=period,
+            report=report_data,
+            evidence=evidence,
+            written=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        )
     )
     path = folder / agent_file_name(agent_id)
     with replacing(path) as tmp:
-        tmp.write_text(_page(f"Scorecard: {name}", body), encoding="utf-8")
+        tmp.write_text(page, encoding="utf-8")
     return path
 
 
-def _average(frame: pd.DataFrame) -> str:
-    """The average score of the interactions that had a criterion to score, or a dash."""
-    scored = frame["scored"].dropna()
-    return f"{scored.mean():.1f}" if len(scored) else "–"
-
-
-def minutes(seconds: float) -> str:
-    """``m:ss`` for a number of seconds."""
-    total = round(seconds)
-    return f"{total // 60}:{total % 60:02d}"
-
-
-def aht(frame: pd.DataFrame) -> str:
-    """Average handle time of the calls in ``frame``, or a dash."""
-    durations = frame.loc[frame["channel"] == "call", "duration"].dropna()
-    return minutes(durations.mean()) if len(durations) else "–"
+def render_index(frame: pd.DataFrame, rows: list[dict], crit: list[dict], criteria: dict[str, Any]) -> str:
+    """The overview: each team's agents side by side, linked to their pages."""
+    names = {cid: getattr(c, "name", cid) for cid, c in criteria.items()}
+    teams = []
+    if not frame.empty:
+        for team, group in frame.groupby("team"):
+            ids = set(group["interaction_id"])
+            mine = [r for r in rows if r["interaction_id"] in ids]
+            scored = group["scored"].dropna()
+            teams.append(
+                (
+                    str(team),
+                    comparison(mine, [c for c in crit if c["interaction_id"] in ids], names),
+                    float(scored.mean()) if len(scored) else None,
+                    len(group),
+                )
+            )
+    fcr = {a: fcr_cell(g) for a, g in frame.groupby("agent_id")} if not frame.empty else {}
+    span = _span(rows).label if rows else ""
+    return (
+        environment()
+        .get_template("scorecards_index.html")
+        .render(
+            static=True,
+            static_root="",
+            home="index.html",
+            title="QA scorecards",
+            teams=teams,
+            count=len(frame),
+            span=span,
+            agent_links={
+                a: f"agents/{agent_file_name(a)}"
+                for a in (frame["agent_id"].unique() if not frame.empty else [])
+            },
+            fcr=fcr,
+            written=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        )
+    )
 
 
 def fcr_cell(frame: pd.DataFrame) -> str:
     """First-contact resolution rate and its base, or a dash when no contact is settled."""
     settled = frame["fcr"].dropna()
     return f"{100 * settled.mean():.0f}% of {len(settled)}" if len(settled) else "–"
-
-
-def call_summary(frame: pd.DataFrame) -> str:
-    """One line on the agent's calls: average handle time, talk ratio, longest silence."""
-    calls = frame[frame["channel"] == "call"]
-    if calls.empty or calls["duration"].isna().all():
-        return ""
-    parts = [f"{len(calls)} calls, average handle time <b>{minutes(calls['duration'].mean())}</b>"]
-    if calls["agent_talk_ratio"].notna().any():
-        parts.append(f"agent talks {100 * calls['agent_talk_ratio'].mean():.0f}% of the time")
-    if calls["longest_silence_s"].notna().any():
-        parts.append(f"longest silence {calls['longest_silence_s'].mean():.0f} s on average")
-    return "<p>" + ", ".join(parts) + "</p>"
-
-
-def response_summary(frame: pd.DataFrame) -> str:
-    """One line on chat/email response times, where the sources gave timestamps."""
-    first, resolved = frame["first_response_s"].dropna(), frame["resolution_s"].dropna()
-    parts = []
-    if len(first):
-        parts.append(
-            f"first response in <b>{minutes(first.mean())}</b> on average ({len(first)} conversations)"
-        )
-    if len(resolved):
-        parts.append(f"resolved in {minutes(resolved.mean())} on average ({len(resolved)} conversations)")
-    return "<p>" + "; ".join(parts) + "</p>" if parts else ""
-
-
-def _fcr_line(result: str | None, reason: str) -> str:
-    if result not in {"yes", "no"}:
-        return ""
-    css = "pass" if result == "yes" else "fail"
-    return f"<div class='small'>first contact: <span class='{css}'>{html.escape(reason)}</span></div>"
-
-
-def fcr_summary(frame: pd.DataFrame) -> str:
-    """One line on first-contact resolution: rate over settled contacts, repeats, pending."""
-    settled = frame["fcr"].dropna()
-    pending = int((frame["fcr_result"] == "pending").sum())
-    if settled.empty and not pending:
-        return ""
-    parts = []
-    if len(settled):
-        parts.append(
-            f"first-contact resolution <b>{100 * settled.mean():.0f}%</b> of {len(settled)} settled contacts"
-            f" ({int((settled == 0).sum())} customers came back within the window)"
-        )
-    if pending:
-        parts.append(f"{pending} still inside the window")
-    return "<p>" + "; ".join(parts) + "</p>"
-
-
-def repeat_list(frame: pd.DataFrame) -> str:
-    """The agent's interactions whose customer came back within the window, with the repeat's id."""
-    repeats = frame[frame["fcr_result"] == "no"].sort_values("started_at")
-    if repeats.empty:
-        return ""
-    items = "".join(
-        f"<li><code>{html.escape(r.interaction_id)}</code> ({r.channel}): {html.escape(r.fcr_reason)}</li>"
-        for r in repeats.itertuples()
-    )
-    return f"<h2>Not resolved at first contact</h2><ul>{items}</ul>"
-
-
-def render_index(frame: pd.DataFrame, table: pd.DataFrame) -> str:
-    """The team overview page: each team's agents, averages and links."""
-    if frame.empty:
-        return _page("QA scorecards", "<h1>QA scorecards</h1><p>No scored interactions yet.</p>")
-    sections = []
-    for team, group in frame.groupby("team"):
-        rows = "".join(
-            f"<tr><td><a href='agents/{agent_file_name(a)}'>"
-            f"{html.escape(str(g['agent_name'].iloc[0]))}</a></td>"
-            f"<td>{len(g)}</td><td>{_average(g)}</td><td>{int(g['critical_fail'].sum())}</td>"
-            f"<td>{int(g['flag_count'].sum())}</td><td>{aht(g)}</td><td>{fcr_cell(g)}</td></tr>"
-            for a, g in group.groupby("agent_id")
-        )
-        sections.append(
-            f"<h2>{html.escape(str(team))}</h2>"
-            f"<p>{len(group)} interactions, average {_average(group)}</p>"
-            "<table><tr><th>agent</th><th>interactions</th><th>average score</th><th>critical fails</th>"
-            f"<th>flags</th><th>average handle time (calls)</th><th>first-contact resolution</th></tr>"
-            f"{rows}</table>"
-        )
-    periods = ", ".join(sorted(table["period"].astype(str).unique()))
-    body = (
-        f"<h1>QA scorecards</h1><p>{len(frame)} scored interactions; periods: {html.escape(periods)}. "
-        "Data: <a href='scorecards.csv'>CSV</a>, <a href='scorecards.parquet'>Parquet</a>.</p>"
-        + "".join(sections)
-    )
-    return _page("QA scorecards", body)

@@ -158,7 +158,7 @@ def test_scorecards_show_the_fcr_rate_and_the_repeat_behind_it(engine, store, ru
     assert table.loc["a2", "fcr_rate"] == 1.0 and table.loc["a2", "fcr_settled"] == 1
     page = (files.index.parent / "agents" / "a1.html").read_text(encoding="utf-8")
     assert "Not resolved at first contact" in page and "chat:t:2" in page
-    assert "first-contact resolution <b>67%</b> of 3 settled contacts" in page
+    assert "<dt>First-contact resolution</dt><dd>67% of 3</dd>" in page
 
 
 def test_qa_show_explains_the_score_evidence_and_first_contact(tmp_path: Path, rubric):

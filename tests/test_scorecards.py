@@ -1,3 +1,5 @@
+import re
+
 import pandas as pd
 import pytest
 
@@ -59,8 +61,13 @@ def test_html_pages_show_charts_lowest_interactions_and_evidence(engine, store, 
     files = build_scorecards(store, tmp_path / "cards")
     assert sorted(p.name for p in files.agent_pages) == ["a1.html", "a2.html"]
     page = (tmp_path / "cards" / "agents" / "a1.html").read_text(encoding="utf-8")
-    assert page.count("<svg") == 2  # pass-rate bars and score trend
-    assert "chat:t:2" in page and "Calm down" in page  # the failed sentence is shown
+    assert page.count('class="axis"') >= 2 * 2  # score and criterion trends, each with two axes
+    assert re.search(r'id="rate-empathy">.*?<td class="denominator">\d / 3</td>', page, re.S)
+    assert (
+        "chat:t:2" in page and '<mark class="ev-fail"' in page and "Calm down" in page
+    )  # the failed sentence
+    assert (tmp_path / "cards" / "app.css").exists() and 'href="../app.css"' in page
+    assert "<form" not in page and "/interactions/" not in page  # no forms, no links into the app
     index = files.index.read_text(encoding="utf-8")
     assert "agents/a1.html" in index and "agents/a2.html" in index and "billing" in index and "tech" in index
 
@@ -68,19 +75,6 @@ def test_html_pages_show_charts_lowest_interactions_and_evidence(engine, store, 
 def test_empty_database_gives_an_empty_but_valid_scorecard(engine, store, tmp_path):
     files = build_scorecards(store, tmp_path / "cards")
     assert files.rows == 0 and "No scored interactions" in files.index.read_text(encoding="utf-8")
-
-
-def test_each_evidence_sentence_is_shown_once_with_its_matches_marked():
-    from qa_pipeline.scorecards import group_evidence, highlight
-
-    evidence = [
-        {"turn": 0, "text": "Hello, thank you for calling.", "match": "Hello"},
-        {"turn": 0, "text": "Hello, thank you for calling.", "match": "thank you for calling"},
-    ]
-    [(key, matches)] = group_evidence(evidence).items()
-    assert key == (0, "Hello, thank you for calling.")
-    assert highlight(key[1], matches) == "<mark>Hello</mark>, <mark>thank you for calling</mark>."
-    assert highlight("a < b", []) == "a &lt; b"
 
 
 def test_rescoring_under_a_new_rubric_version_counts_each_interaction_once(
@@ -111,7 +105,8 @@ def test_call_handle_time_and_talk_metrics_reach_the_scorecards(engine, store, r
         and row.avg_longest_silence_s == 12.0
     )
     page = (tmp_path / "cards" / "agents" / "a3.html").read_text(encoding="utf-8")
-    assert "average handle time <b>2:05</b>" in page and "agent talks 60%" in page
+    assert "<dt>Handle time (calls)</dt><dd>2:05</dd>" in page
+    assert "<dt>Agent share of talk (calls)</dt><dd>60%</dd>" in page
     assert "<td>2:05</td>" in files.index.read_text(encoding="utf-8")
 
 
@@ -128,7 +123,8 @@ def test_chat_response_times_reach_the_scorecards(engine, store, rubric, tmp_pat
     row = pd.read_csv(files.csv).iloc[0]
     assert row.avg_first_response_s == 120.0 and row.avg_resolution_s == 600.0
     page = (tmp_path / "cards" / "agents" / "a4.html").read_text(encoding="utf-8")
-    assert "first response in <b>2:00</b>" in page and "resolved in 10:00" in page
+    assert "<dt>First response (chats)</dt><dd>2:00</dd>" in page
+    assert "<dt>Time to resolution</dt><dd>10:00</dd>" in page
 
 
 def test_the_customers_word_on_the_outcome_is_shown_as_theirs(engine, store, rubric, tmp_path):
@@ -148,8 +144,11 @@ def test_the_customers_word_on_the_outcome_is_shown_as_theirs(engine, store, rub
     page = (build_scorecards(store, tmp_path / "cards").index.parent / "agents" / "a1.html").read_text(
         encoding="utf-8"
     )
-    assert "customer, turn 2: “<mark>Still not working</mark>" in page
-    assert "the customer says it is not resolved" in page
+    assert (
+        'Customer, turn 3: “<mark class="ev-fail"' in page
+        and ">Still not working, I&#39;ll call back.</mark>”" in page
+    )
+    assert "The customer said so in the customer&#39;s turn 3" in page
 
 
 def test_an_interaction_with_nothing_to_score_is_counted_but_not_averaged_as_zero(
@@ -166,4 +165,4 @@ def test_an_interaction_with_nothing_to_score_is_counted_but_not_averaged_as_zer
     files = build_scorecards(store, tmp_path / "cards")
     row = pd.read_csv(files.csv).iloc[0]
     assert row.interactions == 2 and row.avg_score == scored[1].score and row.min_score == scored[1].score
-    assert f"<td>2</td><td>{scored[1].score:.1f}</td>" in files.index.read_text(encoding="utf-8")
+    assert f"<td>2</td>\n      <td>{scored[1].score:.1f}</td>" in files.index.read_text(encoding="utf-8")

@@ -8,6 +8,7 @@ from qa_pipeline.sources import Quarantined
 from qa_pipeline.store import (
     connect,
     load_interactions,
+    load_scores,
     save_interactions,
     save_quarantined,
     save_scores,
@@ -188,3 +189,23 @@ def test_a_store_per_url_shares_one_engine_and_does_the_product_reads_and_writes
     rows, crit = store.scorecard_rows()
     assert [r["interaction_id"] for r in rows] == [item.id] and crit
     assert store.table_counts()["quarantine"] == 1
+
+
+def test_a_stored_score_with_an_escalation_flag_loads_again(engine, rubric):
+    """Flag evidence of cue phrases ("speak to a manager") reads back through the contract."""
+    item = Interaction(
+        id="chat:t:esc",
+        channel="chat",
+        language="en",
+        turns=[
+            Turn(speaker="customer", text="This is useless, I want to speak to a manager."),
+            Turn(speaker="agent", text="Hello, I am sorry. I will help you now."),
+        ],
+    )
+    [scored] = score_interactions([item], rubric)
+    assert any(f.code == "escalation" for f in scored.flags)
+    save_interactions(engine, [item])
+    save_scores(engine, [scored])
+    [loaded] = load_scores(engine, item.id)
+    assert [f.code for f in loaded.flags] == [f.code for f in scored.flags]
+    assert {e.kind for f in loaded.flags for e in f.evidence} >= {"cue"}

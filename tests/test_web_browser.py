@@ -237,3 +237,29 @@ def test_a_calibration_session_with_two_graders(browser, server):
     finally:
         for context in contexts.values():
             context.close()
+
+
+def test_static_scorecards_fit_a_phone(browser, tmp_path, rubric):
+    """The static scorecards are the app's pages without forms: they fit 390 px as well."""
+    from qa_pipeline.rubric import criterion_names
+    from qa_pipeline.scorecards import build_scorecards
+    from qa_pipeline.store import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'qa.db'}")
+    populate(store, rubric)
+    files = build_scorecards(
+        store, tmp_path / "cards", criteria=criterion_names([Path("rubrics/default.yaml")])
+    )
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    try:
+        phone = context.new_page()
+        for page in [files.index, *files.agent_pages]:
+            phone.goto(page.resolve().as_uri())
+            assert phone.locator("h1").count() == 1
+            width = phone.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"{page.name} is {width} px wide"
+        phone.goto(files.index.resolve().as_uri())
+        phone.locator("section.team a").first.click()  # the overview links to the agents' pages
+        assert "/agents/" in phone.url and phone.locator("#criteria td.denominator").count() >= 5
+    finally:
+        context.close()

@@ -71,6 +71,7 @@ def scorecards(
     out: Annotated[Path | None, typer.Option(help="folder to write (default: DATA_DIR/scorecards)")] = None,
 ) -> None:
     """Write per-agent scorecards (CSV, Parquet, HTML) from the stored scores."""
+    from qa_pipeline.rubric import criterion_names
     from qa_pipeline.scorecards import PERIODS, build_scorecards
     from qa_pipeline.settings import load_settings
     from qa_pipeline.store import open_store
@@ -83,6 +84,7 @@ def scorecards(
         out or settings.scorecard_dir,
         period,
         fcr_window_days=settings.fcr_window_days,
+        criteria=criterion_names(settings.rubric_paths()),
     )
     typer.echo(
         f"{files.rows} agent-period rows, {len(files.agent_pages)} agent pages\n"

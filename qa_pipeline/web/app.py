@@ -28,7 +28,7 @@ from qa_pipeline.rubric import criterion_names
 from qa_pipeline.search import ANY_FLAG, MAX_LIMIT, SearchFilters, check_filters
 from qa_pipeline.settings import Settings
 from qa_pipeline.store import Store, open_store
-from qa_pipeline.web import auth, reports
+from qa_pipeline.web import auth, pages, reports
 from qa_pipeline.web.views import interaction_page
 
 HERE = Path(__file__).parent
@@ -54,7 +54,7 @@ class Web:
         self.settings = settings
         self.store: Store = open_store(settings.database_url)
         self.secret = hmac.new(settings.key_secret(), b"qa-pipeline web sessions", hashlib.sha256).digest()
-        self.templates = Jinja2Templates(directory=str(HERE / "templates"))
+        self.templates = Jinja2Templates(env=pages.environment())
         self.rubrics = settings.rubric_paths()
         self.criteria = criterion_names(self.rubrics)
 

@@ -193,23 +193,19 @@ def report(
         for r in rows
         if fcr.get(r["interaction_id"], (None, ""))[0] in ("yes", "no")
     ]
+
+    def average(key: str) -> float | None:
+        return _avg([v for r in rows if (v := _metric(r["metadata"], key)) is not None])
+
+    talk, silence = average("agent_talk_ratio"), average("longest_silence_s")
     kpis = [
         ("Interactions", str(len(rows))),
         ("Average score", f"{_avg([r['score'] for r in scored]):.1f}" if scored else "—"),
-        (
-            "Handle time (calls)",
-            duration(_avg([v for r in rows if (v := _metric(r["metadata"], "handle_time_s")) is not None])),
-        ),
-        (
-            "First response (chats)",
-            duration(
-                _avg([v for r in rows if (v := _metric(r["metadata"], "first_response_s")) is not None])
-            ),
-        ),
-        (
-            "Time to resolution",
-            duration(_avg([v for r in rows if (v := _metric(r["metadata"], "resolution_s")) is not None])),
-        ),
+        ("Handle time (calls)", duration(average("handle_time_s"))),
+        ("Agent share of talk (calls)", f"{talk:.0%}" if talk is not None else "—"),
+        ("Longest silence (calls)", duration(silence)),
+        ("First response (chats)", duration(average("first_response_s"))),
+        ("Time to resolution", duration(average("resolution_s"))),
         (
             "First-contact resolution",
             f"{100 * settled.count('yes') / len(settled):.0f}% of {len(settled)}" if settled else "—",
@@ -231,6 +227,11 @@ def report(
         ],
         "kpis": kpis,
         "lowest": lowest,
+        "repeats": [
+            (r["interaction_id"], fcr[r["interaction_id"]][1])
+            for r in sorted(rows, key=lambda r: str(r["started_at"]))
+            if fcr.get(r["interaction_id"], (None, ""))[0] == "no"
+        ],
     }
 
 
@@ -261,6 +262,7 @@ def comparison(rows: list[dict], crit: list[dict], names: dict[str, str]) -> dic
             outcomes = [results[r["interaction_id"]].get(cid) for r in mine]
             applicable = outcomes.count("pass") + outcomes.count("fail")
             rates.append((outcomes.count("pass"), applicable))
+        handle = _avg([v for r in mine if (v := _metric(r["metadata"], "handle_time_s")) is not None])
         lines.append(
             {
                 "agent_id": agent,
@@ -268,6 +270,8 @@ def comparison(rows: list[dict], crit: list[dict], names: dict[str, str]) -> dic
                 "count": len(mine),
                 "average": _avg([r["score"] for r in scored]),
                 "rates": rates,
+                "handle_time": duration(handle),
+                "flags": sum(len(r["flags"] or []) for r in mine),
             }
         )
     return {"criteria": [names.get(c, c) for c in criteria], "lines": lines}

@@ -65,7 +65,7 @@ def plain_reason(result: CriterionResult, turns: list[Any]) -> str:
     if result.result == "na":
         return (result.reason or "Not applicable to this interaction.").capitalize()
     if customer:
-        return f"The customer said so in {where(customer[0].turn)}: “{customer[0].text.strip()}”."
+        return f"The customer said so in {where(customer[0].turn)}: “{customer[0].text.strip()}”"
     if negative:
         said = "; ".join(f"“{e.match or e.text}”" for e in negative[:3])
         return f"Counted against: {said} in {where(negative[0].turn)}."
