@@ -608,3 +608,50 @@ def test_calibration_is_blind_and_reports_agreement(site, store):
     empathy = re.search(r'id="agree-empathy">(.*?)</tr>', report, re.S).group(1)
     assert '<td class="agreement">100%</td>' in empathy
     assert [e.action for e in store.audit_entries()[:4]] == ["calibration.grade"] * 4
+
+
+def test_sql_in_every_form_field_and_path_is_harmless(site, store):
+    lead = client(site)
+    sign_in(lead, "lead")
+    before = store.table_counts()
+    users = len(store.list_users())
+    token = csrf_of(lead)
+    for value in HOSTILE[:-1]:
+        for path in (f"/agents/{quote(value)}", f"/teams/{quote(value)}", f"/calibration/{quote(value)}"):
+            assert lead.get(path).status_code in (404, 422), path  # 422: not a session number
+        for params in (
+            {"period": value},
+            {"on": value},
+            {"since": value, "until": value, "period": "custom"},
+        ):
+            assert lead.get("/agents/a1", params=params).status_code == 200, params
+        assert (
+            lead.post("/comments", data={"csrf": token, "interaction_id": value, "text": value}).status_code
+            == 404
+        )
+        lead.post(
+            "/comments", data={"csrf": token, "interaction_id": "chat:t:1", "criterion": value, "text": value}
+        )
+        lead.post(
+            "/disputes",
+            data={
+                "csrf": token,
+                "interaction_id": "chat:t:1",
+                "criterion": value,
+                "requested": value,
+                "turn": value,
+                "comment": value,
+            },
+        )
+        lead.post("/coaching", data={"csrf": token, "agent_id": value, "notes": value, "interactions": value})
+        lead.post(
+            "/calibration", data={"csrf": token, "name": value, "interactions": value, "graders": [value]}
+        )
+    after = store.table_counts()
+    assert {k: v for k, v in after.items() if k not in ("comments", "audit_log")} == {
+        k: v for k, v in before.items() if k not in ("comments", "audit_log")
+    }
+    assert len(store.list_users()) == users
+    comments = store.find_comments(["chat:t:1"])
+    assert [c.text for c in comments] == HOSTILE[:-1] and all(c.criterion is None for c in comments)
+    assert store.find_disputes() == [] and store.calibrations() == []

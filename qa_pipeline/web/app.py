@@ -445,7 +445,7 @@ def create_app(settings: Settings) -> FastAPI:
         agent_id = agent_id.removesuffix(".csv")
         if user.role == "agent" and agent_id != user.agent_id:
             return web.not_found(request)
-        if "teams" in user.scope() and agent_id not in web.store.known_values(**user.scope())["agents"]:
+        if agent_id not in web.store.known_values(**user.scope())["agents"]:  # unknown, or not theirs
             return web.not_found(request)
         return page_of(
             request,
@@ -461,7 +461,7 @@ def create_app(settings: Settings) -> FastAPI:
     def team_page(request: Request, team: str) -> Response:
         user: auth.User = request.state.user
         team = team.removesuffix(".csv")
-        if not user.is_lead and team not in user.teams:
+        if (not user.is_lead and team not in user.teams) or team not in web.store.known_values()["teams"]:
             return web.not_found(request)
         return page_of(request, {"teams": [team]}, team, "team", team_page=True)
 
@@ -490,8 +490,8 @@ def create_app(settings: Settings) -> FastAPI:
         if not csrf_ok(request, data):
             return web.error(request, 403, "Refused", "The form was not from this site.")
         agent_id = data.get("agent_id", "")
-        in_scope = user.is_lead or (
-            user.role == "coach" and agent_id in web.store.known_values(**user.scope())["agents"]
+        in_scope = (
+            user.role in ("lead", "coach") and agent_id in web.store.known_values(**user.scope())["agents"]
         )
         if not in_scope:
             return web.not_found(request)
