@@ -219,26 +219,36 @@ def period_results(
         .join(scores, scores.c.interaction_id == interactions.c.id)
         .where(*wanted)
     )
+    names = [c.name for c in query.selected_columns]
     with engine.connect() as conn:
         newest: dict[str, dict] = {}
-        for row in conn.execute(query).mappings():
+        for values in conn.execute(query):  # plain tuples: a RowMapping per row costs 5x as much
+            row = dict(zip(names, values, strict=True))
             kept = newest.get(row["interaction_id"])
             if kept is None or row["scored_at"] > kept["scored_at"]:
-                newest[row["interaction_id"]] = dict(row)
-        pairs = [(r["interaction_id"], r["rubric"]) for r in newest.values()]
+                newest[row["interaction_id"]] = row
+        rubric_of = {iid: r["rubric"] for iid, r in newest.items()}
+        ids = list(rubric_of)
         crit: list[dict] = []
-        for start in range(0, len(pairs), 500):
-            chunk = pairs[start : start + 500]
-            ids = [i for i, _ in chunk]
-            keep = set(chunk)
-            rows = conn.execute(
+        for start in range(0, len(ids), 500):
+            found = conn.execute(
                 select(
                     criterion_results.c.interaction_id,
                     criterion_results.c.rubric,
                     criterion_results.c.criterion,
                     criterion_results.c.result,
                     criterion_results.c.original,
-                ).where(criterion_results.c.interaction_id.in_(ids))
-            ).mappings()
-            crit += [dict(r) for r in rows if (r["interaction_id"], r["rubric"]) in keep]
+                ).where(criterion_results.c.interaction_id.in_(ids[start : start + 500]))
+            )
+            crit += [
+                {
+                    "interaction_id": iid,
+                    "rubric": rubric,
+                    "criterion": c,
+                    "result": result,
+                    "original": original,
+                }
+                for iid, rubric, c, result, original in found
+                if rubric_of[iid] == rubric
+            ]
     return list(newest.values()), crit
