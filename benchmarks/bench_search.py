@@ -11,7 +11,6 @@ process: the same turn rows written with plain ``executemany`` into an unindexed
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -23,7 +22,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from results_table import add_rows  # benchmarks/ is the script's folder
+from results_table import add_rows, database_arguments  # benchmarks/ is the script's folder
 from tqdm import tqdm
 
 from qa_pipeline.interactions import Interaction, Turn
@@ -330,18 +329,7 @@ into an unindexed table, in the same process. Latencies in milliseconds.
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--n", type=int, default=1_000_000, help="interactions to load (default 1,000,000)")
-    parser.add_argument("--db", nargs="+", default=["sqlite", "postgresql"], choices=["sqlite", "postgresql"])
-    parser.add_argument(
-        "--no-record", action="store_true", help="print the rows, do not add them to the results"
-    )
-    parser.add_argument("--workdir", type=Path, help="keep the databases here (default: a temporary folder)")
-    parser.add_argument(
-        "--reuse", action="store_true", help="with --workdir: search what an earlier run loaded"
-    )
+    parser = database_arguments(__doc__ or "")
     args = parser.parse_args()
     print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     for db in args.db:

@@ -14,7 +14,6 @@ on 2 cores; ``--reuse`` renders from what an earlier run with the same ``--workd
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import re
@@ -27,7 +26,7 @@ from pathlib import Path
 
 from bench_search import START, load, pct  # benchmarks/ is the script's folder
 from fastapi.testclient import TestClient
-from results_table import add_rows
+from results_table import add_rows, database_arguments
 
 from qa_pipeline.settings import Settings
 from qa_pipeline.store import open_store
@@ -116,16 +115,7 @@ the same process (the framework and templates without a database). Target: p95 u
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--n", type=int, default=1_000_000, help="interactions to load (default 1,000,000)")
-    parser.add_argument("--db", nargs="+", default=["sqlite", "postgresql"], choices=["sqlite", "postgresql"])
-    parser.add_argument(
-        "--no-record", action="store_true", help="print the rows, do not add them to the results"
-    )
-    parser.add_argument("--workdir", type=Path, help="keep the databases here (default: a temporary folder)")
-    parser.add_argument("--reuse", action="store_true", help="with --workdir: use what an earlier run loaded")
+    parser = database_arguments(__doc__ or "")
     args = parser.parse_args()
     print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     for db in args.db:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 
@@ -12,3 +13,18 @@ def add_rows(path: Path, header: str, rows: list[str]) -> None:
     last_row = max(i for i, line in enumerate(lines) if line.startswith("|"))
     path.write_text("\n".join(lines[: last_row + 1] + rows + lines[last_row + 1 :]) + "\n", encoding="utf-8")
     print(f"recorded in {path}")
+
+
+def database_arguments(description: str) -> argparse.ArgumentParser:
+    """The options of the benchmarks that load N interactions into SQLite and PostgreSQL."""
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=1_000_000, help="interactions to load (default 1,000,000)")
+    parser.add_argument("--db", nargs="+", default=["sqlite", "postgresql"], choices=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--no-record", action="store_true", help="print the rows, do not add them to the results"
+    )
+    parser.add_argument("--workdir", type=Path, help="keep the databases here (default: a temporary folder)")
+    parser.add_argument("--reuse", action="store_true", help="with --workdir: use what an earlier run loaded")
+    return parser

@@ -47,6 +47,10 @@ SECURITY_HEADERS = {
 }
 
 
+class Refused(Exception):
+    """A form without the session's CSRF token: answered 403, nothing done."""
+
+
 class Web:
     """What the handlers share: settings, the store, the signing secret, the templates."""
 
@@ -138,10 +142,19 @@ def create_app(settings: Settings) -> FastAPI:
 
     async def form(request: Request) -> dict[str, str]:
         data = await request.form()
+        request.state.lists = {k: [str(v) for v in data.getlist(k)] for k in data}
         return {k: v for k, v in data.items() if isinstance(v, str)}
 
-    def csrf_ok(request: Request, data: dict[str, str]) -> bool:
-        return bool(request.state.csrf) and hmac.compare_digest(data.get("csrf", ""), request.state.csrf)
+    @app.exception_handler(Refused)
+    def refused(request: Request, exc: Refused) -> Response:
+        return web.error(request, 403, "Refused", "The form was not from this site.")
+
+    async def posted(request: Request) -> dict[str, str]:
+        """A form of a signed-in user's page, with the session's CSRF token (else Refused)."""
+        data = await form(request)
+        if not (request.state.csrf and hmac.compare_digest(data.get("csrf", ""), request.state.csrf)):
+            raise Refused()
+        return data
 
     @app.get("/login", response_class=HTMLResponse)
     def login_form(request: Request, next: str = "/", problem: str = "") -> Response:
@@ -193,9 +206,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/logout")
     async def logout(request: Request) -> Response:
-        data = await form(request)
-        if not csrf_ok(request, data):
-            return web.error(request, 403, "Refused", "The form was not from this site.")
+        await posted(request)  # refuses a form without the CSRF token
         session_id = auth.unsign(web.secret, request.cookies.get(SESSION_COOKIE))
         if session_id:
             web.store.end_session(auth.session_hash(session_id))
@@ -251,9 +262,7 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/disputes")
     async def raise_dispute(request: Request) -> Response:
         user: auth.User = request.state.user
-        data = await form(request)
-        if not csrf_ok(request, data):
-            return web.error(request, 403, "Refused", "The form was not from this site.")
+        data = await posted(request)
         item = scoped_interaction(user, data.get("interaction_id", ""))
         if item is None or user.role not in ("agent", "coach", "lead"):
             return web.not_found(request)
@@ -279,9 +288,7 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/disputes/{dispute_id}/decide")
     async def decide_dispute(request: Request, dispute_id: int) -> Response:
         user: auth.User = request.state.user
-        data = await form(request)
-        if not csrf_ok(request, data):
-            return web.error(request, 403, "Refused", "The form was not from this site.")
+        data = await posted(request)
         found = web.store.find_disputes(dispute_id=dispute_id)
         if not user.is_lead or not found or scoped_interaction(user, found[0].interaction_id) is None:
             return web.not_found(request)
@@ -433,6 +440,9 @@ def create_app(settings: Settings) -> FastAPI:
             csv_url=f"{request.url.path}.csv?{urlencode(period.query())}",
             report=reports.report(rows, crit, names, period, fcr, ratings),
             compare=reports.comparison(rows, crit, names) if team_page else None,
+            agent_links={
+                r["agent_id"]: f"/agents/{quote(r['agent_id'])}?{urlencode(period.query())}" for r in rows
+            },
             periods=reports.PERIODS,
             notice=request.query_params.get("notice", ""),
             agent_id=title if kind == "agent" else None,
@@ -468,9 +478,7 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/comments")
     async def comment(request: Request) -> Response:
         user: auth.User = request.state.user
-        data = await form(request)
-        if not csrf_ok(request, data):
-            return web.error(request, 403, "Refused", "The form was not from this site.")
+        data = await posted(request)
         item = scoped_interaction(user, data.get("interaction_id", ""))
         if item is None:
             return web.not_found(request)
@@ -486,9 +494,7 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/coaching")
     async def coaching(request: Request) -> Response:
         user: auth.User = request.state.user
-        data = await form(request)
-        if not csrf_ok(request, data):
-            return web.error(request, 403, "Refused", "The form was not from this site.")
+        data = await posted(request)
         agent_id = data.get("agent_id", "")
         in_scope = (
             user.role in ("lead", "coach") and agent_id in web.store.known_values(**user.scope())["agents"]
@@ -540,21 +546,19 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/calibration")
     async def calibration_create(request: Request) -> Response:
         user: auth.User = request.state.user
-        data = await request.form()
-        if not csrf_ok(request, {"csrf": str(data.get("csrf", ""))}):
-            return web.error(request, 403, "Refused", "The form was not from this site.")
+        data = await posted(request)
         if not user.is_lead:
             return web.not_found(request)
-        wanted = [line.strip() for line in str(data.get("interactions", "")).splitlines() if line.strip()]
+        wanted = [line.strip() for line in data.get("interactions", "").splitlines() if line.strip()]
         ids = list(dict.fromkeys(wanted))
         found = {i.id for i in web.store.load_interactions(ids)}
-        graders = [str(g) for g in data.getlist("graders")]
+        graders = request.state.lists.get("graders", [])
         known = {u.username for u in web.store.list_users() if u.role in GRADERS and not u.disabled}
         problems = [f"no interaction {i!r}" for i in ids if i not in found]
         problems += [f"{g!r} cannot grade" for g in graders if g not in known]
         if not ids or len(graders) < 2:
             problems.append("a session needs interactions and at least two graders")
-        name = str(data.get("name", "")).strip()[:200] or "calibration"
+        name = data.get("name", "").strip()[:200] or "calibration"
         if problems:
             return RedirectResponse(
                 "/calibration?" + urlencode({"notice": "; ".join(problems)}), status_code=303
@@ -642,9 +646,7 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/calibration/{session_id}/grade")
     async def calibration_grade(request: Request, session_id: int) -> Response:
         user: auth.User = request.state.user
-        data = await form(request)
-        if not csrf_ok(request, data):
-            return web.error(request, 403, "Refused", "The form was not from this site.")
+        data = await posted(request)
         session = session_for(user, session_id)
         interaction_id = data.get("interaction_id", "")
         if (
