@@ -273,13 +273,16 @@ def pct(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
 
 
-def run(db: str, n: int, workdir: Path, reuse: bool) -> list[str]:
-    server = None
+def database(db: str, workdir: Path) -> tuple[str, PostgresServer | None]:
+    """The URL of the benchmark database in ``workdir``, and the PostgreSQL server started for it."""
     if db == "sqlite":
-        url = f"sqlite:///{workdir / 'bench.db'}"
-    else:
-        server = PostgresServer(fast=False, root=workdir / "pg").start()
-        url = server.new_database("bench")
+        return f"sqlite:///{workdir / 'bench.db'}", None
+    server = PostgresServer(fast=False, root=workdir / "pg").start()
+    return server.new_database("bench"), server
+
+
+def run(db: str, n: int, workdir: Path, reuse: bool) -> list[str]:
+    url, server = database(db, workdir)
     saved = workdir / f"ingest-{db}-{n}.json"
     try:
         if reuse and saved.exists():

@@ -18,13 +18,12 @@ import os
 import platform
 import re
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench_search import START, load, pct  # benchmarks/ is the script's folder
+from bench_search import START, database, load, pct  # benchmarks/ is the script's folder
 from fastapi.testclient import TestClient
 from results_table import add_rows, database_arguments
 
@@ -32,9 +31,6 @@ from qa_pipeline.settings import Settings
 from qa_pipeline.store import open_store
 from qa_pipeline.web.app import create_app
 from qa_pipeline.web.auth import account
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from pg_server import PostgresServer
 
 RESULTS = Path(__file__).with_name("web_results.md")
 REPEATS = 20
@@ -78,12 +74,7 @@ def timings(url: str, n: int, workdir: Path) -> dict[str, list[float]]:
 
 
 def run(db: str, n: int, workdir: Path, reuse: bool) -> list[str]:
-    server = None
-    if db == "sqlite":
-        url = f"sqlite:///{workdir / 'bench.db'}"
-    else:
-        server = PostgresServer(fast=False, root=workdir / "pg").start()
-        url = server.new_database("bench")
+    url, server = database(db, workdir)
     marker = workdir / f"loaded-{db}-{n}"
     try:
         if not (reuse and marker.exists()):
