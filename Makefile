@@ -60,6 +60,7 @@ bench: install postgres
 	$(BIN)/python benchmarks/bench_scoring.py
 	$(BIN)/python benchmarks/bench_transcribe.py
 	$(BIN)/python benchmarks/bench_search.py --n $(SEARCH_N)
+	$(BIN)/python benchmarks/bench_web.py --n $(SEARCH_N)
 	$(BIN)/python benchmarks/bench_threading.py
 
 audio:  ## regenerate the demo recordings (needs espeak-ng, sox, libsox-fmt-mp3)
