@@ -228,6 +228,9 @@ def test_search_pages(site, tmp_path, store):
     one = set(re.findall(r'href="/interactions/([^"#]+)', first))
     two = set(re.findall(r'href="/interactions/([^"#]+)', second))
     assert len(one) == 5 and len(two) == 5 and not one & two and 'rel="prev"' in second
+    # the counts cover every match, not only the page shown
+    assert '<span class="pill">chat 8</span>' in first and '<span class="pill">call 2</span>' in first
+    assert "10 interaction(s) match" in first
 
 
 def test_failed_sign_ins_pause_the_account(site):

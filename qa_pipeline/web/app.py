@@ -35,6 +35,7 @@ HERE = Path(__file__).parent
 SESSION_COOKIE = "qa_session"
 LOGIN_COOKIE = "qa_login"
 OPEN_PATHS = ("/login", "/static/", "/favicon.ico")
+FACET_SPAN = 1_000  # search results counted per channel, team and flag (the best first)
 AUDIO = {".wav", ".mp3", ".flac", ".ogg", ".m4a", ".opus"}
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -363,15 +364,15 @@ def create_app(settings: Settings) -> FastAPI:
             page = max(1, min(int(query.get("page", "1")), MAX_LIMIT // size))
         except ValueError:
             page = 1
-        hits, more = [], False
+        hits, more, found = [], False, []
+        fetched = min(MAX_LIMIT, max(page * size + 1, FACET_SPAN))
         if not problems:
             try:
-                found = web.store.search(text, filters, page * size + 1)
+                found = web.store.search(text, filters, fetched)
             except Exception as exc:  # a query the backend refuses: shown, never a 500
                 problems.append(str(exc))
-                found = []
             hits, more = found[(page - 1) * size : page * size], len(found) > page * size
-        facets = _facets(hits)
+        facets = _facets(found)
         base = {k: v for k, v in query.items() if k != "page" and v}
         return web.page(
             request,
@@ -387,6 +388,8 @@ def create_app(settings: Settings) -> FastAPI:
             next_url=f"/search?{urlencode({**base, 'page': page + 1})}" if more else None,
             problems=problems,
             facets=facets,
+            counted=len(found),
+            all_counted=len(found) < fetched,
             known=known,
             flags=[(ANY_FLAG, "any flag"), *FLAG_LABELS.items()],
             criteria=[(cid, c.name) for cid, c in web.criteria.items()],
@@ -691,7 +694,7 @@ def _audio_file(source: str | None) -> Path | None:
 
 
 def _facets(hits: list[Any]) -> dict[str, list[tuple[str, int]]]:
-    """Counts on this page of results, per channel, team and flag."""
+    """Counts of the results, per channel, team and flag."""
     counts: dict[str, dict[str, int]] = {"channel": {}, "team": {}, "flag": {}}
     for h in hits:
         counts["channel"][h.channel] = counts["channel"].get(h.channel, 0) + 1
