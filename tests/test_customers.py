@@ -139,6 +139,22 @@ def test_first_contact_results_wait_for_the_window_and_explain_themselves(engine
     assert after["chat:t:5"][0] == "pending"
 
 
+def test_the_pages_first_contact_results_are_the_stores(store, rubric):
+    """Agent and team pages judge first contact from the rows they read: the same answers."""
+    items = [
+        contact(1, "A", 0),
+        contact(2, "A", 2.5),
+        contact(3, "B", 1),
+        contact(4, None, 0),
+        contact(5, "C", 20),
+    ]
+    store.save_interactions(items)
+    store.save_scores(score_interactions(items, rubric))
+    rows, _ = store.period_results(agents=["a1"])
+    assert store.first_contacts_of(rows, 7) == store.first_contact_results(None, 7)
+    assert {r[0] for r in store.first_contacts_of(rows, 7).values()} == {"no", "yes", "pending", None}
+
+
 def test_scorecards_show_the_fcr_rate_and_the_repeat_behind_it(engine, store, rubric, tmp_path: Path):
     items = [
         contact(1, "A", 0, "a1"),

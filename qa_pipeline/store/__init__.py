@@ -29,8 +29,10 @@ from qa_pipeline.schema import (
 from qa_pipeline.store import account_rows, coaching_rows, dispute_rows, feedback_rows
 from qa_pipeline.store.engine import FTS_TABLE, connect, schema_state
 from qa_pipeline.store.interaction_rows import (
+    contact_horizon,
     fingerprint,
     first_contact_results,
+    first_contacts_of,
     known_values,
     latest_start,
     link_repeat_contacts,
@@ -147,6 +149,12 @@ class Store:
 
     def save_quarantined(self, items: Iterable[Quarantined], run_id: str | None = None) -> int:
         return save_quarantined(self.engine, items, run_id)
+
+    def first_contacts_of(
+        self, rows: Sequence[dict], window_days: float
+    ) -> dict[str, tuple[str | None, str]]:
+        """First-contact results of ``period_results`` rows (one query for the horizon)."""
+        return first_contacts_of(rows, contact_horizon(self.engine), window_days)
 
     def first_contact_results(
         self, ids: Sequence[str] | None, window_days: float

@@ -160,7 +160,6 @@ def first_contact_results(
     The horizon is the newest stored contact with a customer key: an interaction counts as
     resolved at first contact only once the stored data reaches past its window.
     """
-    from sqlalchemy import func
 
     from qa_pipeline.customers import first_contact
 
@@ -169,10 +168,8 @@ def first_contact_results(
     if ids is not None:
         heads = heads.where(interactions.c.id.in_(list(ids)))
         links = links.where(repeat_contacts.c.interaction_id.in_(list(ids)))
+    horizon = contact_horizon(engine)
     with engine.connect() as conn:
-        horizon = conn.execute(
-            select(func.max(interactions.c.started_at)).where(interactions.c.customer_key.is_not(None))
-        ).scalar_one_or_none()
         repeats = {r["interaction_id"]: dict(r) for r in conn.execute(links).mappings()}
         rows = conn.execute(heads).all()
     return {
@@ -180,7 +177,35 @@ def first_contact_results(
             aware(r.started_at) if r.started_at else None,
             r.customer_key,
             repeats.get(r.id),
-            aware(horizon) if horizon else None,
+            horizon,
+            window_days,
+        )
+        for r in rows
+    }
+
+
+def contact_horizon(engine: Engine) -> datetime | None:
+    """The newest stored contact with a customer key: how far first-contact windows can be judged."""
+    with engine.connect() as conn:
+        newest = conn.execute(
+            select(func.max(interactions.c.started_at)).where(interactions.c.customer_key.is_not(None))
+        ).scalar_one_or_none()
+    return aware(newest) if newest else None
+
+
+def first_contacts_of(
+    rows: Sequence[dict], horizon: datetime | None, window_days: float
+) -> dict[str, tuple[str | None, str]]:
+    """First-contact resolution of rows that carry their customer key and repeat contact
+    (``period_results``), without another query per interaction."""
+    from qa_pipeline.customers import first_contact
+
+    return {
+        r["interaction_id"]: first_contact(
+            aware(r["started_at"]) if r["started_at"] else None,
+            r["customer_key"],
+            {k: r[k] for k in ("repeat_id", "repeat_channel", "gap_s")} if r.get("repeat_id") else None,
+            horizon,
             window_days,
         )
         for r in rows

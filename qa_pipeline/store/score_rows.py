@@ -19,6 +19,7 @@ from qa_pipeline.faults import checkpoint
 from qa_pipeline.schema import (
     criterion_results,
     interactions,
+    repeat_contacts,
     scores,
 )
 
@@ -191,7 +192,8 @@ def period_results(
     until: datetime | None = None,
 ) -> tuple[list[dict], list[dict]]:
     """The interactions of these agents and/or teams started in [since, until), each with its
-    newest score, and those scores' criterion results: what an agent or team page counts.
+    newest score (and its repeat contact, if any), and those scores' criterion results: what
+    an agent or team page counts.
     The interactions are found first, on their (agent|team, started_at) indexes."""
     wanted: list[ColumnElement[bool]] = []
     if agents is not None:
@@ -211,12 +213,17 @@ def period_results(
             interactions.c.channel,
             interactions.c.started_at,
             interactions.c.metadata,
+            interactions.c.customer_key,
             scores.c.rubric,
             scores.c.score,
             scores.c.flags,
             scores.c.scored_at,
+            repeat_contacts.c.repeat_id,
+            repeat_contacts.c.repeat_channel,
+            repeat_contacts.c.gap_s,
         )
         .join(scores, scores.c.interaction_id == interactions.c.id)
+        .outerjoin(repeat_contacts, repeat_contacts.c.interaction_id == interactions.c.id)
         .where(*wanted)
     )
     names = [c.name for c in query.selected_columns]

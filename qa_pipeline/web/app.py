@@ -429,7 +429,7 @@ def create_app(settings: Settings) -> FastAPI:
             headers = {"Content-Disposition": disposition}
             return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
         ids = [r["interaction_id"] for r in rows]
-        fcr = web.store.first_contact_results(ids, settings.fcr_window_days)
+        fcr = web.store.first_contacts_of(rows, settings.fcr_window_days)
         ratings = web.store.csat_of(ids)
         before, after = period.step(-1), period.step(1)
         return web.page(
