@@ -7,6 +7,7 @@ replaced by id, so running the same night twice leaves one copy of everything.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,7 @@ from qa_pipeline.store.interaction_rows import (
     fingerprint,
     first_contact_results,
     first_contacts_of,
+    has_interactions,
     known_values,
     latest_start,
     link_repeat_contacts,
@@ -107,9 +109,22 @@ class Store:
     ``open_store``); subclassing this one keeps what it does not change.
     """
 
+    # Lists for menus and the contact horizon change with a nightly run, not per page: a
+    # process keeps them this long (and forgets them when it stores interactions itself).
+    CACHE_SECONDS = 60.0
+
     def __init__(self, url: str):
         self.url = url
         self.engine = connect(url)
+        self._cache: dict[Any, tuple[float, Any]] = {}
+
+    def _cached(self, key: Any, compute: Any) -> Any:
+        now = time.monotonic()
+        hit = self._cache.get(key)
+        if hit is None or now - hit[0] > self.CACHE_SECONDS:
+            hit = (now, compute())
+            self._cache[key] = hit
+        return hit[1]
 
     @property
     def display_url(self) -> str:
@@ -124,6 +139,7 @@ class Store:
         self, items: Sequence[Interaction], run_id: str | None = None, fcr_window_days: float = 7.0
     ) -> None:
         save_interactions(self.engine, items, run_id, fcr_window_days)
+        self._cache.clear()
 
     def load_interactions(self, ids: Sequence[str]) -> list[Interaction]:
         return load_interactions(self.engine, ids)
@@ -136,7 +152,16 @@ class Store:
     def known_values(
         self, agents: Sequence[str] | None = None, teams: Sequence[str] | None = None
     ) -> dict[str, list[str]]:
-        return known_values(self.engine, agents, teams)
+        key = ("known", None if agents is None else tuple(agents), None if teams is None else tuple(teams))
+        return self._cached(key, lambda: known_values(self.engine, agents, teams))
+
+    def has_interactions(
+        self, agents: Sequence[str] | None = None, teams: Sequence[str] | None = None
+    ) -> bool:
+        return has_interactions(self.engine, agents, teams)
+
+    def contact_horizon(self) -> datetime | None:
+        return self._cached("horizon", lambda: contact_horizon(self.engine))
 
     def stored_in_run(self, ids: Sequence[str], run_id: str | None) -> dict[str, str | None]:
         return stored_in_run(self.engine, ids, run_id)
@@ -154,12 +179,12 @@ class Store:
         self, rows: Sequence[dict], window_days: float
     ) -> dict[str, tuple[str | None, str]]:
         """First-contact results of ``period_results`` rows (one query for the horizon)."""
-        return first_contacts_of(rows, contact_horizon(self.engine), window_days)
+        return first_contacts_of(rows, self.contact_horizon(), window_days)
 
     def first_contact_results(
         self, ids: Sequence[str] | None, window_days: float
     ) -> dict[str, tuple[str | None, str]]:
-        return first_contact_results(self.engine, ids, window_days)
+        return first_contact_results(self.engine, ids, window_days, self.contact_horizon())
 
     def start_run(self, run_id: str, night: str | None) -> list[str]:
         return start_run(self.engine, run_id, night)

@@ -153,12 +153,13 @@ def link_repeat_contacts(conn: Connection, keys: Iterable[str], window_days: flo
 
 
 def first_contact_results(
-    engine: Engine, ids: Sequence[str] | None, window_days: float
+    engine: Engine, ids: Sequence[str] | None, window_days: float, horizon: datetime | None = None
 ) -> dict[str, tuple[str | None, str]]:
     """First-contact resolution (result, explanation) of these interactions (None: all of them).
 
     The horizon is the newest stored contact with a customer key: an interaction counts as
-    resolved at first contact only once the stored data reaches past its window.
+    resolved at first contact only once the stored data reaches past its window
+    (``horizon``: that newest contact, when the caller knows it).
     """
 
     from qa_pipeline.customers import first_contact
@@ -168,7 +169,7 @@ def first_contact_results(
     if ids is not None:
         heads = heads.where(interactions.c.id.in_(list(ids)))
         links = links.where(repeat_contacts.c.interaction_id.in_(list(ids)))
-    horizon = contact_horizon(engine)
+    horizon = horizon or contact_horizon(engine)
     with engine.connect() as conn:
         repeats = {r["interaction_id"]: dict(r) for r in conn.execute(links).mappings()}
         rows = conn.execute(heads).all()
@@ -238,6 +239,19 @@ def known_values(
         named = select(interactions.c.team).distinct().where(interactions.c.team.is_not(None), *scope)
         teams = conn.execute(named).scalars().all()
     return {"agents": sorted(agents), "teams": sorted(teams)}
+
+
+def has_interactions(
+    engine: Engine, agents: Sequence[str] | None = None, teams: Sequence[str] | None = None
+) -> bool:
+    """Whether any interaction of these agents / teams is stored (an index seek)."""
+    query = select(interactions.c.id).limit(1)
+    if agents is not None:
+        query = query.where(interactions.c.agent_id.in_(list(agents)))
+    if teams is not None:
+        query = query.where(interactions.c.team.in_(list(teams)))
+    with engine.connect() as conn:
+        return conn.execute(query).first() is not None
 
 
 def latest_start(

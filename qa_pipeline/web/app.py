@@ -458,7 +458,7 @@ def create_app(settings: Settings) -> FastAPI:
         agent_id = agent_id.removesuffix(".csv")
         if user.role == "agent" and agent_id != user.agent_id:
             return web.not_found(request)
-        if agent_id not in web.store.known_values(**user.scope())["agents"]:  # unknown, or not theirs
+        if not web.store.has_interactions([agent_id], user.scope().get("teams")):  # unknown, or not theirs
             return web.not_found(request)
         return page_of(
             request,
@@ -474,7 +474,7 @@ def create_app(settings: Settings) -> FastAPI:
     def team_page(request: Request, team: str) -> Response:
         user: auth.User = request.state.user
         team = team.removesuffix(".csv")
-        if (not user.is_lead and team not in user.teams) or team not in web.store.known_values()["teams"]:
+        if (not user.is_lead and team not in user.teams) or not web.store.has_interactions(teams=[team]):
             return web.not_found(request)
         return page_of(request, {"teams": [team]}, team, "team", team_page=True)
 
@@ -499,9 +499,8 @@ def create_app(settings: Settings) -> FastAPI:
         user: auth.User = request.state.user
         data = await posted(request)
         agent_id = data.get("agent_id", "")
-        in_scope = (
-            user.role in ("lead", "coach") and agent_id in web.store.known_values(**user.scope())["agents"]
-        )
+        teams = user.scope().get("teams")
+        in_scope = user.role in ("lead", "coach") and web.store.has_interactions([agent_id], teams)
         if not in_scope:
             return web.not_found(request)
         wanted = [w.strip() for w in data.get("interactions", "").split() if w.strip()]
