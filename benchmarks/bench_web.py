@@ -111,7 +111,7 @@ def main() -> None:
     print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     for db in args.db:
         with tempfile.TemporaryDirectory(prefix="qa-bench-web-") as scratch:
-            workdir = (args.workdir / db) if args.workdir else Path(scratch)
+            workdir = (args.workdir.resolve() / db) if args.workdir else Path(scratch)
             workdir.mkdir(parents=True, exist_ok=True)
             rows = run(db, args.n, workdir, args.reuse)
         print("\n".join(rows))

@@ -153,13 +153,13 @@ def link_repeat_contacts(conn: Connection, keys: Iterable[str], window_days: flo
 
 
 def first_contact_results(
-    engine: Engine, ids: Sequence[str] | None, window_days: float, horizon: datetime | None = None
+    engine: Engine, ids: Sequence[str] | None, window_days: float, horizon: datetime | bool | None = False
 ) -> dict[str, tuple[str | None, str]]:
     """First-contact resolution (result, explanation) of these interactions (None: all of them).
 
     The horizon is the newest stored contact with a customer key: an interaction counts as
     resolved at first contact only once the stored data reaches past its window
-    (``horizon``: that newest contact, when the caller knows it).
+    (``horizon``: that newest contact, or None for none, when the caller knows it).
     """
 
     from qa_pipeline.customers import first_contact
@@ -169,7 +169,8 @@ def first_contact_results(
     if ids is not None:
         heads = heads.where(interactions.c.id.in_(list(ids)))
         links = links.where(repeat_contacts.c.interaction_id.in_(list(ids)))
-    horizon = horizon or contact_horizon(engine)
+    if horizon is False:  # not given: look it up (None is an answer: no contact has a customer key)
+        horizon = contact_horizon(engine)
     with engine.connect() as conn:
         repeats = {r["interaction_id"]: dict(r) for r in conn.execute(links).mappings()}
         rows = conn.execute(heads).all()
@@ -178,7 +179,7 @@ def first_contact_results(
             aware(r.started_at) if r.started_at else None,
             r.customer_key,
             repeats.get(r.id),
-            horizon,
+            horizon if isinstance(horizon, datetime) else None,
             window_days,
         )
         for r in rows

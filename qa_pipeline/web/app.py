@@ -25,7 +25,7 @@ from qa_pipeline import calibration, disputes
 from qa_pipeline.contracts import FLAG_LABELS
 from qa_pipeline.errors import QAError
 from qa_pipeline.rubric import criterion_names
-from qa_pipeline.search import ANY_FLAG, MAX_LIMIT, SearchFilters, check_filters
+from qa_pipeline.search import ANY_FLAG, MAX_LIMIT, SearchFilters, check_filters, query_terms
 from qa_pipeline.settings import Settings
 from qa_pipeline.store import Store, open_store
 from qa_pipeline.web import auth, pages, reports
@@ -365,7 +365,10 @@ def create_app(settings: Settings) -> FastAPI:
         except ValueError:
             page = 1
         hits, more, found = [], False, []
-        fetched = min(MAX_LIMIT, max(page * size + 1, FACET_SPAN))
+        # Counting the best 1,000 matches costs a text search more ranking (and, under a rare
+        # filter, a wider window); a listing by filters alone reads them cheaply.
+        wanted = page * size + 1
+        fetched = min(MAX_LIMIT, wanted if query_terms(text) else max(wanted, FACET_SPAN))
         if not problems:
             try:
                 found = web.store.search(text, filters, fetched)
@@ -390,6 +393,7 @@ def create_app(settings: Settings) -> FastAPI:
             facets=facets,
             counted=len(found),
             all_counted=len(found) < fetched,
+            page_counted=len(found) == wanted and fetched == wanted,
             known=known,
             flags=[(ANY_FLAG, "any flag"), *FLAG_LABELS.items()],
             criteria=[(cid, c.name) for cid, c in web.criteria.items()],
