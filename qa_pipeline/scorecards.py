@@ -24,7 +24,7 @@ from qa_pipeline.faults import checkpoint
 from qa_pipeline.interactions import content_hash, replacing
 from qa_pipeline.store import Store
 from qa_pipeline.web.pages import STYLESHEET, environment
-from qa_pipeline.web.reports import Period, comparison, period_of, report
+from qa_pipeline.web.reports import Period, comparison, period_of, report, tally
 from qa_pipeline.web.views import interaction_page
 
 PERIODS = {"day": "D", "week": "W", "month": "M"}
@@ -264,7 +264,7 @@ def write_agent_page(
     agent page template (without its forms), with the sentences behind the lowest scores."""
     names = {cid: getattr(c, "name", cid) for cid, c in criteria.items()}
     period = _span(rows)
-    report_data = report(rows, crit, names, period, fcr, ratings)
+    report_data = report(rows, tally(rows, crit), names, period, fcr, ratings)
     evidence = {}
     lowest = [r["interaction_id"] for r in report_data["lowest"]]
     for item in store.load_interactions(lowest):
@@ -306,7 +306,7 @@ def render_index(frame: pd.DataFrame, rows: list[dict], crit: list[dict], criter
             teams.append(
                 (
                     str(team),
-                    comparison(mine, [c for c in crit if c["interaction_id"] in ids], names),
+                    comparison(mine, tally(mine, [c for c in crit if c["interaction_id"] in ids]), names),
                     float(scored.mean()) if len(scored) else None,
                     len(group),
                 )

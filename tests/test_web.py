@@ -658,3 +658,27 @@ def test_sql_in_every_form_field_and_path_is_harmless(site, store):
     comments = store.find_comments(["chat:t:1"])
     assert [c.text for c in comments] == HOSTILE[:-1] and all(c.criterion is None for c in comments)
     assert store.find_disputes() == [] and store.calibrations() == []
+
+
+def test_the_database_counts_criterion_results_as_the_pages_did(store, rubric):
+    """``period_counts`` (SQL, per agent, day, criterion and result) equals counting the rows."""
+    from datetime import UTC, datetime
+
+    from qa_pipeline.web.reports import tally
+
+    populate(store, rubric)
+    newer = rubric.model_copy(update={"version": rubric.version + 1})  # a second score: the newest counts
+    items = store.load_interactions(["chat:t:1", "chat:t:2"])
+    from qa_pipeline.scoring import score_interactions
+
+    store.save_scores(score_interactions(items, newer))
+    for scope in ({"teams": ["billing"]}, {"agents": ["a2", "a3"]}, {}):
+        since, until = datetime(2026, 11, 20, tzinfo=UTC), datetime(2026, 11, 21, tzinfo=UTC)
+        rows, crit = store.period_results(since=since, until=until, **scope)
+        expected = sorted(tally(rows, crit), key=lambda c: (c["agent_id"], c["criterion"], c["result"]))
+        counted = sorted(
+            store.period_counts(since=since, until=until, **scope),
+            key=lambda c: (c["agent_id"], c["criterion"], c["result"]),
+        )
+        assert counted == expected and counted, scope
+        assert {c["day"].isoformat() for c in counted} == {"2026-11-20"}

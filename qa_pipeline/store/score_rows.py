@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     ColumnElement,
     Engine,
+    case,
     delete,
+    exists,
+    func,
     insert,
     select,
     update,
@@ -190,20 +193,13 @@ def period_results(
     teams: Sequence[str] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    with_criteria: bool = True,
 ) -> tuple[list[dict], list[dict]]:
     """The interactions of these agents and/or teams started in [since, until), each with its
     newest score (and its repeat contact, if any), and those scores' criterion results: what
     an agent or team page counts.
     The interactions are found first, on their (agent|team, started_at) indexes."""
-    wanted: list[ColumnElement[bool]] = []
-    if agents is not None:
-        wanted.append(interactions.c.agent_id.in_(list(agents)))
-    if teams is not None:
-        wanted.append(interactions.c.team.in_(list(teams)))
-    if since is not None:
-        wanted.append(interactions.c.started_at >= since)
-    if until is not None:
-        wanted.append(interactions.c.started_at < until)
+    wanted = _period_filter(agents, teams, since, until)
     query = (
         select(
             interactions.c.id.label("interaction_id"),
@@ -221,6 +217,13 @@ def period_results(
             repeat_contacts.c.repeat_id,
             repeat_contacts.c.repeat_channel,
             repeat_contacts.c.gap_s,
+            exists()
+            .where(
+                criterion_results.c.interaction_id == scores.c.interaction_id,
+                criterion_results.c.rubric == scores.c.rubric,
+                criterion_results.c.result != "na",
+            )
+            .label("applicable"),
         )
         .join(scores, scores.c.interaction_id == interactions.c.id)
         .outerjoin(repeat_contacts, repeat_contacts.c.interaction_id == interactions.c.id)
@@ -235,7 +238,7 @@ def period_results(
             if kept is None or row["scored_at"] > kept["scored_at"]:
                 newest[row["interaction_id"]] = row
         rubric_of = {iid: r["rubric"] for iid, r in newest.items()}
-        ids = list(rubric_of)
+        ids = list(rubric_of) if with_criteria else []  # the pages count them in SQL (period_counts)
         crit: list[dict] = []
         for start in range(0, len(ids), 500):
             found = conn.execute(
@@ -259,3 +262,67 @@ def period_results(
                 if rubric_of[iid] == rubric
             ]
     return list(newest.values()), crit
+
+
+def _period_filter(
+    agents: Sequence[str] | None, teams: Sequence[str] | None, since: datetime | None, until: datetime | None
+) -> list[ColumnElement[bool]]:
+    wanted: list[ColumnElement[bool]] = []
+    if agents is not None:
+        wanted.append(interactions.c.agent_id.in_(list(agents)))
+    if teams is not None:
+        wanted.append(interactions.c.team.in_(list(teams)))
+    if since is not None:
+        wanted.append(interactions.c.started_at >= since)
+    if until is not None:
+        wanted.append(interactions.c.started_at < until)
+    return wanted
+
+
+def period_counts(
+    engine: Engine,
+    agents: Sequence[str] | None = None,
+    teams: Sequence[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[dict]:
+    """Criterion results of the newest score of each interaction in the period, counted in the
+    database per agent, day (UTC), criterion and result, with how many a dispute decided:
+    what the pages count, without reading every result (a team week: 25,000 rows)."""
+    newest = (
+        select(func.max(scores.c.scored_at))
+        .where(scores.c.interaction_id == interactions.c.id)
+        .correlate(interactions)
+        .scalar_subquery()
+    )
+    day = func.date(interactions.c.started_at)
+    query = (
+        select(
+            interactions.c.agent_id,
+            day,
+            criterion_results.c.criterion,
+            criterion_results.c.result,
+            func.count(),
+            func.sum(case((criterion_results.c.original.is_not(None), 1), else_=0)),
+        )
+        .join(scores, scores.c.interaction_id == interactions.c.id)
+        .join(
+            criterion_results,
+            (criterion_results.c.interaction_id == scores.c.interaction_id)
+            & (criterion_results.c.rubric == scores.c.rubric),
+        )
+        .where(*_period_filter(agents, teams, since, until), scores.c.scored_at == newest)
+        .group_by(interactions.c.agent_id, day, criterion_results.c.criterion, criterion_results.c.result)
+    )
+    with engine.connect() as conn:
+        return [
+            {
+                "agent_id": agent,
+                "day": date.fromisoformat(str(when)[:10]) if when is not None else None,
+                "criterion": criterion,
+                "result": result,
+                "n": int(n),
+                "decided": int(decided or 0),
+            }
+            for agent, when, criterion, result, n, decided in conn.execute(query)
+        ]

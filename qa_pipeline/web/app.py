@@ -424,14 +424,16 @@ def create_app(settings: Settings) -> FastAPI:
             teams = [t for t in (teams or scope["teams"]) if t in scope["teams"]]
         period = chosen_period(request, agents, teams)
         since, until = period.bounds()
-        rows, crit = web.store.period_results(agents, teams, since, until)
         names = {cid: c.name for cid, c in web.criteria.items()}
         if request.url.path.endswith(".csv"):
+            rows, crit = web.store.period_results(agents, teams, since, until)
             body = reports.csv_export(rows, crit, names)
             filename = f"{kind}-{title}-{period.start.isoformat()}.csv".replace('"', "")
             disposition = f'attachment; filename="{filename}"'
             headers = {"Content-Disposition": disposition}
             return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
+        rows, _ = web.store.period_results(agents, teams, since, until, with_criteria=False)
+        counts = web.store.period_counts(agents, teams, since, until)
         ids = [r["interaction_id"] for r in rows]
         fcr = web.store.first_contacts_of(rows, settings.fcr_window_days)
         ratings = web.store.csat_of(ids)
@@ -445,8 +447,8 @@ def create_app(settings: Settings) -> FastAPI:
             prev_url=f"?{urlencode(before.query())}" if before else None,
             next_url=f"?{urlencode(after.query())}" if after else None,
             csv_url=f"{request.url.path}.csv?{urlencode(period.query())}",
-            report=reports.report(rows, crit, names, period, fcr, ratings),
-            compare=reports.comparison(rows, crit, names) if team_page else None,
+            report=reports.report(rows, counts, names, period, fcr, ratings),
+            compare=reports.comparison(rows, counts, names) if team_page else None,
             agent_links={
                 r["agent_id"]: f"/agents/{quote(r['agent_id'])}?{urlencode(period.query())}" for r in rows
             },

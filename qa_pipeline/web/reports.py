@@ -132,57 +132,81 @@ def _avg(values: list[float]) -> float | None:
     return mean(values) if values else None
 
 
+def tally(rows: list[dict], crit: list[dict]) -> list[dict]:
+    """``crit`` (criterion results of the rows' newest scores) counted as the store's
+    ``period_counts`` counts them: per agent, UTC day, criterion and result."""
+    who = {r["interaction_id"]: (r["agent_id"], _day(r["started_at"])) for r in rows}
+    counted: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for c in crit:
+        if c["interaction_id"] in who:
+            slot = counted[(*who[c["interaction_id"]], c["criterion"], c["result"])]
+            slot[0] += 1
+            slot[1] += c.get("original") is not None
+    return [
+        {"agent_id": a, "day": d, "criterion": c, "result": res, "n": n, "decided": decided}
+        for (a, d, c, res), (n, decided) in counted.items()
+    ]
+
+
+def _day(when: datetime | None) -> date | None:
+    if when is None:
+        return None
+    return (when.astimezone(UTC) if when.tzinfo else when).date()
+
+
+def _rate(counts: dict[str, int]) -> tuple[int, int]:
+    """(passed, applicable) of a criterion's counts by result."""
+    return counts.get("pass", 0), counts.get("pass", 0) + counts.get("fail", 0)
+
+
 def report(
     rows: list[dict],
-    crit: list[dict],
+    counts: list[dict],
     names: dict[str, str],
     period: Period,
     fcr: dict[str, tuple[str | None, str]],
     ratings: dict[str, tuple[float, float]] | None = None,
 ) -> dict[str, Any]:
-    """What an agent or team page shows for these interactions (newest score of each)."""
+    """What an agent or team page shows for these interactions (newest score of each), from
+    their criterion results counted per agent, day, criterion and result (``tally``)."""
     rated = ratings or {}
-    results: dict[str, dict[str, str]] = defaultdict(dict)
-    overridden: dict[str, int] = defaultdict(int)
-    for c in crit:
-        results[c["interaction_id"]][c["criterion"]] = c["result"]
-        overridden[c["criterion"]] += c.get("original") is not None
-    scored = [r for r in rows if any(v != "na" for v in results[r["interaction_id"]].values())]
-    scored_ids = {r["interaction_id"] for r in scored}
+    totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    decided: dict[str, int] = defaultdict(int)
+    span = (period.end - period.start).days
+    per_bucket: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for c in counts:
+        totals[c["criterion"]][c["result"]] += c["n"]
+        decided[c["criterion"]] += c["decided"]
+        if c["day"] is not None:
+            per_bucket[(_bucket(c["day"], span), c["criterion"])][c["result"]] += c["n"]
+    scored = [r for r in rows if r["applicable"]]
     all_na = len(rows) - len(scored)
     criteria = []
-    for cid in sorted({c["criterion"] for c in crit}, key=lambda x: names.get(x, x)):
-        outcomes = [results[r["interaction_id"]].get(cid) for r in rows]
-        passed, failed = outcomes.count("pass"), outcomes.count("fail")
-        applicable = passed + failed
+    for cid in sorted(totals, key=lambda x: names.get(x, x)):
+        passed, applicable = _rate(totals[cid])
         criteria.append(
             {
                 "id": cid,
                 "name": names.get(cid, cid),
                 "passed": passed,
                 "applicable": applicable,
-                "na": outcomes.count("na"),
+                "na": totals[cid].get("na", 0),
                 "rate": 100.0 * passed / applicable if applicable else None,
-                "overridden": overridden[cid],
+                "overridden": decided[cid],
             }
         )
-    span = (period.end - period.start).days
     buckets: dict[str, list[dict]] = defaultdict(list)
-    for r in rows:
+    for r in scored:
         if r["started_at"] is not None:
-            buckets[_bucket(r["started_at"].date(), span)].append(r)
-    order = sorted(buckets)
-    score_trend = chart(
-        "Average score",
-        [(b, _avg([r["score"] for r in buckets[b] if r["interaction_id"] in scored_ids])) for b in order],
-    )
+            buckets[_bucket(_day(r["started_at"]), span)].append(r)  # type: ignore[arg-type]
+    order = sorted({b for b, _ in per_bucket} | set(buckets))
+    score_trend = chart("Average score", [(b, _avg([r["score"] for r in buckets[b]])) for b in order])
     trends = []
     for c in criteria:
         series = []
         for b in order:
-            outcomes = [results[r["interaction_id"]].get(c["id"]) for r in buckets[b]]
-            applicable = outcomes.count("pass") + outcomes.count("fail")
-            series.append((b, 100.0 * outcomes.count("pass") / applicable if applicable else None))
+            passed, applicable = _rate(per_bucket[(b, str(c["id"]))])
+            series.append((b, 100.0 * passed / applicable if applicable else None))
         trends.append(chart(f"{c['name']}: pass rate", series))
     bins = [0] * 10
     for r in scored:
@@ -245,31 +269,25 @@ def _csat(given: list[tuple[float, float]]) -> str:
     return f"{mean(100 * r / s for r, s in given):.0f}% ({len(given)})"  # mixed surveys: as a share
 
 
-def comparison(rows: list[dict], crit: list[dict], names: dict[str, str]) -> dict[str, Any]:
+def comparison(rows: list[dict], counts: list[dict], names: dict[str, str]) -> dict[str, Any]:
     """One line per agent of a team: interactions, average score, pass rate per criterion."""
     by_agent: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
         by_agent[r["agent_id"]].append(r)
-    results: dict[str, dict[str, str]] = defaultdict(dict)
-    for c in crit:
-        results[c["interaction_id"]][c["criterion"]] = c["result"]
-    criteria = sorted({c["criterion"] for c in crit}, key=lambda x: names.get(x, x))
+    results: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for c in counts:
+        results[(c["agent_id"], c["criterion"])][c["result"]] += c["n"]
+    criteria = sorted({c["criterion"] for c in counts}, key=lambda x: names.get(x, x))
     lines = []
     for agent, mine in sorted(by_agent.items()):
-        scored = [r for r in mine if any(v != "na" for v in results[r["interaction_id"]].values())]
-        rates = []
-        for cid in criteria:
-            outcomes = [results[r["interaction_id"]].get(cid) for r in mine]
-            applicable = outcomes.count("pass") + outcomes.count("fail")
-            rates.append((outcomes.count("pass"), applicable))
         handle = _avg([v for r in mine if (v := _metric(r["metadata"], "handle_time_s")) is not None])
         lines.append(
             {
                 "agent_id": agent,
                 "agent_name": mine[0]["agent_name"] or agent,
                 "count": len(mine),
-                "average": _avg([r["score"] for r in scored]),
-                "rates": rates,
+                "average": _avg([r["score"] for r in mine if r["applicable"]]),
+                "rates": [_rate(results[(agent, cid)]) for cid in criteria],
                 "handle_time": duration(handle),
                 "flags": sum(len(r["flags"] or []) for r in mine),
             }
