@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from qa_pipeline.contracts import InteractionScore
+from qa_pipeline.contracts import InteractionScore, Override
 from qa_pipeline.errors import QAError
 from qa_pipeline.feedback import correction, keyed
 from qa_pipeline.overrides import apply_overrides
@@ -53,31 +53,32 @@ def decide(
     store: Store, dispute_id: int, accept: bool, lead: str, decision: str, rubrics: list[Path]
 ) -> None:
     """Accept or reject an open dispute. Accepting overrides the stored scores and stores the
-    grader correction (the disputed turn's text, when one was named or the machine pointed at one)."""
+    grader correction (the disputed turn's text, when one was named or the machine pointed at
+    one): everything is worked out first, then stored in one transaction with the decision."""
     [dispute] = store.find_disputes(dispute_id=dispute_id) or [None]
     if dispute is None:
         raise QAError(f"no dispute #{dispute_id}")
-    record = None
-    if accept:
-        turn = "" if dispute.turn is None else str(dispute.turn)
-        row = {
-            "interaction_id": dispute.interaction_id,
-            "criterion": dispute.criterion,
-            "result": dispute.requested,
-            "grader": lead,
-            "reason": f"dispute #{dispute_id}: {dispute.comment}" + (f" / {decision}" if decision else ""),
-            "turn": turn,
-            "rubric": dispute.rubric,
-        }
-        problem, found = correction(store, row)
-        record = keyed(found, f"dispute #{dispute_id}", datetime.now(UTC)) if not problem else None
-    store.decide_dispute(dispute_id, "accepted" if accept else "rejected", lead, decision.strip()[:4000])
     if not accept:
+        store.decide_dispute(dispute_id, "rejected", lead, decision.strip()[:4000])
         return
-    if record is not None:
-        store.save_feedback([record])
-    overrides = store.accepted_overrides([dispute.interaction_id]).get(dispute.interaction_id, [])
+    turn = "" if dispute.turn is None else str(dispute.turn)
+    row = {
+        "interaction_id": dispute.interaction_id,
+        "criterion": dispute.criterion,
+        "result": dispute.requested,
+        "grader": lead,
+        "reason": f"dispute #{dispute_id}: {dispute.comment}" + (f" / {decision}" if decision else ""),
+        "turn": turn,
+        "rubric": dispute.rubric,
+    }
+    problem, found = correction(store, row)
+    record = keyed(found, f"dispute #{dispute_id}", datetime.now(UTC)) if not problem else None
+    earlier = store.accepted_overrides([dispute.interaction_id]).get(dispute.interaction_id, [])
+    decided = {o.criterion: o for o in earlier}
+    decided[dispute.criterion] = Override(dispute.criterion, dispute.requested, dispute_id, lead)
+    rescored = []
     for score in store.load_scores(dispute.interaction_id):
         rubric = rubric_for(score.rubric, rubrics)
         if rubric is not None:
-            store.replace_score(apply_overrides(score, overrides, rubric))
+            rescored.append(apply_overrides(score, list(decided.values()), rubric))
+    store.decide_dispute(dispute_id, "accepted", lead, decision.strip()[:4000], record, rescored)

@@ -682,3 +682,29 @@ def test_the_database_counts_criterion_results_as_the_pages_did(store, rubric):
         )
         assert counted == expected and counted, scope
         assert {c["day"].isoformat() for c in counted} == {"2026-11-20"}
+
+
+def test_a_decision_is_stored_whole_or_not_at_all(site, store, monkeypatch):
+    """Accepting writes the decision, the grader correction and the rewritten scores in one
+    transaction: a failure in the last write leaves the dispute open and nothing changed."""
+    from qa_pipeline.store import score_rows
+
+    agent = client(site)
+    sign_in(agent, "agent")
+    dispute(agent, "chat:t:2", "positive_language", "pass", "Blunt on request.", "1")
+    before = store.load_scores("chat:t:2")
+
+    def broken(conn, item):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("qa_pipeline.store.dispute_rows.replace_score_in", broken)
+    lead = client(site)
+    sign_in(lead, "lead")
+    with pytest.raises(RuntimeError, match="disk full"):
+        decide(lead, 1, "accept")
+    [still] = store.find_disputes(dispute_id=1)
+    assert still.status == "open" and store.load_scores("chat:t:2") == before
+    assert store.stored_feedback() == [] and store.audit_entries()[0].action == "dispute.raise"
+    monkeypatch.setattr("qa_pipeline.store.dispute_rows.replace_score_in", score_rows.replace_score_in)
+    assert decide(lead, 1, "accept").status_code == 303
+    assert store.load_scores("chat:t:2")[0].criteria["positive_language"].result == "pass"

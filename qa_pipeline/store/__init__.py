@@ -288,8 +288,18 @@ class Store:
     def raise_dispute(self, record: dict[str, Any], actor: str) -> int:
         return dispute_rows.raise_dispute(self.engine, record, actor)
 
-    def decide_dispute(self, dispute_id: int, status: str, actor: str, decision: str) -> Any:
-        return dispute_rows.decide_dispute(self.engine, dispute_id, status, actor, decision)
+    def decide_dispute(
+        self,
+        dispute_id: int,
+        status: str,
+        actor: str,
+        decision: str,
+        correction: dict[str, Any] | None = None,
+        rescored: Sequence[InteractionScore] = (),
+    ) -> Any:
+        return dispute_rows.decide_dispute(
+            self.engine, dispute_id, status, actor, decision, correction, rescored
+        )
 
     def find_disputes(
         self, interaction_id: str | None = None, status: str | None = None, dispute_id: int | None = None

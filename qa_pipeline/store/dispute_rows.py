@@ -9,10 +9,12 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
-from qa_pipeline.contracts import Override
+from qa_pipeline.contracts import InteractionScore, Override
 from qa_pipeline.errors import QAError
 from qa_pipeline.schema import disputes
 from qa_pipeline.store.account_rows import write_audit
+from qa_pipeline.store.feedback_rows import save_feedback_in
+from qa_pipeline.store.score_rows import replace_score_in
 
 SHOWN = ("interaction_id", "criterion", "machine_result", "requested", "status", "decision")
 
@@ -40,8 +42,18 @@ def raise_dispute(engine: Engine, record: dict[str, Any], actor: str) -> int:
     return new_id
 
 
-def decide_dispute(engine: Engine, dispute_id: int, status: str, actor: str, decision: str) -> Any:
-    """Accept or reject an open dispute; the decided row."""
+def decide_dispute(
+    engine: Engine,
+    dispute_id: int,
+    status: str,
+    actor: str,
+    decision: str,
+    correction: dict[str, Any] | None = None,
+    rescored: Sequence[InteractionScore] = (),
+) -> Any:
+    """Accept or reject an open dispute; the decided row. With it, in the same transaction:
+    the grader correction it makes, and the interaction's scores with the decision applied,
+    so a decision is stored whole or not at all."""
     if status not in ("accepted", "rejected"):
         raise QAError("a dispute is accepted or rejected")
     with engine.begin() as conn:
@@ -56,6 +68,9 @@ def decide_dispute(engine: Engine, dispute_id: int, status: str, actor: str, dec
         after = conn.execute(select(disputes).where(disputes.c.id == dispute_id)).first()
         action = "dispute.accept" if status == "accepted" else "dispute.reject"
         write_audit(conn, actor, action, f"dispute #{dispute_id}", _shown(before), _shown(after))
+        save_feedback_in(conn, [correction] if correction else [])
+        for score in rescored:
+            replace_score_in(conn, score)
     return after
 
 

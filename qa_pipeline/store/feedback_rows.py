@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 
 from qa_pipeline.schema import criterion_results, grader_feedback, interactions, scores, turns
 
@@ -53,9 +53,13 @@ def turn_text(engine: Engine, interaction_id: str, idx: int) -> str | None:
 
 def save_feedback(engine: Engine, records: Sequence[dict[str, Any]]) -> None:
     """Store corrections by id: one already stored with the same id is replaced."""
-    if not records:
-        return
     with engine.begin() as conn:
+        save_feedback_in(conn, records)
+
+
+def save_feedback_in(conn: Connection, records: Sequence[dict[str, Any]]) -> None:
+    """``save_feedback`` inside the caller's transaction."""
+    if records:
         conn.execute(delete(grader_feedback).where(grader_feedback.c.id.in_([r["id"] for r in records])))
         conn.execute(insert(grader_feedback), list(records))
 

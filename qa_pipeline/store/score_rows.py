@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Engine,
     case,
     delete,
@@ -86,18 +87,23 @@ def replace_score(engine: Engine, item: InteractionScore) -> None:
     """Rewrite one stored score (its total, flags and criterion results) in place: the run
     that wrote it and when stay as they were (an accepted dispute changes what it says)."""
     with engine.begin() as conn:
-        conn.execute(
-            update(scores)
-            .where(scores.c.interaction_id == item.interaction_id, scores.c.rubric == item.rubric)
-            .values(score=item.score, flags=[f.model_dump(exclude_none=True) for f in item.flags])
+        replace_score_in(conn, item)
+
+
+def replace_score_in(conn: Connection, item: InteractionScore) -> None:
+    """``replace_score`` inside the caller's transaction."""
+    conn.execute(
+        update(scores)
+        .where(scores.c.interaction_id == item.interaction_id, scores.c.rubric == item.rubric)
+        .values(score=item.score, flags=[f.model_dump(exclude_none=True) for f in item.flags])
+    )
+    conn.execute(
+        delete(criterion_results).where(
+            criterion_results.c.interaction_id == item.interaction_id,
+            criterion_results.c.rubric == item.rubric,
         )
-        conn.execute(
-            delete(criterion_results).where(
-                criterion_results.c.interaction_id == item.interaction_id,
-                criterion_results.c.rubric == item.rubric,
-            )
-        )
-        conn.execute(insert(criterion_results), _criterion_rows(item))
+    )
+    conn.execute(insert(criterion_results), _criterion_rows(item))
 
 
 def load_scores(engine: Engine, interaction_id: str) -> list[InteractionScore]:
