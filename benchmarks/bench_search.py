@@ -12,17 +12,14 @@ process: the same turn rows written with plain ``executemany`` into an unindexed
 from __future__ import annotations
 
 import json
-import os
-import platform
 import random
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from results_table import add_rows, database_arguments  # benchmarks/ is the script's folder
+from results_table import database_arguments, run_each  # benchmarks/ is the script's folder
 from tqdm import tqdm
 
 from qa_pipeline.interactions import Interaction, Turn
@@ -334,15 +331,7 @@ into an unindexed table, in the same process. Latencies in milliseconds.
 def main() -> None:
     parser = database_arguments(__doc__ or "")
     args = parser.parse_args()
-    print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    for db in args.db:
-        with tempfile.TemporaryDirectory(prefix="qa-bench-") as scratch:
-            workdir = args.workdir or Path(scratch)
-            workdir.mkdir(parents=True, exist_ok=True)
-            rows = run(db, args.n, workdir, args.reuse)
-        print("\n".join(rows))
-        if not args.no_record:
-            add_rows(RESULTS, HEADER, rows)
+    run_each(args, run, RESULTS, HEADER)
 
 
 if __name__ == "__main__":

@@ -14,18 +14,15 @@ on 2 cores; ``--reuse`` renders from what an earlier run with the same ``--workd
 
 from __future__ import annotations
 
-import os
-import platform
 import re
 import statistics
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench_search import START, database, load, pct  # benchmarks/ is the script's folder
 from fastapi.testclient import TestClient
-from results_table import add_rows, database_arguments
+from results_table import database_arguments, run_each
 
 from qa_pipeline.settings import Settings
 from qa_pipeline.store import open_store
@@ -108,15 +105,7 @@ the same process (the framework and templates without a database). Target: p95 u
 def main() -> None:
     parser = database_arguments(__doc__ or "")
     args = parser.parse_args()
-    print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    for db in args.db:
-        with tempfile.TemporaryDirectory(prefix="qa-bench-web-") as scratch:
-            workdir = (args.workdir.resolve() / db) if args.workdir else Path(scratch)
-            workdir.mkdir(parents=True, exist_ok=True)
-            rows = run(db, args.n, workdir, args.reuse)
-        print("\n".join(rows))
-        if not args.no_record:
-            add_rows(RESULTS, HEADER, rows)
+    run_each(args, run, RESULTS, HEADER)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
+import platform
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -28,3 +32,17 @@ def database_arguments(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--workdir", type=Path, help="keep the databases here (default: a temporary folder)")
     parser.add_argument("--reuse", action="store_true", help="with --workdir: use what an earlier run loaded")
     return parser
+
+
+def run_each(args: argparse.Namespace, run: Callable[..., list[str]], results: Path, header: str) -> None:
+    """Run the benchmark on each database asked for, in its own folder (``--workdir``/DB, kept,
+    or a temporary one), print its rows and record them unless ``--no-record``."""
+    print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    for db in args.db:
+        with tempfile.TemporaryDirectory(prefix="qa-bench-") as scratch:
+            workdir = (args.workdir.resolve() / db) if args.workdir else Path(scratch)
+            workdir.mkdir(parents=True, exist_ok=True)
+            rows = run(db, args.n, workdir, args.reuse)
+        print("\n".join(rows))
+        if not args.no_record:
+            add_rows(results, header, rows)
