@@ -7,6 +7,7 @@ from datetime import datetime
 from itertools import pairwise
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Engine,
     delete,
@@ -225,16 +226,32 @@ def stored_in_run(engine: Engine, ids: Sequence[str], run_id: str | None) -> dic
         return {r.id: r.source for r in conn.execute(query)}
 
 
+def in_scope(
+    agents: Sequence[str] | None = None,
+    teams: Sequence[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[ColumnElement[bool]]:
+    """Conditions on interactions: of these agents and/or teams (None: any), started in
+    [since, until). All of them use the (agent|team, started_at) indexes."""
+    wanted: list[ColumnElement[bool]] = []
+    if agents is not None:
+        wanted.append(interactions.c.agent_id.in_(list(agents)))
+    if teams is not None:
+        wanted.append(interactions.c.team.in_(list(teams)))
+    if since is not None:
+        wanted.append(interactions.c.started_at >= since)
+    if until is not None:
+        wanted.append(interactions.c.started_at < until)
+    return wanted
+
+
 def known_values(
     engine: Engine, agents: Sequence[str] | None = None, teams: Sequence[str] | None = None
 ) -> dict[str, list[str]]:
     """The agents (ids) and teams that occur in stored interactions, sorted (both indexed);
     ``agents`` / ``teams``: only within these (what a user may see)."""
-    scope = []
-    if agents is not None:
-        scope.append(interactions.c.agent_id.in_(list(agents)))
-    if teams is not None:
-        scope.append(interactions.c.team.in_(list(teams)))
+    scope = in_scope(agents, teams)
     with engine.connect() as conn:
         agents = conn.execute(select(interactions.c.agent_id).distinct().where(*scope)).scalars().all()
         named = select(interactions.c.team).distinct().where(interactions.c.team.is_not(None), *scope)
@@ -246,11 +263,7 @@ def has_interactions(
     engine: Engine, agents: Sequence[str] | None = None, teams: Sequence[str] | None = None
 ) -> bool:
     """Whether any interaction of these agents / teams is stored (an index seek)."""
-    query = select(interactions.c.id).limit(1)
-    if agents is not None:
-        query = query.where(interactions.c.agent_id.in_(list(agents)))
-    if teams is not None:
-        query = query.where(interactions.c.team.in_(list(teams)))
+    query = select(interactions.c.id).where(*in_scope(agents, teams)).limit(1)
     with engine.connect() as conn:
         return conn.execute(query).first() is not None
 
@@ -259,11 +272,7 @@ def latest_start(
     engine: Engine, agents: Sequence[str] | None = None, teams: Sequence[str] | None = None
 ) -> datetime | None:
     """When the newest interaction of these agents / teams started, or None."""
-    query = select(func.max(interactions.c.started_at))
-    if agents is not None:
-        query = query.where(interactions.c.agent_id.in_(list(agents)))
-    if teams is not None:
-        query = query.where(interactions.c.team.in_(list(teams)))
+    query = select(func.max(interactions.c.started_at)).where(*in_scope(agents, teams))
     with engine.connect() as conn:
         return conn.execute(query).scalar()
 

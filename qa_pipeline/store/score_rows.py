@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     Engine,
     case,
@@ -26,6 +25,7 @@ from qa_pipeline.schema import (
     repeat_contacts,
     scores,
 )
+from qa_pipeline.store.interaction_rows import in_scope
 
 
 def save_scores(engine: Engine, items: Sequence[InteractionScore], run_id: str | None = None) -> None:
@@ -205,7 +205,7 @@ def period_results(
     newest score (and its repeat contact, if any), and those scores' criterion results: what
     an agent or team page counts.
     The interactions are found first, on their (agent|team, started_at) indexes."""
-    wanted = _period_filter(agents, teams, since, until)
+    wanted = in_scope(agents, teams, since, until)
     query = (
         select(
             interactions.c.id.label("interaction_id"),
@@ -270,21 +270,6 @@ def period_results(
     return list(newest.values()), crit
 
 
-def _period_filter(
-    agents: Sequence[str] | None, teams: Sequence[str] | None, since: datetime | None, until: datetime | None
-) -> list[ColumnElement[bool]]:
-    wanted: list[ColumnElement[bool]] = []
-    if agents is not None:
-        wanted.append(interactions.c.agent_id.in_(list(agents)))
-    if teams is not None:
-        wanted.append(interactions.c.team.in_(list(teams)))
-    if since is not None:
-        wanted.append(interactions.c.started_at >= since)
-    if until is not None:
-        wanted.append(interactions.c.started_at < until)
-    return wanted
-
-
 def period_counts(
     engine: Engine,
     agents: Sequence[str] | None = None,
@@ -317,7 +302,7 @@ def period_counts(
             (criterion_results.c.interaction_id == scores.c.interaction_id)
             & (criterion_results.c.rubric == scores.c.rubric),
         )
-        .where(*_period_filter(agents, teams, since, until), scores.c.scored_at == newest)
+        .where(*in_scope(agents, teams, since, until), scores.c.scored_at == newest)
         .group_by(interactions.c.agent_id, day, criterion_results.c.criterion, criterion_results.c.result)
     )
     with engine.connect() as conn:
