@@ -162,29 +162,21 @@ def first_contact_results(
     resolved at first contact only once the stored data reaches past its window
     (``horizon``: that newest contact, or None for none, when the caller knows it).
     """
-
-    from qa_pipeline.customers import first_contact
-
-    heads = select(interactions.c.id, interactions.c.customer_key, interactions.c.started_at)
-    links = select(repeat_contacts)
+    query = select(
+        interactions.c.id.label("interaction_id"),
+        interactions.c.customer_key,
+        interactions.c.started_at,
+        repeat_contacts.c.repeat_id,
+        repeat_contacts.c.repeat_channel,
+        repeat_contacts.c.gap_s,
+    ).outerjoin(repeat_contacts, repeat_contacts.c.interaction_id == interactions.c.id)
     if ids is not None:
-        heads = heads.where(interactions.c.id.in_(list(ids)))
-        links = links.where(repeat_contacts.c.interaction_id.in_(list(ids)))
+        query = query.where(interactions.c.id.in_(list(ids)))
     if horizon is False:  # not given: look it up (None is an answer: no contact has a customer key)
         horizon = contact_horizon(engine)
     with engine.connect() as conn:
-        repeats = {r["interaction_id"]: dict(r) for r in conn.execute(links).mappings()}
-        rows = conn.execute(heads).all()
-    return {
-        r.id: first_contact(
-            aware(r.started_at) if r.started_at else None,
-            r.customer_key,
-            repeats.get(r.id),
-            horizon if isinstance(horizon, datetime) else None,
-            window_days,
-        )
-        for r in rows
-    }
+        rows = [dict(r) for r in conn.execute(query).mappings()]
+    return first_contacts_of(rows, horizon if isinstance(horizon, datetime) else None, window_days)
 
 
 def contact_horizon(engine: Engine) -> datetime | None:
