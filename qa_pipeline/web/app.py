@@ -228,13 +228,18 @@ def create_app(settings: Settings) -> FastAPI:
             return RedirectResponse(f"/teams/{quote(user.teams[0])}", status_code=303)
         return RedirectResponse("/search", status_code=303)
 
+    def scoped_interaction(user: auth.User, interaction_id: str) -> Any:
+        """The interaction, if it exists and is in the user's view; else None (answered as
+        "not found" either way)."""
+        found = web.store.load_interactions([interaction_id])
+        return found[0] if found and user.sees(found[0].agent_id, found[0].team) else None
+
     @app.get("/interactions/{interaction_id:path}", response_class=HTMLResponse)
     def interaction(request: Request, interaction_id: str) -> Response:
         user: auth.User = request.state.user
-        found = web.store.load_interactions([interaction_id])
-        if not found or not user.sees(found[0].agent_id, found[0].team):
+        item = scoped_interaction(user, interaction_id)
+        if item is None:
             return web.not_found(request)
-        item = found[0]
         scored = web.store.load_scores(item.id)
         fcr = web.store.first_contact_results([item.id], settings.fcr_window_days).get(item.id, (None, ""))
         view = interaction_page(item, scored, web.criteria, fcr)
@@ -255,10 +260,6 @@ def create_app(settings: Settings) -> FastAPI:
             notice=request.query_params.get("notice", ""),
             **view,
         )
-
-    def scoped_interaction(user: auth.User, interaction_id: str) -> Any:
-        found = web.store.load_interactions([interaction_id])
-        return found[0] if found and user.sees(found[0].agent_id, found[0].team) else None
 
     @app.post("/disputes")
     async def raise_dispute(request: Request) -> Response:
@@ -306,17 +307,17 @@ def create_app(settings: Settings) -> FastAPI:
     def dispute_list(request: Request, status: str = "open") -> Response:
         user: auth.User = request.state.user
         rows = web.store.find_disputes(status=status if status in ("open", "accepted", "rejected") else None)
-        visible = [d for d in rows if scoped_interaction(user, d.interaction_id) is not None]
+        disputed = web.store.load_interactions(list({d.interaction_id for d in rows}))  # one read
+        seen = {i.id for i in disputed if user.sees(i.agent_id, i.team)}
+        visible = [d for d in rows if d.interaction_id in seen]
         names = {cid: c.name for cid, c in web.criteria.items()}
         return web.page(request, "disputes.html", title="Disputes", rows=visible, showing=status, names=names)
 
     @app.get("/audio/{interaction_id:path}")
     def audio(request: Request, interaction_id: str) -> Response:
         user: auth.User = request.state.user
-        found = web.store.load_interactions([interaction_id])
-        if not found or not user.sees(found[0].agent_id, found[0].team):
-            return web.not_found(request)
-        path = _audio_file(found[0].source) if found[0].channel == "call" else None
+        item = scoped_interaction(user, interaction_id)
+        path = _audio_file(item.source) if item is not None and item.channel == "call" else None
         if path is None:
             return web.not_found(request)
         return FileResponse(path, headers={"Cache-Control": "private, max-age=3600"})
