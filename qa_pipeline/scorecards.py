@@ -24,7 +24,7 @@ from qa_pipeline.faults import checkpoint
 from qa_pipeline.interactions import content_hash, replacing
 from qa_pipeline.store import Store
 from qa_pipeline.web.pages import STYLESHEET, environment
-from qa_pipeline.web.reports import Period, comparison, period_of, report, tally
+from qa_pipeline.web.reports import Period, comparison, defused, period_of, report, tally
 from qa_pipeline.web.views import interaction_page
 
 PERIODS = {"day": "D", "week": "W", "month": "M"}
@@ -212,16 +212,11 @@ def agent_file_name(agent_id: str) -> str:
     return safe + ".html"
 
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
     """Text cells a spreadsheet would run as a formula ("=HYPERLINK(...)") get a leading quote."""
     safe = table.copy()
     for column in safe.columns:
-        safe[column] = safe[column].map(
-            lambda v: f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_START) else v
-        )
+        safe[column] = safe[column].map(defused)
     return safe
 
 

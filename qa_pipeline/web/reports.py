@@ -295,6 +295,15 @@ def comparison(rows: list[dict], counts: list[dict], names: dict[str, str]) -> d
     return {"criteria": [names.get(c, c) for c in criteria], "lines": lines}
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defused(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula ("=HYPERLINK(...)") with a leading
+    quote; every other value as it is. The CSV exports of the app and the scorecards use it."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
 def csv_export(rows: list[dict], crit: list[dict], names: dict[str, str]) -> str:
     """One line per interaction: who, when, score and each criterion's result."""
     results: dict[str, dict[str, str]] = defaultdict(dict)
@@ -328,8 +337,5 @@ def csv_export(rows: list[dict], crit: list[dict], names: dict[str, str]) -> str
             r["score"],
             *[results[r["interaction_id"]].get(c, "") for c in criteria],
         ]
-        # A cell a spreadsheet would run as a formula is defused, as in the static scorecards.
-        writer.writerow(
-            [f"'{v}" if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in cells]
-        )
+        writer.writerow([defused(v) for v in cells])
     return out.getvalue()
