@@ -48,6 +48,14 @@ ConfigOption = Annotated[
 ]
 
 
+def store_for(config: Path | None) -> Any:
+    """The results database the configuration names (``store.Store``), migrated on first use."""
+    from qa_pipeline.settings import load_settings
+    from qa_pipeline.store import open_store
+
+    return open_store(load_settings(config).database_url)
+
+
 def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn a QAError into ``error: message`` on stderr and exit code 2."""
 

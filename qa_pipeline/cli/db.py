@@ -8,6 +8,7 @@ from qa_pipeline.cli._app import (
     ConfigOption,
     db_app,
     friendly,
+    store_for,
 )
 
 
@@ -15,10 +16,7 @@ from qa_pipeline.cli._app import (
 @friendly
 def db_upgrade(config: ConfigOption = None) -> None:
     """Migrate the database in database_url to this version's schema (commands do it on start too)."""
-    from qa_pipeline.settings import load_settings
-    from qa_pipeline.store import open_store
-
-    store = open_store(load_settings(config).database_url)  # opening a store migrates it
+    store = store_for(config)  # opening a store migrates it
     typer.echo(f"{store.display_url}: schema revision {store.revision()[0]}")
 
 

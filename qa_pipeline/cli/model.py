@@ -14,6 +14,7 @@ from qa_pipeline.cli._app import (
     csat_app,
     feedback_app,
     friendly,
+    store_for,
 )
 
 CorpusOption = Annotated[
@@ -217,10 +218,8 @@ def feedback_import(
 ) -> None:
     """Store graders' corrections; they become training labels for the next `qa train`."""
     from qa_pipeline.feedback import disagreement, import_feedback
-    from qa_pipeline.settings import load_settings
-    from qa_pipeline.store import open_store
 
-    store = open_store(load_settings(config).database_url)
+    store = store_for(config)
     result = import_feedback(store, source)
     typer.echo(
         f"read {result.read} = stored {result.stored} + rejected {len(result.rejected)}; "
@@ -243,10 +242,8 @@ def csat_import(
 ) -> None:
     """Store customer-satisfaction ratings; they show beside the QA score in the web app."""
     from qa_pipeline.csat import import_csat
-    from qa_pipeline.settings import load_settings
-    from qa_pipeline.store import open_store
 
-    result = import_csat(open_store(load_settings(config).database_url), source)
+    result = import_csat(store_for(config), source)
     typer.echo(f"read {result.read} = stored {result.stored} + rejected {len(result.rejected)}")
     for reason in result.rejected:
         typer.echo(f"  rejected: {reason}")

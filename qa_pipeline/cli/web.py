@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from qa_pipeline.cli._app import ConfigOption, app, friendly, users_app
+from qa_pipeline.cli._app import ConfigOption, app, friendly, store_for, users_app
 from qa_pipeline.errors import QAError
 
 PasswordStdin = Annotated[
@@ -28,13 +28,6 @@ def _password(from_stdin: bool) -> str:
     return str(first)
 
 
-def _store(config):  # type: ignore[no-untyped-def]
-    from qa_pipeline.settings import load_settings
-    from qa_pipeline.store import open_store
-
-    return open_store(load_settings(config).database_url)
-
-
 @users_app.command("add")
 @friendly
 def users_add(
@@ -49,7 +42,7 @@ def users_add(
     from qa_pipeline.web.auth import account
 
     row = account(username, role, team or [], agent_id, _password(password_stdin))
-    _store(config).add_user(row, actor="cli")
+    store_for(config).add_user(row, actor="cli")
     typer.echo(f"added {username} ({role})")
 
 
@@ -64,7 +57,7 @@ def users_passwd(
     from qa_pipeline.web.auth import hash_password
 
     hashed = hash_password(_password(password_stdin))
-    _store(config).change_user(username, {"password_hash": hashed, "disabled": 0}, "cli", "user.passwd")
+    store_for(config).change_user(username, {"password_hash": hashed, "disabled": 0}, "cli", "user.passwd")
     typer.echo(f"new password for {username}")
 
 
@@ -74,7 +67,7 @@ def users_disable(
     username: Annotated[str, typer.Argument(help="whose account")], config: ConfigOption = None
 ) -> None:
     """Disable an account: its sessions end at once and it cannot sign in (passwd enables it again)."""
-    _store(config).change_user(username, {"disabled": 1}, actor="cli", action="user.disable")
+    store_for(config).change_user(username, {"disabled": 1}, actor="cli", action="user.disable")
     typer.echo(f"disabled {username}")
 
 
@@ -82,7 +75,7 @@ def users_disable(
 @friendly
 def users_list(config: ConfigOption = None) -> None:
     """List the accounts with their roles, teams and agent ids."""
-    for row in _store(config).list_users():
+    for row in store_for(config).list_users():
         scope = ", ".join(row.teams or []) or row.agent_id or "everything"
         typer.echo(f"{row.username:20} {row.role:10} {scope}{'  (disabled)' if row.disabled else ''}")
 
@@ -93,7 +86,7 @@ def users_demo(config: ConfigOption = None) -> None:
     """Create (or reset) one account per role for the demo night, and print their passwords."""
     from qa_pipeline.web.auth import account, hash_password
 
-    store = _store(config)
+    store = store_for(config)
     known = store.known_values()
     teams, agents = known["teams"] or ["support"], known["agents"] or ["a1"]
     people = [
