@@ -56,7 +56,6 @@ from qa_pipeline.store.score_rows import (
     load_scores,
     period_counts,
     period_results,
-    replace_score,
     save_scores,
     scorecard_rows,
 )
@@ -308,9 +307,6 @@ class Store:
 
     def accepted_overrides(self, interaction_ids: Sequence[str]) -> dict[str, list[Any]]:
         return dispute_rows.accepted_overrides(self.engine, interaction_ids)
-
-    def replace_score(self, item: InteractionScore) -> None:
-        replace_score(self.engine, item)
 
     # Calibration, coaching and CSAT (web/app.py and csat.py decide; these read and write, audited)
     def create_calibration(

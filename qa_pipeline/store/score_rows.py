@@ -83,15 +83,10 @@ def _criterion_rows(s: InteractionScore) -> list[dict]:
     ]
 
 
-def replace_score(engine: Engine, item: InteractionScore) -> None:
-    """Rewrite one stored score (its total, flags and criterion results) in place: the run
-    that wrote it and when stay as they were (an accepted dispute changes what it says)."""
-    with engine.begin() as conn:
-        replace_score_in(conn, item)
-
-
 def replace_score_in(conn: Connection, item: InteractionScore) -> None:
-    """``replace_score`` inside the caller's transaction."""
+    """Rewrite one stored score (its total, flags and criterion results) in place, inside the
+    caller's transaction: the run that wrote it and when stay as they were (an accepted
+    dispute changes what it says)."""
     conn.execute(
         update(scores)
         .where(scores.c.interaction_id == item.interaction_id, scores.c.rubric == item.rubric)
