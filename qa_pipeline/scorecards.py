@@ -169,17 +169,18 @@ def build_scorecards(
         by_agent: dict[str, list[dict]] = {}
         for row in rows:
             by_agent.setdefault(row["agent_id"], []).append(row)
+        agent_of = {row["interaction_id"]: row["agent_id"] for row in rows}
+        crit_by_agent: dict[str, list[dict]] = {}  # one pass over the results, not one per agent
+        for c in crit_rows:
+            if c["interaction_id"] in agent_of:
+                crit_by_agent.setdefault(agent_of[c["interaction_id"]], []).append(c)
         pages = [
             write_agent_page(
                 store,
                 out_dir / "agents",
                 agent_id,
                 by_agent[agent_id],
-                [
-                    c
-                    for c in crit_rows
-                    if c["interaction_id"] in {r["interaction_id"] for r in by_agent[agent_id]}
-                ],
+                crit_by_agent.get(agent_id, []),
                 known,
                 fcr,
                 ratings,
