@@ -122,7 +122,10 @@ def stream_audio(path: Path, chunk_seconds: float = 300.0) -> Iterator[tuple[flo
     except InputError:
         raise
     except Exception as exc:  # PyAV raises many error types for corrupt media
-        raise InputError(f"cannot decode audio ({type(exc).__name__}: {exc})", source=str(path)) from exc
+        # FFmpeg's words without its errno (a ten-digit code that reads like a phone number)
+        # or the path (the quarantine row names the file).
+        why = getattr(exc, "strerror", None) or str(exc)
+        raise InputError(f"cannot decode audio ({type(exc).__name__}: {why})", source=str(path)) from exc
     if pending:
         audio = np.concatenate(pending, axis=1)
         if audio.shape[1]:

@@ -38,6 +38,14 @@ def test_unusable_recordings_raise_a_clear_input_error(data, name, reason):
         decode(data / "calls" / name)
 
 
+def test_a_decode_error_gives_ffmpegs_words_without_its_code(data):
+    with pytest.raises(InputError) as caught:
+        decode(data / "calls" / "corrupt.mp3")
+    reason = str(caught.value)
+    assert "Invalid data" in reason  # what FFmpeg said ...
+    assert not re.search(r"\d{5}", reason) and "corrupt.mp3" not in reason  # ... not errno or path
+
+
 @pytest.mark.slow
 def test_stereo_call_gets_speakers_from_channels(data, transcriber):
     turns, meta = transcribe_call(data / "calls" / "short-stereo.wav", transcriber, agent_channel="left")
