@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import Engine, inspect
 from sqlalchemy.schema import CreateColumn
 
@@ -22,4 +24,11 @@ def add_missing_columns(engine: Engine) -> list[str]:
                     ddl = CreateColumn(column).compile(dialect=engine.dialect)
                     conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {ddl}")
                     added.append(f"{table.name}.{column.name}")
+        if "scores.scored_at" in added:
+            # Every read takes an interaction's newest score by this time: one left empty would
+            # never be read (pages, search). The upgrade's time is the best known for them.
+            scores = baseline.metadata.tables["scores"]
+            conn.execute(
+                scores.update().where(scores.c.scored_at.is_(None)).values(scored_at=datetime.now(UTC))
+            )
     return added
