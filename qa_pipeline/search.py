@@ -87,6 +87,13 @@ def _fold(word: str) -> str:
 MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
 
 
+def bracketed(marked: str) -> str:
+    """A marked snippet for the terminal: matched words in [brackets]; a matched redaction
+    marker stays as it is ("[CARD]", not "[[CARD]]"; PostgreSQL's snippet may end before its "]")."""
+    marked = re.sub(f"\\[{MARK_OPEN}([A-Z_]+){MARK_CLOSE}\\]?", r"[\1]", marked)
+    return marked.replace(MARK_OPEN, "[").replace(MARK_CLOSE, "]")
+
+
 def snippet_parts(marked: str) -> list[tuple[str, bool]]:
     """A marked snippet as (text, matched) parts."""
     parts: list[tuple[str, bool]] = []
@@ -114,10 +121,14 @@ def highlight(
     first = min(marked, default=0)
     lo, hi = max(0, first - width // 3), min(len(spans), max(0, first - width // 3) + width)
     out, pos = [], spans[lo][0]
+
+    def joined(i: int) -> bool:  # word i and word i + 1 both matched, with only spaces between
+        return i in marked and i + 1 in marked and text[spans[i][1] : spans[i + 1][0]].isspace()
+
     for i in range(lo, hi):
         start, end, _ = spans[i]
-        opens = i in marked and (i - 1 not in marked or i == lo)
-        closes = i in marked and (i + 1 not in marked or i == hi - 1)
+        opens = i in marked and (i == lo or not joined(i - 1))
+        closes = i in marked and (i == hi - 1 or not joined(i))
         before, after = marks[0] if opens else "", marks[1] if closes else ""
         out.append(text[pos:start] + before + text[start:end] + after)
         pos = end

@@ -232,3 +232,12 @@ def test_windows_and_filter_first_find_what_a_full_search_finds(engine, monkeypa
         for (q, f), expected in zip(queries, full, strict=True):
             assert sorted(ids(search_interactions(engine, q, f, limit=100))) == expected, (q, f, filter_first)
             assert len(search_interactions(engine, q, f, limit=5)) == min(5, len(expected))
+
+
+def test_a_matched_redaction_marker_is_not_bracketed_twice(engine):
+    item = chat(1, "a1", "billing", 2, "en", "I see the card [CARD] on file.", customer="My card [CARD]")
+    save_interactions(engine, [item])
+    [hit] = search_interactions(engine, "card")
+    assert "[[" not in hit.snippet and "]]" not in hit.snippet
+    assert "[CARD]" in hit.snippet and "[card]" in hit.snippet  # the typed word is still marked
+    assert ("CARD", True) in hit.parts  # the web page still marks the marker as matched

@@ -12,13 +12,12 @@ from sqlalchemy import Engine, text
 from qa_pipeline.errors import QAError
 from qa_pipeline.search import (
     ANY_FLAG,
-    MARK_CLOSE,
-    MARK_OPEN,
     MAX_LIMIT,
     SearchBackend,
     SearchFilters,
     SearchHit,
     Where,
+    bracketed,
     query_terms,
     search_backends,
     snippet_parts,
@@ -76,7 +75,7 @@ def _hit(row: Any) -> SearchHit:
         score=row["score"],
         flags=sorted({f.get("code", "") for f in flags}),
         turn=row["turn"],
-        snippet=" ".join(marked.split()).replace(MARK_OPEN, "[").replace(MARK_CLOSE, "]"),
+        snippet=bracketed(" ".join(marked.split())),
         parts=snippet_parts(" ".join(marked.split())),
     )
 
