@@ -33,7 +33,7 @@ BUILTINS: dict[str, tuple[str, ...]] = {
     "qa_pipeline.transcribers": ("qa_pipeline.transcribe",),
     # a Store class (url -> store.Store's methods), by database URL scheme: where results live
     "qa_pipeline.storage_backends": ("qa_pipeline.store",),
-    # full-text search per SQLAlchemy dialect: moment(), FLAG_ELEMENTS, match() (search.SearchBackend)
+    # full-text search per SQLAlchemy dialect: moment() and match() (search.SearchBackend)
     "qa_pipeline.search_backends": ("qa_pipeline.store.search_sqlite", "qa_pipeline.store.search_postgres"),
     # a rubric criterion's method: needs_classifier, revisit(), explain() (methods.CriterionMethod)
     "qa_pipeline.criterion_methods": ("qa_pipeline.methods",),

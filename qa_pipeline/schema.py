@@ -101,6 +101,16 @@ scores = Table(
     Column("scored_at", DateTime(timezone=True)),
 )
 
+# The codes of each score's flags, one row each (also in scores.flags): search filters by them.
+score_flags = Table(
+    "score_flags",
+    metadata,
+    Column("interaction_id", String(255), primary_key=True),
+    Column("rubric", String(64), primary_key=True),
+    Column("code", String(64), primary_key=True),
+    Index("ix_score_flags_code", "code", "interaction_id"),
+)
+
 criterion_results = Table(
     "criterion_results",
     metadata,

@@ -156,9 +156,6 @@ class SearchBackend(Protocol):
     """Full-text search on one kind of database, registered under SQLAlchemy's dialect name
     (entry-point group ``qa_pipeline.search_backends``)."""
 
-    # FROM clause yielding one row per flag of ``s.flags`` whose code is ``:flag``
-    FLAG_ELEMENTS: str
-
     def moment(self, value: datetime) -> Any:
         """A datetime as this database compares it with ``interactions.started_at``."""
         ...
@@ -174,11 +171,13 @@ search_backends: Registry[SearchBackend] = Registry("search backend", "qa_pipeli
 
 @dataclass
 class Where:
-    """SQL filter clauses (each starting with AND): all of them, and those on interaction
-    columns only (indexed: agent, team, channel, dates)."""
+    """The filters as SQL: ``all``, clauses each starting with AND (on ``interactions i`` and its
+    latest score ``s``); ``candidates``, a SELECT of interaction ids (column ``id``) narrowed by
+    the filters that have an index (agent, team, channel, dates, a flag), or '' when none
+    narrows: a superset of the matches that ``all`` keeps, cheap to read when it is small."""
 
     all: str
-    indexed: str
+    candidates: str
 
 
 def check_filters(

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from qa_pipeline.contracts import Flag
 from qa_pipeline.errors import QAError
 from qa_pipeline.interactions import Interaction, Turn
 from qa_pipeline.scoring import score_interactions
@@ -201,7 +202,15 @@ def test_snippets_mark_what_matched(text, query, expected):
     assert highlight(text, query_terms(query)) == expected
 
 
-def test_windows_and_filter_first_find_what_a_full_search_finds(engine, monkeypatch):
+def flagged(scores, every: int, code: str = "escalation"):
+    """The scores, every ``every``-th one carrying a ``code`` flag and the rest none."""
+    return [
+        s.model_copy(update={"flags": [Flag(code=code, reason="test")] if n % every == 0 else []})
+        for n, s in enumerate(scores)
+    ]
+
+
+def test_windows_and_filter_first_find_what_a_full_search_finds(engine, monkeypatch, rubric):
     import qa_pipeline.search as search
 
     items = [
@@ -217,14 +226,19 @@ def test_windows_and_filter_first_find_what_a_full_search_finds(engine, monkeypa
         for n in range(40)
     ]
     save_interactions(engine, items)
+    save_scores(engine, flagged(score_interactions(items, rubric), every=7))
     queries = [
         ("refund", SearchFilters()),
         ("refund", SearchFilters(agent="a1")),
         ("refund", SearchFilters(team="cee", since=datetime(2026, 11, 5), until=datetime(2026, 11, 9))),
         ("way", SearchFilters(agent="a2")),
+        ("refund", SearchFilters(flag="escalation")),  # the flag's rows are the candidates
+        ("refund", SearchFilters(flag="escalation", team="cee")),
+        ("refund", SearchFilters(flag="any", agent="a0")),
     ]
     full = [sorted(ids(search_interactions(engine, q, f, limit=100))) for q, f in queries]
     assert all(full) and len(full[0]) == 40
+    assert full[4] == [f"chat:t:{n}" for n in sorted(range(0, 40, 7), key=str)]
     monkeypatch.setattr(search, "RANK_WINDOW", 3)  # SQLite: the newest 3 matches first
     monkeypatch.setattr(search, "PG_WINDOW_TURNS", 5)  # PostgreSQL: the newest 5 turns first
     for filter_first in (0, 1000):  # never / always filter first
@@ -232,6 +246,22 @@ def test_windows_and_filter_first_find_what_a_full_search_finds(engine, monkeypa
         for (q, f), expected in zip(queries, full, strict=True):
             assert sorted(ids(search_interactions(engine, q, f, limit=100))) == expected, (q, f, filter_first)
             assert len(search_interactions(engine, q, f, limit=5)) == min(5, len(expected))
+
+
+def test_flag_filter_follows_rescoring_and_reaches_old_scores(engine, rubric):
+    items = [
+        chat(n, "a1", "billing", 1 + n, "en", "Your refund is done.", customer="refund?") for n in range(6)
+    ]
+    save_interactions(engine, items)
+    scores = score_interactions(items, rubric)
+    save_scores(engine, flagged(scores, every=2))
+    only = SearchFilters(flag="escalation")
+    assert sorted(ids(search_interactions(engine, "refund", only))) == ["chat:t:0", "chat:t:2", "chat:t:4"]
+    save_scores(engine, flagged(scores[:3], every=3, code="negative_language"))  # 0 re-flagged, 2 cleared
+    assert sorted(ids(search_interactions(engine, "refund", only))) == ["chat:t:4"]
+    other = SearchFilters(flag="negative_language")
+    assert ids(search_interactions(engine, "", other)) == ["chat:t:0"]
+    assert sorted(ids(search_interactions(engine, "", SearchFilters(flag="any")))) == ["chat:t:0", "chat:t:4"]
 
 
 def test_a_matched_redaction_marker_is_not_bracketed_twice(engine):

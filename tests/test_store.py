@@ -60,6 +60,7 @@ def test_database_from_before_migrations_is_upgraded_with_its_data(tmp_path):
     import sqlite3
 
     from qa_pipeline.migrations import current_revision, head_revision
+    from qa_pipeline.search import SearchFilters
     from qa_pipeline.store.search_rows import search_interactions
 
     path = tmp_path / "old.db"
@@ -80,6 +81,8 @@ def test_database_from_before_migrations_is_upgraded_with_its_data(tmp_path):
             INSERT INTO turns VALUES ('chat:old:1', 0, 'customer', 'Where is my refund?', NULL, NULL, NULL, NULL);
             INSERT INTO turns VALUES ('chat:old:1', 1, 'agent', 'Sorry, it is on its way.', NULL, NULL, NULL, NULL);
             INSERT INTO turns_fts VALUES ('Where is my refund?', 'chat:old:1', 0);
+            INSERT INTO scores VALUES ('chat:old:1', 'default', 'a1', 'chat', NULL, 'en', 80.0,
+              '[{"code": "escalation", "reason": "asked for a manager"}]', NULL);
             """
         )
     engine = connect(f"sqlite:///{path}")
@@ -89,6 +92,9 @@ def test_database_from_before_migrations_is_upgraded_with_its_data(tmp_path):
     assert [t.text for t in old.turns] == ["Where is my refund?", "Sorry, it is on its way."]
     [hit] = search_interactions(engine, "sorry")  # the second turn was never in the old index
     assert hit.interaction_id == "chat:old:1" and hit.turn == 1
+    flagged = search_interactions(engine, "refund", SearchFilters(flag="escalation"))  # flags copied out
+    assert [h.interaction_id for h in flagged] == ["chat:old:1"]
+    assert search_interactions(engine, "refund", SearchFilters(flag="negative_language")) == []
 
 
 def test_migrations_build_exactly_the_declared_schema(engine):

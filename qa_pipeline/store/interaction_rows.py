@@ -23,6 +23,7 @@ from qa_pipeline.schema import (
     criterion_results,
     interactions,
     repeat_contacts,
+    score_flags,
     scores,
     turns,
 )
@@ -72,6 +73,7 @@ def _replace_interactions(
         return
     conn.execute(delete(criterion_results).where(criterion_results.c.interaction_id.in_(ids)))
     conn.execute(delete(scores).where(scores.c.interaction_id.in_(ids)))
+    conn.execute(delete(score_flags).where(score_flags.c.interaction_id.in_(ids)))
     conn.execute(delete(turns).where(turns.c.interaction_id.in_(ids)))
     conn.execute(delete(interactions).where(interactions.c.id.in_(ids)))
     conn.execute(

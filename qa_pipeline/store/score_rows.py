@@ -23,6 +23,7 @@ from qa_pipeline.schema import (
     criterion_results,
     interactions,
     repeat_contacts,
+    score_flags,
     scores,
 )
 from qa_pipeline.store.interaction_rows import in_scope
@@ -42,6 +43,11 @@ def save_scores(engine: Engine, items: Sequence[InteractionScore], run_id: str |
                 )
             )
             conn.execute(delete(scores).where(scores.c.interaction_id.in_(ids), scores.c.rubric == rubric))
+            conn.execute(
+                delete(score_flags).where(
+                    score_flags.c.interaction_id.in_(ids), score_flags.c.rubric == rubric
+                )
+            )
         checkpoint("store.scores.in_transaction")
         conn.execute(
             insert(scores),
@@ -62,6 +68,14 @@ def save_scores(engine: Engine, items: Sequence[InteractionScore], run_id: str |
             ],
         )
         conn.execute(insert(criterion_results), [row for s in items for row in _criterion_rows(s)])
+        flag_rows = [row for s in items for row in _flag_rows(s)]
+        if flag_rows:
+            conn.execute(insert(score_flags), flag_rows)
+
+
+def _flag_rows(s: InteractionScore) -> list[dict]:
+    codes = sorted({f.code for f in s.flags})
+    return [{"interaction_id": s.interaction_id, "rubric": s.rubric, "code": code} for code in codes]
 
 
 def _criterion_rows(s: InteractionScore) -> list[dict]:
@@ -99,6 +113,13 @@ def replace_score_in(conn: Connection, item: InteractionScore) -> None:
         )
     )
     conn.execute(insert(criterion_results), _criterion_rows(item))
+    conn.execute(
+        delete(score_flags).where(
+            score_flags.c.interaction_id == item.interaction_id, score_flags.c.rubric == item.rubric
+        )
+    )
+    if item.flags:
+        conn.execute(insert(score_flags), _flag_rows(item))
 
 
 def load_scores(engine: Engine, interaction_id: str) -> list[InteractionScore]:

@@ -44,8 +44,6 @@ def pg_tsquery(query: str) -> tuple[str, dict[str, str]]:
 class PostgresSearch:
     """ts_rank over the GIN-indexed tsvector; the newest turns first when matches are many."""
 
-    FLAG_ELEMENTS = "json_array_elements(s.flags) AS e WHERE e ->> 'code' = :flag"
-
     def moment(self, value: datetime) -> Any:
         return value
 
@@ -62,10 +60,10 @@ def _postgres_search(conn: Any, query: str, where: Where, params: dict[str, Any]
     # Room for exact bitmaps: with the default 4 MB a common word's bitmap turns lossy and
     # every row of its pages is rechecked (3.5M rows for one phrase at 1M interactions).
     conn.execute(text("SET LOCAL work_mem = '64MB'"))
-    if where.indexed:
+    if where.candidates:
         # The candidates' ids go in as an array, so the planner can AND the GIN index with the
         # (interaction_id, idx) index; as a subquery it checked every candidate turn's vector.
-        found = text(f"SELECT i.id FROM interactions i WHERE 1 = 1 {where.indexed} LIMIT :cap")
+        found = text(f"{where.candidates} LIMIT :cap")
         ids = conn.execute(found, {**params, "cap": search.FILTER_FIRST + 1}).scalars().all()
         if len(ids) <= search.FILTER_FIRST:
             sql = _postgres_sql(tsquery, where, candidates=True)

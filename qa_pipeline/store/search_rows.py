@@ -103,10 +103,11 @@ def _filters(f: SearchFilters, backend: SearchBackend) -> tuple[Where, dict[str,
     if f.max_score is not None:
         clauses.append("s.score <= :max_score")
         params["max_score"] = f.max_score
+    flagged = "SELECT 1 FROM score_flags sf WHERE sf.interaction_id = i.id AND sf.rubric = s.rubric"
     if f.flag == ANY_FLAG:
-        clauses.append("json_array_length(s.flags) > 0")  # the same SQL on SQLite and PostgreSQL
+        clauses.append(f"EXISTS ({flagged})")
     elif f.flag is not None:
-        clauses.append(f"EXISTS (SELECT 1 FROM {backend.FLAG_ELEMENTS})")
+        clauses.append(f"EXISTS ({flagged} AND sf.code = :flag)")
         params["flag"] = f.flag
     if f.failed is not None:
         clauses.append(
@@ -114,4 +115,11 @@ def _filters(f: SearchFilters, backend: SearchBackend) -> tuple[Where, dict[str,
             "AND c.rubric = s.rubric AND c.criterion = :failed AND c.result = 'fail')"
         )
         params["failed"] = f.failed
-    return Where("".join(f" AND {c}" for c in clauses), indexed), params
+    if f.flag not in (None, ANY_FLAG):  # a flag is usually rarer than an agent's or team's share
+        candidates = (
+            "SELECT DISTINCT sf.interaction_id AS id FROM score_flags sf "
+            f"JOIN interactions i ON i.id = sf.interaction_id WHERE sf.code = :flag{indexed}"
+        )
+    else:
+        candidates = f"SELECT i.id FROM interactions i WHERE 1 = 1{indexed}" if indexed else ""
+    return Where("".join(f" AND {c}" for c in clauses), candidates), params

@@ -29,8 +29,6 @@ def fts_expression(query: str) -> str:
 class SqliteSearch:
     """BM25 over the FTS5 index; the newest matches are ranked first when there are many."""
 
-    FLAG_ELEMENTS = "json_each(s.flags) WHERE json_extract(value, '$.code') = :flag"
-
     def moment(self, value: datetime) -> Any:
         # SQLite keeps datetimes as text in SQLAlchemy's format.
         return value.strftime("%Y-%m-%d %H:%M:%S")
@@ -47,10 +45,8 @@ search_backends.register("sqlite")(SqliteSearch())
 
 def _sqlite_search(conn: Any, expression: str, where: Where, params: dict[str, Any], limit: int) -> list:
     params = {**params, "expression": expression}
-    if where.indexed:
-        count = text(
-            f"SELECT count(*) FROM (SELECT 1 FROM interactions i WHERE 1 = 1 {where.indexed} LIMIT :cap)"
-        )
+    if where.candidates:
+        count = text(f"SELECT count(*) FROM ({where.candidates} LIMIT :cap)")
         if conn.execute(count, {**params, "cap": search.FILTER_FIRST + 1}).scalar() <= search.FILTER_FIRST:
             return conn.execute(text(_sqlite_sql(where, candidates=True)), params).mappings().all()
     window = search.RANK_WINDOW
@@ -72,8 +68,8 @@ def _sqlite_sql(where: Where, candidates: bool = False) -> str:
     # the outer loop: probing it per candidate turn re-runs the whole match each time).
     if candidates:
         matches = (
-            "cand AS MATERIALIZED (SELECT t.id FROM interactions i JOIN turns t ON t.interaction_id = i.id "
-            f"WHERE 1 = 1 {where.indexed}), "
+            "cand AS MATERIALIZED (SELECT t.id FROM turns t "
+            f"WHERE t.interaction_id IN ({where.candidates})), "
             "matches AS MATERIALIZED (SELECT t.interaction_id, t.idx, t.id AS turn_id, "
             f"bm25({FTS_TABLE}) AS rank FROM {FTS_TABLE} CROSS JOIN turns t ON t.id = {FTS_TABLE}.rowid "
             f"WHERE {FTS_TABLE} MATCH :expression AND +{FTS_TABLE}.rowid IN cand), "
