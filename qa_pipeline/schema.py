@@ -101,13 +101,18 @@ scores = Table(
     Column("scored_at", DateTime(timezone=True)),
 )
 
-# The codes of each score's flags, one row each (also in scores.flags): search filters by them.
+# The codes of each score's flags, one row each (also in scores.flags), with the interaction's
+# filter columns (as in interactions): search narrows a flag's rows without reading interactions.
 score_flags = Table(
     "score_flags",
     metadata,
     Column("interaction_id", String(255), primary_key=True),
     Column("rubric", String(64), primary_key=True),
     Column("code", String(64), primary_key=True),
+    Column("agent_id", String(64), nullable=False),
+    Column("team", String(64)),
+    Column("channel", String(8), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
     Index("ix_score_flags_code", "code", "interaction_id"),
 )
 

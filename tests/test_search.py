@@ -235,6 +235,7 @@ def test_windows_and_filter_first_find_what_a_full_search_finds(engine, monkeypa
         ("refund", SearchFilters(flag="escalation")),  # the flag's rows are the candidates
         ("refund", SearchFilters(flag="escalation", team="cee")),
         ("refund", SearchFilters(flag="any", agent="a0")),
+        ("refund", SearchFilters(flag="escalation", since=datetime(2026, 11, 8), channel="chat")),
     ]
     full = [sorted(ids(search_interactions(engine, q, f, limit=100))) for q, f in queries]
     assert all(full) and len(full[0]) == 40

@@ -68,14 +68,26 @@ def save_scores(engine: Engine, items: Sequence[InteractionScore], run_id: str |
             ],
         )
         conn.execute(insert(criterion_results), [row for s in items for row in _criterion_rows(s)])
-        flag_rows = [row for s in items for row in _flag_rows(s)]
-        if flag_rows:
-            conn.execute(insert(score_flags), flag_rows)
+        _insert_flags(conn, items)
 
 
-def _flag_rows(s: InteractionScore) -> list[dict]:
-    codes = sorted({f.code for f in s.flags})
-    return [{"interaction_id": s.interaction_id, "rubric": s.rubric, "code": code} for code in codes]
+def _insert_flags(conn: Connection, items: Sequence[InteractionScore]) -> None:
+    """The score_flags rows of these scores, with their interactions' filter columns."""
+    flagged = [s for s in items if s.flags]
+    if not flagged:
+        return
+    ids = {s.interaction_id for s in flagged}
+    copied = (interactions.c.agent_id, interactions.c.team, interactions.c.channel, interactions.c.started_at)
+    heads = {
+        row.id: dict(zip(("agent_id", "team", "channel", "started_at"), row[1:], strict=True))
+        for row in conn.execute(select(interactions.c.id, *copied).where(interactions.c.id.in_(ids)))
+    }
+    rows = [
+        {"interaction_id": s.interaction_id, "rubric": s.rubric, "code": code, **heads[s.interaction_id]}
+        for s in flagged
+        for code in sorted({f.code for f in s.flags})
+    ]
+    conn.execute(insert(score_flags), rows)
 
 
 def _criterion_rows(s: InteractionScore) -> list[dict]:
@@ -118,8 +130,7 @@ def replace_score_in(conn: Connection, item: InteractionScore) -> None:
             score_flags.c.interaction_id == item.interaction_id, score_flags.c.rubric == item.rubric
         )
     )
-    if item.flags:
-        conn.execute(insert(score_flags), _flag_rows(item))
+    _insert_flags(conn, [item])
 
 
 def load_scores(engine: Engine, interaction_id: str) -> list[InteractionScore]:

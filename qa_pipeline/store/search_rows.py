@@ -116,10 +116,10 @@ def _filters(f: SearchFilters, backend: SearchBackend) -> tuple[Where, dict[str,
         )
         params["failed"] = f.failed
     if f.flag not in (None, ANY_FLAG):  # a flag is usually rarer than an agent's or team's share
-        candidates = (
-            "SELECT DISTINCT sf.interaction_id AS id FROM score_flags sf "
-            f"JOIN interactions i ON i.id = sf.interaction_id WHERE sf.code = :flag{indexed}"
-        )
+        # score_flags holds the interaction's filter columns under their names in interactions,
+        # so the same clauses (on "i.") narrow a flag's rows.
+        flag_rows = "FROM score_flags i WHERE i.code = :flag"
+        candidates = f"SELECT DISTINCT i.interaction_id AS id {flag_rows}{indexed}"
     else:
         candidates = f"SELECT i.id FROM interactions i WHERE 1 = 1{indexed}" if indexed else ""
     return Where("".join(f" AND {c}" for c in clauses), candidates), params
