@@ -307,30 +307,42 @@ def period_counts(
     """Criterion results of the newest score of each interaction in the period, counted in the
     database per agent, day (UTC), criterion and result, with how many a dispute decided:
     what the pages count, without reading every result (a team week: 25,000 rows)."""
-    newest = (
+    latest = (
         select(func.max(scores.c.scored_at))
         .where(scores.c.interaction_id == interactions.c.id)
         .correlate(interactions)
         .scalar_subquery()
     )
-    day = func.date(interactions.c.started_at)
-    query = (
+    # The period's newest scores first (materialized), then their results by index: joined in
+    # one go, the planner re-ran the newest-score lookup for every result row (90 ms vs 50 ms
+    # for a team week at 1M interactions on SQLite).
+    newest = (
         select(
             interactions.c.agent_id,
-            day,
+            func.date(interactions.c.started_at).label("day"),
+            scores.c.interaction_id,
+            scores.c.rubric,
+        )
+        .join(scores, scores.c.interaction_id == interactions.c.id)
+        .where(*in_scope(agents, teams, since, until), scores.c.scored_at == latest)
+        .cte("newest")
+        .prefix_with("MATERIALIZED")
+    )
+    query = (
+        select(
+            newest.c.agent_id,
+            newest.c.day,
             criterion_results.c.criterion,
             criterion_results.c.result,
             func.count(),
             func.sum(case((criterion_results.c.original.is_not(None), 1), else_=0)),
         )
-        .join(scores, scores.c.interaction_id == interactions.c.id)
         .join(
             criterion_results,
-            (criterion_results.c.interaction_id == scores.c.interaction_id)
-            & (criterion_results.c.rubric == scores.c.rubric),
+            (criterion_results.c.interaction_id == newest.c.interaction_id)
+            & (criterion_results.c.rubric == newest.c.rubric),
         )
-        .where(*in_scope(agents, teams, since, until), scores.c.scored_at == newest)
-        .group_by(interactions.c.agent_id, day, criterion_results.c.criterion, criterion_results.c.result)
+        .group_by(newest.c.agent_id, newest.c.day, criterion_results.c.criterion, criterion_results.c.result)
     )
     with engine.connect() as conn:
         return [

@@ -10,7 +10,7 @@ import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from statistics import mean
+from math import fsum
 from typing import Any
 
 from qa_pipeline.web.views import duration
@@ -121,15 +121,16 @@ def _bucket(day: date, span_days: int) -> str:
     return day.isoformat()
 
 
-def _metric(meta: dict | None, key: str) -> float | None:
-    value = ((meta or {}).get("metrics") or {}).get(key)
-    if value is None and key == "handle_time_s":
-        value = (meta or {}).get("duration")
-    return float(value) if isinstance(value, int | float) else None
+def _metrics(meta: dict | None) -> dict[str, float]:
+    """An interaction's numeric call and chat metrics; a call's handle time is its duration
+    when its metrics do not give one."""
+    given = {**((meta or {}).get("metrics") or {})}
+    given.setdefault("handle_time_s", (meta or {}).get("duration"))
+    return {k: float(v) for k, v in given.items() if isinstance(v, int | float)}
 
 
 def _avg(values: list[float]) -> float | None:
-    return mean(values) if values else None
+    return fsum(values) / len(values) if values else None  # statistics.mean: 10x slower (exact)
 
 
 def tally(rows: list[dict], crit: list[dict]) -> list[dict]:
@@ -218,8 +219,10 @@ def report(
         if fcr.get(r["interaction_id"], (None, ""))[0] in ("yes", "no")
     ]
 
+    metrics = [_metrics(r["metadata"]) for r in rows]
+
     def average(key: str) -> float | None:
-        return _avg([v for r in rows if (v := _metric(r["metadata"], key)) is not None])
+        return _avg([m[key] for m in metrics if key in m])
 
     talk, silence = average("agent_talk_ratio"), average("longest_silence_s")
     kpis = [
@@ -265,8 +268,8 @@ def _csat(given: list[tuple[float, float]]) -> str:
         return "none imported"
     scales = {scale for _, scale in given}
     if len(scales) == 1:
-        return f"{mean(r for r, _ in given):.1f} / {scales.pop():g} ({len(given)})"
-    return f"{mean(100 * r / s for r, s in given):.0f}% ({len(given)})"  # mixed surveys: as a share
+        return f"{_avg([r for r, _ in given]):.1f} / {scales.pop():g} ({len(given)})"
+    return f"{_avg([100 * r / s for r, s in given]):.0f}% ({len(given)})"  # mixed surveys: as a share
 
 
 def comparison(rows: list[dict], counts: list[dict], names: dict[str, str]) -> dict[str, Any]:
@@ -280,7 +283,7 @@ def comparison(rows: list[dict], counts: list[dict], names: dict[str, str]) -> d
     criteria = sorted({c["criterion"] for c in counts}, key=lambda x: names.get(x, x))
     lines = []
     for agent, mine in sorted(by_agent.items()):
-        handle = _avg([v for r in mine if (v := _metric(r["metadata"], "handle_time_s")) is not None])
+        handle = _avg([v for r in mine if (v := _metrics(r["metadata"]).get("handle_time_s")) is not None])
         lines.append(
             {
                 "agent_id": agent,
