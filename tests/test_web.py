@@ -671,10 +671,19 @@ def test_the_database_counts_criterion_results_as_the_pages_did(store, rubric):
     items = store.load_interactions(["chat:t:1", "chat:t:2"])
     from qa_pipeline.scoring import score_interactions
 
-    store.save_scores(score_interactions(items, newer))
+    rescored = score_interactions(items, newer)
+    store.save_scores(rescored)
     for scope in ({"teams": ["billing"]}, {"agents": ["a2", "a3"]}, {}):
         since, until = datetime(2026, 11, 20, tzinfo=UTC), datetime(2026, 11, 21, tzinfo=UTC)
         rows, crit = store.period_results(since=since, until=until, **scope)
+        ids = [r["interaction_id"] for r in rows]
+        assert len(ids) == len(set(ids)), scope  # one row per interaction: its newest score
+        newest = {
+            r["interaction_id"]: r["rubric"] for r in rows if r["interaction_id"] in ("chat:t:1", "chat:t:2")
+        }
+        assert all(newest[s.interaction_id] == s.rubric for s in rescored if s.interaction_id in newest), (
+            scope
+        )
         expected = sorted(tally(rows, crit), key=lambda c: (c["agent_id"], c["criterion"], c["result"]))
         counted = sorted(
             store.period_counts(since=since, until=until, **scope),
