@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     Engine,
     create_engine,
@@ -38,7 +39,7 @@ def _create(url: str) -> Engine:
     is_sqlite = url.startswith("sqlite")
     # PostgreSQL: JIT compilation costs 0.1-0.3 s per search and repays only long scans.
     options = {"timeout": 60} if is_sqlite else {"options": "-c jit=off"} if "postgresql" in url else {}
-    engine = create_engine(url, connect_args=options)
+    engine = create_engine(url, connect_args=options, json_deserializer=orjson.loads)
     if is_sqlite:
 
         @event.listens_for(engine, "connect")

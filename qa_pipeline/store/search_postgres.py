@@ -60,9 +60,6 @@ def _postgres_search(conn: Any, query: str, where: Where, params: dict[str, Any]
     # Room for exact bitmaps: with the default 4 MB a common word's bitmap turns lossy and
     # every row of its pages is rechecked (3.5M rows for one phrase at 1M interactions).
     conn.execute(text("SET LOCAL work_mem = '64MB'"))
-    # The cost estimates of ranking many turns reach JIT's threshold, and compiling the plan
-    # took 45 ms of a 0.3 s filtered search at 1M interactions, for nothing in return.
-    conn.execute(text("SET LOCAL jit = off"))
     # One search is one short query: starting parallel workers cost more than they saved.
     conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     # The planner's estimate (from the GIN statistics) says whether the matches are many;
