@@ -46,11 +46,6 @@ def save_scores(engine: Engine, items: Sequence[InteractionScore], run_id: str |
                 )
             )
             conn.execute(delete(scores).where(scores.c.interaction_id.in_(ids), scores.c.rubric == rubric))
-            conn.execute(
-                delete(score_flags).where(
-                    score_flags.c.interaction_id.in_(ids), score_flags.c.rubric == rubric
-                )
-            )
         checkpoint("store.scores.in_transaction")
         conn.execute(
             insert(scores),
@@ -71,19 +66,25 @@ def save_scores(engine: Engine, items: Sequence[InteractionScore], run_id: str |
             ],
         )
         conn.execute(insert(criterion_results), [row for s in items for row in _criterion_rows(s)])
-        _insert_flags(conn, items)
+        _replace_flags(conn, items)
 
 
-def _insert_flags(conn: Connection, items: Sequence[InteractionScore]) -> None:
-    """The score_flags rows of these scores, with their interactions' filter columns."""
+def _replace_flags(conn: Connection, items: Sequence[InteractionScore]) -> None:
+    """Rewrite the score_flags rows of these scores (by interaction and rubric), with their
+    interactions' filter columns."""
+    for rubric in {s.rubric for s in items}:
+        ids = [s.interaction_id for s in items if s.rubric == rubric]
+        conn.execute(
+            delete(score_flags).where(score_flags.c.interaction_id.in_(ids), score_flags.c.rubric == rubric)
+        )
     flagged = [s for s in items if s.flags]
     if not flagged:
         return
-    ids = {s.interaction_id for s in flagged}
+    wanted = {s.interaction_id for s in flagged}
     copied = (interactions.c.agent_id, interactions.c.team, interactions.c.channel, interactions.c.started_at)
     heads = {
         row.id: dict(zip(("agent_id", "team", "channel", "started_at"), row[1:], strict=True))
-        for row in conn.execute(select(interactions.c.id, *copied).where(interactions.c.id.in_(ids)))
+        for row in conn.execute(select(interactions.c.id, *copied).where(interactions.c.id.in_(wanted)))
     }
     rows = [
         {"interaction_id": s.interaction_id, "rubric": s.rubric, "code": code, **heads[s.interaction_id]}
@@ -128,12 +129,7 @@ def replace_score_in(conn: Connection, item: InteractionScore) -> None:
         )
     )
     conn.execute(insert(criterion_results), _criterion_rows(item))
-    conn.execute(
-        delete(score_flags).where(
-            score_flags.c.interaction_id == item.interaction_id, score_flags.c.rubric == item.rubric
-        )
-    )
-    _insert_flags(conn, [item])
+    _replace_flags(conn, [item])
 
 
 def load_scores(engine: Engine, interaction_id: str) -> list[InteractionScore]:
@@ -293,6 +289,8 @@ def period_results(
         newest: dict[str, dict] = {}
         for values in conn.execute(query):  # plain tuples: a RowMapping per row costs 5x as much
             row = dict(zip(names, values, strict=True))
+            # The SQL keeps each interaction's newest scores; two with the same scored_at (two
+            # rubrics scored in one batch) both pass it, and the first is kept.
             kept = newest.get(row["interaction_id"])
             if kept is None or row["scored_at"] > kept["scored_at"]:
                 newest[row["interaction_id"]] = row

@@ -63,7 +63,7 @@ def search_interactions(
 
 
 def _hit(row: Any) -> SearchHit:
-    marked = row["snippet"] or ""
+    marked = " ".join((row["snippet"] or "").split())
     flags = json.loads(row["flags"]) if isinstance(row["flags"], str) else (row["flags"] or [])
     return SearchHit(
         interaction_id=row["interaction_id"],
@@ -75,8 +75,8 @@ def _hit(row: Any) -> SearchHit:
         score=row["score"],
         flags=sorted({f.get("code", "") for f in flags}),
         turn=row["turn"],
-        snippet=bracketed(" ".join(marked.split())),
-        parts=snippet_parts(" ".join(marked.split())),
+        snippet=bracketed(marked),
+        parts=snippet_parts(marked),
     )
 
 
