@@ -116,6 +116,26 @@ score_flags = Table(
     Index("ix_score_flags_code", "code", "interaction_id"),
 )
 
+# Each interaction's newest score (of any rubric: the newest scored_at, ties to the first rubric
+# by name) with its criterion results folded in, beside the interaction's filter columns: what
+# the agent and team pages count, read in one indexed range instead of finding the newest score
+# and joining its results per interaction. Rewritten with the scores (save, dispute, re-ingest).
+newest_scores = Table(
+    "newest_scores",
+    metadata,
+    Column("interaction_id", String(255), primary_key=True),
+    Column("rubric", String(64), nullable=False),
+    Column("agent_id", String(64), nullable=False),
+    Column("team", String(64)),
+    Column("started_at", DateTime(timezone=True)),
+    Column("score", Float, nullable=False),
+    Column("flags", JSON),
+    Column("results", JSON, nullable=False),  # {criterion: pass | fail | na}
+    Column("decided", JSON, nullable=False),  # the criteria an accepted dispute decided
+    Index("ix_newest_scores_agent_started", "agent_id", "started_at"),
+    Index("ix_newest_scores_team_started", "team", "started_at"),
+)
+
 criterion_results = Table(
     "criterion_results",
     metadata,

@@ -139,7 +139,7 @@ def build_scorecards(
 ) -> ScorecardFiles:
     """Write CSV, Parquet and HTML scorecards to ``out_dir``; return what was written."""
     frame, crit = load_results(store, rubric, fcr_window_days)
-    rows = _rows(frame) if not frame.empty else []
+    rows = _rows(frame, crit) if not frame.empty else []
     known = dict(criteria or {})
     for cid in set(crit["criterion"]) if not crit.empty else set():
         known.setdefault(cid, SimpleNamespace(name=cid, critical=False))
@@ -157,7 +157,6 @@ def build_scorecards(
         pages: list[Path] = []
     else:
         table = summarise(frame, crit, period)
-        crit_rows = crit.to_dict("records")
         fcr = dict(
             zip(
                 frame["interaction_id"],
@@ -169,18 +168,12 @@ def build_scorecards(
         by_agent: dict[str, list[dict]] = {}
         for row in rows:
             by_agent.setdefault(row["agent_id"], []).append(row)
-        agent_of = {row["interaction_id"]: row["agent_id"] for row in rows}
-        crit_by_agent: dict[str, list[dict]] = {}  # one pass over the results, not one per agent
-        for c in crit_rows:
-            if c["interaction_id"] in agent_of:
-                crit_by_agent.setdefault(agent_of[c["interaction_id"]], []).append(c)
         pages = [
             write_agent_page(
                 store,
                 out_dir / "agents",
                 agent_id,
                 by_agent[agent_id],
-                crit_by_agent.get(agent_id, []),
                 known,
                 fcr,
                 ratings,
@@ -197,7 +190,7 @@ def build_scorecards(
         table.to_parquet(tmp, index=False)
     with replacing(index_path) as tmp:
         tmp.write_text(
-            render_index(frame, rows, crit.to_dict("records") if not crit.empty else [], known),
+            render_index(frame, rows, known),
             encoding="utf-8",
         )
     shutil.copyfile(STYLESHEET, out_dir / "app.css")
@@ -221,8 +214,21 @@ def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
     return safe
 
 
-def _rows(frame: pd.DataFrame) -> list[dict]:
-    """The frame's interactions as the page reports read them (no pandas types)."""
+def _rows(frame: pd.DataFrame, crit: pd.DataFrame) -> list[dict]:
+    """The frame's interactions as the page reports read them (as ``store.period_results``
+    gives them: no pandas types, each with its criterion results and those a dispute decided)."""
+    results: dict[str, dict[str, str]] = {}
+    decided: dict[str, list[str]] = {}
+    for iid, criterion, result, original in zip(
+        crit.get("interaction_id", []),
+        crit.get("criterion", []),
+        crit.get("result", []),
+        crit.get("original", []),
+        strict=True,
+    ):
+        results.setdefault(iid, {})[criterion] = result
+        if isinstance(original, str):
+            decided.setdefault(iid, []).append(criterion)
     rows = []
     for r in frame.to_dict("records"):
         started = r["started_at"]
@@ -233,6 +239,8 @@ def _rows(frame: pd.DataFrame) -> list[dict]:
                 "team": None if r["team"] == "(no team)" else r["team"],
                 "flags": r["flags"] or [],
                 "metadata": r["metadata"] or {},
+                "results": results.get(r["interaction_id"], {}),
+                "decided": decided.get(r["interaction_id"], []),
             }
         )
     return rows
@@ -251,7 +259,6 @@ def write_agent_page(
     folder: Path,
     agent_id: str,
     rows: list[dict],
-    crit: list[dict],
     criteria: dict[str, Any],
     fcr: dict[str, tuple[str | None, str]],
     ratings: dict[str, tuple[float, float]],
@@ -260,7 +267,7 @@ def write_agent_page(
     agent page template (without its forms), with the sentences behind the lowest scores."""
     names = {cid: getattr(c, "name", cid) for cid, c in criteria.items()}
     period = _span(rows)
-    report_data = report(rows, tally(rows, crit), names, period, fcr, ratings)
+    report_data = report(rows, tally(rows), names, period, fcr, ratings)
     evidence = {}
     lowest = [r["interaction_id"] for r in report_data["lowest"]]
     for item in store.load_interactions(lowest):
@@ -290,7 +297,7 @@ def write_agent_page(
     return path
 
 
-def render_index(frame: pd.DataFrame, rows: list[dict], crit: list[dict], criteria: dict[str, Any]) -> str:
+def render_index(frame: pd.DataFrame, rows: list[dict], criteria: dict[str, Any]) -> str:
     """The overview: each team's agents side by side, linked to their pages."""
     names = {cid: getattr(c, "name", cid) for cid, c in criteria.items()}
     teams = []
@@ -302,7 +309,7 @@ def render_index(frame: pd.DataFrame, rows: list[dict], crit: list[dict], criter
             teams.append(
                 (
                     str(team),
-                    comparison(mine, tally(mine, [c for c in crit if c["interaction_id"] in ids]), names),
+                    comparison(mine, tally(mine), names),
                     float(scored.mean()) if len(scored) else None,
                     len(group),
                 )

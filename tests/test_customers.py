@@ -150,7 +150,7 @@ def test_the_pages_first_contact_results_are_the_stores(store, rubric):
     ]
     store.save_interactions(items)
     store.save_scores(score_interactions(items, rubric))
-    rows, _ = store.period_results(agents=["a1"])
+    rows = store.period_results(agents=["a1"])
     assert store.first_contacts_of(rows, 7) == store.first_contact_results(None, 7)
     assert {r[0] for r in store.first_contacts_of(rows, 7).values()} == {"no", "yes", "pending", None}
 

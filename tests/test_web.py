@@ -660,37 +660,94 @@ def test_sql_in_every_form_field_and_path_is_harmless(site, store):
     assert store.find_disputes() == [] and store.calibrations() == []
 
 
-def test_the_database_counts_criterion_results_as_the_pages_did(store, rubric):
-    """``period_counts`` (SQL, per agent, day, criterion and result) equals counting the rows."""
-    from datetime import UTC, datetime
+def _as_stored(store, items, agents=None, teams=None) -> dict[str, tuple]:
+    """Each interaction's newest score, from the scores themselves: what the pages must count."""
+    newest = {}
+    for item in items:
+        if (agents and item.agent_id not in agents) or (teams and item.team not in teams):
+            continue
+        stored = sorted(store.load_scores(item.id), key=lambda s: s.rubric)
+        if stored:
+            when = {s.rubric: store_scored_at(store, item.id, s.rubric) for s in stored}
+            best = max(stored, key=lambda s: when[s.rubric])  # the first rubric by name on a tie
+            newest[item.id] = (
+                best.rubric,
+                best.score,
+                {c: (r.result, r.original is not None) for c, r in best.criteria.items()},
+            )
+    return newest
 
-    from qa_pipeline.web.reports import tally
 
-    populate(store, rubric)
-    newer = rubric.model_copy(update={"version": rubric.version + 1})  # a second score: the newest counts
-    items = store.load_interactions(["chat:t:1", "chat:t:2"])
+def store_scored_at(store, interaction_id: str, rubric: str):
+    from sqlalchemy import select
+
+    from qa_pipeline.schema import scores
+
+    with store.engine.connect() as conn:
+        return conn.execute(
+            select(scores.c.scored_at).where(
+                scores.c.interaction_id == interaction_id, scores.c.rubric == rubric
+            )
+        ).scalar_one()
+
+
+def _as_read(store, **scope) -> dict[str, tuple]:
+    rows = store.period_results(**scope)
+    assert len({r["interaction_id"] for r in rows}) == len(rows), scope  # one row per interaction
+    for r in rows:
+        assert r["applicable"] == any(v != "na" for v in r["results"].values())
+    return {
+        r["interaction_id"]: (
+            r["rubric"],
+            r["score"],
+            {c: (result, c in r["decided"]) for c, result in r["results"].items()},
+        )
+        for r in rows
+    }
+
+
+def test_the_pages_read_each_interactions_newest_score_as_stored(store, rubric, tmp_path: Path):
+    """``period_results`` (the pages and CSV exports) reads ``newest_scores``, which every write
+    keeps in step with the scores: a second rubric's score, an accepted dispute, a changed
+    re-ingest (its stale scores go) and its new score. Migration 0011's copy of existing
+    scores reads the same."""
+    import importlib.util
+
+    from web_data import interactions
+
+    from qa_pipeline import migrations
+    from qa_pipeline.bundled import bundled
+    from qa_pipeline.disputes import decide, raise_dispute
     from qa_pipeline.scoring import score_interactions
 
-    rescored = score_interactions(items, newer)
-    store.save_scores(rescored)
-    for scope in ({"teams": ["billing"]}, {"agents": ["a2", "a3"]}, {}):
-        since, until = datetime(2026, 11, 20, tzinfo=UTC), datetime(2026, 11, 21, tzinfo=UTC)
-        rows, crit = store.period_results(since=since, until=until, **scope)
-        ids = [r["interaction_id"] for r in rows]
-        assert len(ids) == len(set(ids)), scope  # one row per interaction: its newest score
-        newest = {
-            r["interaction_id"]: r["rubric"] for r in rows if r["interaction_id"] in ("chat:t:1", "chat:t:2")
-        }
-        assert all(newest[s.interaction_id] == s.rubric for s in rescored if s.interaction_id in newest), (
-            scope
-        )
-        expected = sorted(tally(rows, crit), key=lambda c: (c["agent_id"], c["criterion"], c["result"]))
-        counted = sorted(
-            store.period_counts(since=since, until=until, **scope),
-            key=lambda c: (c["agent_id"], c["criterion"], c["result"]),
-        )
-        assert counted == expected and counted, scope
-        assert {c["day"].isoformat() for c in counted} == {"2026-11-20"}
+    items = populate(store, rubric)
+    newer = rubric.model_copy(update={"version": rubric.version + 1})
+    store.save_scores(score_interactions(store.load_interactions(["chat:t:1", "chat:t:2"]), newer))
+    [score] = store.load_scores("chat:t:3")
+    flipped = "fail" if score.criteria["positive_language"].result == "pass" else "pass"
+    number = raise_dispute(store, score, "positive_language", flipped, "Read the whole chat.", None, "coach")
+    decide(store, number, True, "lead", "Agreed.", [bundled("rubrics", "default.yaml")])
+    changed = interactions()[3].model_copy(update={"team": "billing"})
+    store.save_interactions([changed])
+    assert "chat:t:4" not in _as_read(store)  # its stale score went with the old content
+    items[3] = changed
+    store.save_scores(score_interactions([changed], rubric))
+
+    assert _as_read(store)["chat:t:3"][2]["positive_language"] == (flipped, True)
+    assert {_as_read(store)[i][0] for i in ("chat:t:1", "chat:t:2")} == {newer.ref}
+    for scope in ({}, {"teams": ["billing"]}, {"agents": ["a2", "a3"]}):
+        assert _as_read(store, **scope) == _as_stored(store, items, **scope), scope
+    assert set(_as_read(store, teams=["billing"])) == {"chat:t:1", "chat:t:2", "chat:t:4", "call:t:9"}
+
+    path = Path(migrations.__file__).parent / "versions" / "0011_newest_scores.py"
+    spec = importlib.util.spec_from_file_location("newest_scores_migration", path)
+    migration = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(migration)  # type: ignore[union-attr]
+    before = _as_read(store)
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM newest_scores")
+        conn.exec_driver_sql(migration.BACKFILL[store.engine.dialect.name])
+    assert _as_read(store) == before and len(before) == len(items)
 
 
 def test_a_decision_is_stored_whole_or_not_at_all(site, store, monkeypatch):

@@ -54,7 +54,6 @@ from qa_pipeline.store.run_rows import (
 from qa_pipeline.store.score_rows import (
     flagged_in_run,
     load_scores,
-    period_counts,
     period_results,
     save_scores,
     scorecard_rows,
@@ -214,18 +213,8 @@ class Store:
         teams: Sequence[str] | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
-        with_criteria: bool = True,
-    ) -> tuple[list[dict], list[dict]]:
-        return period_results(self.engine, agents, teams, since, until, with_criteria)
-
-    def period_counts(
-        self,
-        agents: Sequence[str] | None = None,
-        teams: Sequence[str] | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
     ) -> list[dict]:
-        return period_counts(self.engine, agents, teams, since, until)
+        return period_results(self.engine, agents, teams, since, until)
 
     def flagged_in_run(self, run_id: str) -> list[dict]:
         return flagged_in_run(self.engine, run_id)

@@ -10,6 +10,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Table,
     delete,
     func,
     insert,
@@ -22,6 +23,7 @@ from qa_pipeline.interactions import Interaction, Turn, content_hash
 from qa_pipeline.schema import (
     criterion_results,
     interactions,
+    newest_scores,
     repeat_contacts,
     score_flags,
     scores,
@@ -74,6 +76,7 @@ def _replace_interactions(
     conn.execute(delete(criterion_results).where(criterion_results.c.interaction_id.in_(ids)))
     conn.execute(delete(scores).where(scores.c.interaction_id.in_(ids)))
     conn.execute(delete(score_flags).where(score_flags.c.interaction_id.in_(ids)))
+    conn.execute(delete(newest_scores).where(newest_scores.c.interaction_id.in_(ids)))
     conn.execute(delete(turns).where(turns.c.interaction_id.in_(ids)))
     conn.execute(delete(interactions).where(interactions.c.id.in_(ids)))
     conn.execute(
@@ -225,18 +228,20 @@ def in_scope(
     teams: Sequence[str] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    table: Table = interactions,
 ) -> list[ColumnElement[bool]]:
-    """Conditions on interactions: of these agents and/or teams (None: any), started in
-    [since, until). All of them use the (agent|team, started_at) indexes."""
+    """Conditions on interactions (or a table with their agent_id, team and started_at): of
+    these agents and/or teams (None: any), started in [since, until). All of them use the
+    (agent|team, started_at) indexes."""
     wanted: list[ColumnElement[bool]] = []
     if agents is not None:
-        wanted.append(interactions.c.agent_id.in_(list(agents)))
+        wanted.append(table.c.agent_id.in_(list(agents)))
     if teams is not None:
-        wanted.append(interactions.c.team.in_(list(teams)))
+        wanted.append(table.c.team.in_(list(teams)))
     if since is not None:
-        wanted.append(interactions.c.started_at >= since)
+        wanted.append(table.c.started_at >= since)
     if until is not None:
-        wanted.append(interactions.c.started_at < until)
+        wanted.append(table.c.started_at < until)
     return wanted
 
 

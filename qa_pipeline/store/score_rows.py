@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
     Connection,
     Engine,
-    case,
     delete,
-    exists,
-    func,
     insert,
     select,
-    true,
     update,
 )
-from sqlalchemy.sql import ColumnElement, FromClause
 
 from qa_pipeline.contracts import InteractionScore
 from qa_pipeline.faults import checkpoint
 from qa_pipeline.schema import (
     criterion_results,
     interactions,
+    newest_scores,
     repeat_contacts,
     score_flags,
     scores,
@@ -67,6 +63,7 @@ def save_scores(engine: Engine, items: Sequence[InteractionScore], run_id: str |
         )
         conn.execute(insert(criterion_results), [row for s in items for row in _criterion_rows(s)])
         _replace_flags(conn, items)
+        refresh_newest(conn, {s.interaction_id for s in items})
 
 
 def _replace_flags(conn: Connection, items: Sequence[InteractionScore]) -> None:
@@ -92,6 +89,79 @@ def _replace_flags(conn: Connection, items: Sequence[InteractionScore]) -> None:
         for code in sorted({f.code for f in s.flags})
     ]
     conn.execute(insert(score_flags), rows)
+
+
+def refresh_newest(conn: Connection, ids: Iterable[str]) -> None:
+    """Rewrite the newest_scores rows of these interactions from their stored scores, inside
+    the caller's transaction: the newest scored_at of any rubric (ties: the first rubric by
+    name, as migration 0011 picked), its flags, and its criterion results folded in."""
+    wanted = sorted(set(ids))
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        conn.execute(delete(newest_scores).where(newest_scores.c.interaction_id.in_(chunk)))
+        found = conn.execute(
+            select(
+                scores.c.interaction_id,
+                scores.c.rubric,
+                scores.c.scored_at,
+                scores.c.score,
+                scores.c.flags,
+                interactions.c.agent_id,
+                interactions.c.team,
+                interactions.c.started_at,
+            )
+            .join(interactions, interactions.c.id == scores.c.interaction_id)
+            .where(scores.c.interaction_id.in_(chunk))
+            .order_by(scores.c.interaction_id, scores.c.rubric)
+        ).all()
+        newest: dict[str, Any] = {}
+        for row in found:  # by rubric name: max() keeps the first of a tie
+            kept = newest.get(row.interaction_id)
+            if kept is None or _when(row.scored_at) > _when(kept.scored_at):
+                newest[row.interaction_id] = row
+        if not newest:
+            continue
+        results: dict[str, dict[str, str]] = {iid: {} for iid in newest}
+        decided: dict[str, list[str]] = {iid: [] for iid in newest}
+        for iid, rubric, criterion, result, original in conn.execute(
+            select(
+                criterion_results.c.interaction_id,
+                criterion_results.c.rubric,
+                criterion_results.c.criterion,
+                criterion_results.c.result,
+                criterion_results.c.original,
+            )
+            .where(criterion_results.c.interaction_id.in_(list(newest)))
+            .order_by(criterion_results.c.criterion)
+        ):
+            if newest[iid].rubric == rubric:
+                results[iid][criterion] = result
+                if original is not None:
+                    decided[iid].append(criterion)
+        conn.execute(
+            insert(newest_scores),
+            [
+                {
+                    "interaction_id": iid,
+                    "rubric": row.rubric,
+                    "agent_id": row.agent_id,
+                    "team": row.team,
+                    "started_at": row.started_at,
+                    "score": row.score,
+                    "flags": row.flags,
+                    "results": results[iid],
+                    "decided": decided[iid],
+                }
+                for iid, row in newest.items()
+            ],
+        )
+
+
+def _when(moment: datetime | None) -> datetime:
+    """A scored_at to compare: aware, and an unknown one older than any."""
+    if moment is None:
+        return datetime.min.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _criterion_rows(s: InteractionScore) -> list[dict]:
@@ -130,6 +200,7 @@ def replace_score_in(conn: Connection, item: InteractionScore) -> None:
     )
     conn.execute(insert(criterion_results), _criterion_rows(item))
     _replace_flags(conn, [item])
+    refresh_newest(conn, {item.interaction_id})
 
 
 def load_scores(engine: Engine, interaction_id: str) -> list[InteractionScore]:
@@ -219,159 +290,44 @@ def flagged_in_run(engine: Engine, run_id: str) -> list[dict]:
         return [dict(r) for r in conn.execute(query).mappings() if r["flags"]]
 
 
-def newest_scored(dialect: str) -> tuple[FromClause, Any, list[ColumnElement[bool]]]:
-    """Interactions joined with their newest score: the FROM clause, the score's columns and
-    the conditions to add. PostgreSQL gets a LATERAL lookup per interaction: given the
-    correlated max(scored_at), its planner hashed all of scores (a team week at 1M
-    interactions: 450 ms, against 23 ms); SQLite runs that correlated lookup by index."""
-    if dialect == "postgresql":
-        newest = (
-            select(scores)
-            .where(scores.c.interaction_id == interactions.c.id)
-            .order_by(scores.c.scored_at.desc())
-            .limit(1)
-            .lateral("newest_score")
-        )
-        return interactions.join(newest, true()), newest.c, []
-    latest = (
-        select(func.max(scores.c.scored_at))
-        .where(scores.c.interaction_id == interactions.c.id)
-        .correlate(interactions)
-        .scalar_subquery()
-    )
-    joined = interactions.join(scores, scores.c.interaction_id == interactions.c.id)
-    return joined, scores.c, [scores.c.scored_at == latest]
-
-
 def period_results(
     engine: Engine,
     agents: Sequence[str] | None = None,
     teams: Sequence[str] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    with_criteria: bool = True,
-) -> tuple[list[dict], list[dict]]:
+) -> list[dict]:
     """The interactions of these agents and/or teams started in [since, until), each with its
-    newest score (and its repeat contact, if any), and those scores' criterion results: what
-    an agent or team page counts.
-    The interactions are found first, on their (agent|team, started_at) indexes."""
-    joined, score, latest = newest_scored(engine.dialect.name)
+    newest score (and its repeat contact, if any) and that score's criterion results
+    (``results``: {criterion: result}; ``decided``: those an accepted dispute decided): what
+    an agent or team page counts and exports.
+    One range of ``newest_scores`` on its (agent|team, started_at) index."""
     query = (
         select(
-            interactions.c.id.label("interaction_id"),
-            interactions.c.agent_id,
+            newest_scores.c.interaction_id,
+            newest_scores.c.agent_id,
             interactions.c.agent_name,
-            interactions.c.team,
+            newest_scores.c.team,
             interactions.c.channel,
-            interactions.c.started_at,
+            newest_scores.c.started_at,
             interactions.c.metadata,
             interactions.c.customer_key,
-            score.rubric,
-            score.score,
-            score.flags,
-            score.scored_at,
+            newest_scores.c.rubric,
+            newest_scores.c.score,
+            newest_scores.c.flags,
+            newest_scores.c.results,
+            newest_scores.c.decided,
             repeat_contacts.c.repeat_id,
             repeat_contacts.c.repeat_channel,
             repeat_contacts.c.gap_s,
-            exists()
-            .where(
-                criterion_results.c.interaction_id == score.interaction_id,
-                criterion_results.c.rubric == score.rubric,
-                criterion_results.c.result != "na",
-            )
-            .label("applicable"),
         )
-        .select_from(joined.outerjoin(repeat_contacts, repeat_contacts.c.interaction_id == interactions.c.id))
-        .where(*in_scope(agents, teams, since, until), *latest)
+        .join(interactions, interactions.c.id == newest_scores.c.interaction_id)
+        .outerjoin(repeat_contacts, repeat_contacts.c.interaction_id == newest_scores.c.interaction_id)
+        .where(*in_scope(agents, teams, since, until, newest_scores))
     )
     names = [c.name for c in query.selected_columns]
     with engine.connect() as conn:
-        newest: dict[str, dict] = {}
-        for values in conn.execute(query):  # plain tuples: a RowMapping per row costs 5x as much
-            row = dict(zip(names, values, strict=True))
-            # The SQL keeps each interaction's newest scores; two with the same scored_at (two
-            # rubrics scored in one batch) both pass it, and the first is kept.
-            kept = newest.get(row["interaction_id"])
-            if kept is None or row["scored_at"] > kept["scored_at"]:
-                newest[row["interaction_id"]] = row
-        rubric_of = {iid: r["rubric"] for iid, r in newest.items()}
-        ids = list(rubric_of) if with_criteria else []  # the pages count them in SQL (period_counts)
-        crit: list[dict] = []
-        for start in range(0, len(ids), 500):
-            found = conn.execute(
-                select(
-                    criterion_results.c.interaction_id,
-                    criterion_results.c.rubric,
-                    criterion_results.c.criterion,
-                    criterion_results.c.result,
-                    criterion_results.c.original,
-                ).where(criterion_results.c.interaction_id.in_(ids[start : start + 500]))
-            )
-            crit += [
-                {
-                    "interaction_id": iid,
-                    "rubric": rubric,
-                    "criterion": c,
-                    "result": result,
-                    "original": original,
-                }
-                for iid, rubric, c, result, original in found
-                if rubric_of[iid] == rubric
-            ]
-    return list(newest.values()), crit
-
-
-def period_counts(
-    engine: Engine,
-    agents: Sequence[str] | None = None,
-    teams: Sequence[str] | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> list[dict]:
-    """Criterion results of the newest score of each interaction in the period, counted in the
-    database per agent, day (UTC), criterion and result, with how many a dispute decided:
-    what the pages count, without reading every result (a team week: 25,000 rows)."""
-    # The period's newest scores first (materialized), then their results by index: joined in
-    # one go, SQLite re-ran the newest-score lookup for every result row (90 ms vs 50 ms for a
-    # team week at 1M interactions).
-    joined, score, latest = newest_scored(engine.dialect.name)
-    newest = (
-        select(
-            interactions.c.agent_id,
-            func.date(interactions.c.started_at).label("day"),
-            score.interaction_id,
-            score.rubric,
-        )
-        .select_from(joined)
-        .where(*in_scope(agents, teams, since, until), *latest)
-        .cte("newest")
-        .prefix_with("MATERIALIZED")
-    )
-    query = (
-        select(
-            newest.c.agent_id,
-            newest.c.day,
-            criterion_results.c.criterion,
-            criterion_results.c.result,
-            func.count(),
-            func.sum(case((criterion_results.c.original.is_not(None), 1), else_=0)),
-        )
-        .join(
-            criterion_results,
-            (criterion_results.c.interaction_id == newest.c.interaction_id)
-            & (criterion_results.c.rubric == newest.c.rubric),
-        )
-        .group_by(newest.c.agent_id, newest.c.day, criterion_results.c.criterion, criterion_results.c.result)
-    )
-    with engine.connect() as conn:
-        return [
-            {
-                "agent_id": agent,
-                "day": date.fromisoformat(str(when)[:10]) if when is not None else None,
-                "criterion": criterion,
-                "result": result,
-                "n": int(n),
-                "decided": int(decided or 0),
-            }
-            for agent, when, criterion, result, n, decided in conn.execute(query)
-        ]
+        rows = [dict(zip(names, values, strict=True)) for values in conn.execute(query)]
+    for row in rows:  # plain tuples above: a RowMapping per row costs 5x as much
+        row["applicable"] = any(result != "na" for result in row["results"].values())
+    return rows

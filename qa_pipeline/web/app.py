@@ -426,15 +426,14 @@ def create_app(settings: Settings) -> FastAPI:
         period = chosen_period(request, agents, teams)
         since, until = period.bounds()
         names = {cid: c.name for cid, c in web.criteria.items()}
+        rows = web.store.period_results(agents, teams, since, until)
         if request.url.path.endswith(".csv"):
-            rows, crit = web.store.period_results(agents, teams, since, until)
-            body = reports.csv_export(rows, crit, names)
+            body = reports.csv_export(rows, names)
             filename = f"{kind}-{title}-{period.start.isoformat()}.csv".replace('"', "")
             disposition = f'attachment; filename="{filename}"'
             headers = {"Content-Disposition": disposition}
             return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
-        rows, _ = web.store.period_results(agents, teams, since, until, with_criteria=False)
-        counts = web.store.period_counts(agents, teams, since, until)
+        counts = reports.tally(rows)
         ids = [r["interaction_id"] for r in rows]
         fcr = web.store.first_contacts_of(rows, settings.fcr_window_days)
         ratings = web.store.csat_of(ids)

@@ -129,20 +129,28 @@ def _metrics(meta: dict | None) -> dict[str, float]:
     return {k: float(v) for k, v in given.items() if isinstance(v, int | float)}
 
 
+def _metrics_of(row: dict) -> dict[str, float]:
+    """The row's metrics (``_metrics``), worked out once for the report and the comparison."""
+    if "metrics" not in row:
+        row["metrics"] = _metrics(row["metadata"])
+    return row["metrics"]
+
+
 def _avg(values: list[float]) -> float | None:
     return fsum(values) / len(values) if values else None  # statistics.mean: 10x slower (exact)
 
 
-def tally(rows: list[dict], crit: list[dict]) -> list[dict]:
-    """``crit`` (criterion results of the rows' newest scores) counted as the store's
-    ``period_counts`` counts them: per agent, UTC day, criterion and result."""
-    who = {r["interaction_id"]: (r["agent_id"], _day(r["started_at"])) for r in rows}
+def tally(rows: list[dict]) -> list[dict]:
+    """The criterion results of these rows (``store.period_results``: each interaction's
+    newest score) counted per agent, UTC day, criterion and result, with how many a dispute
+    decided."""
     counted: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    for c in crit:
-        if c["interaction_id"] in who:
-            slot = counted[(*who[c["interaction_id"]], c["criterion"], c["result"])]
+    for r in rows:
+        agent, day, decided = r["agent_id"], _day(r["started_at"]), r["decided"]
+        for criterion, result in r["results"].items():
+            slot = counted[(agent, day, criterion, result)]
             slot[0] += 1
-            slot[1] += c.get("original") is not None
+            slot[1] += criterion in decided
     return [
         {"agent_id": a, "day": d, "criterion": c, "result": res, "n": n, "decided": decided}
         for (a, d, c, res), (n, decided) in counted.items()
@@ -197,9 +205,13 @@ def report(
             }
         )
     buckets: dict[str, list[dict]] = defaultdict(list)
+    bucket_of: dict[date, str] = {}
     for r in scored:
-        if r["started_at"] is not None:
-            buckets[_bucket(_day(r["started_at"]), span)].append(r)  # type: ignore[arg-type]
+        day = _day(r["started_at"])
+        if day is not None:
+            if day not in bucket_of:
+                bucket_of[day] = _bucket(day, span)
+            buckets[bucket_of[day]].append(r)
     order = sorted({b for b, _ in per_bucket} | set(buckets))
     score_trend = chart("Average score", [(b, _avg([r["score"] for r in buckets[b]])) for b in order])
     trends = []
@@ -219,7 +231,7 @@ def report(
         if fcr.get(r["interaction_id"], (None, ""))[0] in ("yes", "no")
     ]
 
-    metrics = [_metrics(r["metadata"]) for r in rows]
+    metrics = [_metrics_of(r) for r in rows]
 
     def average(key: str) -> float | None:
         return _avg([m[key] for m in metrics if key in m])
@@ -256,8 +268,10 @@ def report(
         "lowest": lowest,
         "repeats": [
             (r["interaction_id"], fcr[r["interaction_id"]][1])
-            for r in sorted(rows, key=lambda r: str(r["started_at"]))
-            if fcr.get(r["interaction_id"], (None, ""))[0] == "no"
+            for r in sorted(
+                (r for r in rows if fcr.get(r["interaction_id"], (None, ""))[0] == "no"),
+                key=lambda r: str(r["started_at"]),
+            )
         ],
     }
 
@@ -283,7 +297,7 @@ def comparison(rows: list[dict], counts: list[dict], names: dict[str, str]) -> d
     criteria = sorted({c["criterion"] for c in counts}, key=lambda x: names.get(x, x))
     lines = []
     for agent, mine in sorted(by_agent.items()):
-        handle = _avg([v for r in mine if (v := _metrics(r["metadata"]).get("handle_time_s")) is not None])
+        handle = _avg([v for r in mine if (v := _metrics_of(r).get("handle_time_s")) is not None])
         lines.append(
             {
                 "agent_id": agent,
@@ -307,14 +321,9 @@ def defused(value: Any) -> Any:
     return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_START) else value
 
 
-def csv_export(rows: list[dict], crit: list[dict], names: dict[str, str]) -> str:
+def csv_export(rows: list[dict], names: dict[str, str]) -> str:
     """One line per interaction: who, when, score and each criterion's result."""
-    results: dict[str, dict[str, str]] = defaultdict(dict)
-    for c in crit:
-        results[c["interaction_id"]][c["criterion"]] = c["result"] + (
-            " (decided)" if c.get("original") else ""
-        )
-    criteria = sorted({c["criterion"] for c in crit})
+    criteria = sorted({c for r in rows for c in r["results"]})
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
@@ -338,7 +347,13 @@ def csv_export(rows: list[dict], crit: list[dict], names: dict[str, str]) -> str
             r["channel"],
             r["started_at"].isoformat() if r["started_at"] else "",
             r["score"],
-            *[results[r["interaction_id"]].get(c, "") for c in criteria],
+            *[_shown(r, c) for c in criteria],
         ]
         writer.writerow([defused(v) for v in cells])
     return out.getvalue()
+
+
+def _shown(row: dict, criterion: str) -> str:
+    """A criterion's result in the CSV export: "pass (decided)" when a dispute decided it."""
+    result = row["results"].get(criterion, "")
+    return f"{result} (decided)" if result and criterion in row["decided"] else result
