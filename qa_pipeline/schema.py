@@ -310,14 +310,18 @@ coaching_sessions = Table(
     Column("follow_up", String(10)),  # YYYY-MM-DD
 )
 
-# Customer satisfaction ratings (qa csat import), matched to interactions.
-csat = Table(
-    "csat",
+# Survey responses (qa surveys import): CSAT, NPS and CES, matched to interactions; the last
+# response of each kind to an interaction is kept. Comments are redacted, customers keyed.
+survey_responses = Table(
+    "survey_responses",
     metadata,
     Column("interaction_id", String(255), primary_key=True),
-    Column("rating", Float, nullable=False),
-    Column("scale", Float, nullable=False),  # the highest rating of the survey (5, 10...)
-    Column("rated_at", DateTime(timezone=True)),
+    Column("kind", String(4), primary_key=True),  # csat, nps or ces
+    Column("score", Float, nullable=False),
+    Column("scale", Float, nullable=False),  # the survey's highest answer (5, 7, 10...)
+    Column("customer_key", String(64)),  # keyed hash, see qa_pipeline.customers
+    Column("comment", Text),
+    Column("responded_at", DateTime(timezone=True)),
     Column("source_file", Text),
     Column("imported_at", DateTime(timezone=True), nullable=False),
 )

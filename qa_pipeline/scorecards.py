@@ -164,7 +164,7 @@ def build_scorecards(
                 strict=True,
             )
         )
-        ratings = store.csat_of(list(frame["interaction_id"]))
+        responses = store.surveys_of(list(frame["interaction_id"]))
         by_agent: dict[str, list[dict]] = {}
         for row in rows:
             by_agent.setdefault(row["agent_id"], []).append(row)
@@ -176,7 +176,7 @@ def build_scorecards(
                 by_agent[agent_id],
                 known,
                 fcr,
-                ratings,
+                responses,
             )
             for agent_id in sorted(by_agent)
         ]
@@ -261,13 +261,13 @@ def write_agent_page(
     rows: list[dict],
     criteria: dict[str, Any],
     fcr: dict[str, tuple[str | None, str]],
-    ratings: dict[str, tuple[float, float]],
+    responses: dict[str, dict[str, tuple[float, float]]],
 ) -> Path:
     """One agent's scorecard over every stored interaction of theirs, drawn by the web app's
     agent page template (without its forms), with the sentences behind the lowest scores."""
     names = {cid: getattr(c, "name", cid) for cid, c in criteria.items()}
     period = _span(rows)
-    report_data = report(rows, tally(rows), names, period, fcr, ratings)
+    report_data = report(rows, tally(rows), names, period, fcr, responses)
     evidence = {}
     lowest = [r["interaction_id"] for r in report_data["lowest"]]
     for item in store.load_interactions(lowest):

@@ -550,12 +550,41 @@ def test_csat_import_matches_ids_and_tickets_and_shows_beside_the_score(site, st
     done = runner.invoke(cli, ["csat", "import", str(export), "-c", str(config)])
     assert "read 6 = stored 2 + rejected 4" in done.output, done.output
     assert "names 2 interactions" in done.output and "no interaction '999'" in done.output
-    assert "rating 7 is outside 0..5" in done.output and "'excellent' is not a number" in done.output
-    assert store.csat_of(["chat:t:1", "chat:t:2"]) == {"chat:t:1": (5.0, 5.0), "chat:t:2": (3.0, 5.0)}
+    assert "score 7 is outside 0..5" in done.output and "'excellent' is not a number" in done.output
+    assert store.surveys_of(["chat:t:1", "chat:t:2"]) == {
+        "chat:t:1": {"csat": (5.0, 5.0)},
+        "chat:t:2": {"csat": (3.0, 5.0)},
+    }
     lead = client(site)
     sign_in(lead, "lead")
-    assert "Customer satisfaction: <strong>5 / 5</strong>" in lead.get("/interactions/chat:t:1").text
-    assert "<dt>CSAT</dt><dd>4.0 / 5 (2)</dd>" in lead.get("/agents/a1?period=week&on=2026-11-20").text
+    assert "Survey answers: <strong>CSAT 5 / 5</strong>" in lead.get("/interactions/chat:t:1").text
+    # one of the two answers is satisfied (at least 4 of 5)
+    assert (
+        "<dt>CSAT</dt><dd>50% satisfied (4.0 / 5, 2)</dd>"
+        in lead.get("/agents/a1?period=week&on=2026-11-20").text
+    )
+
+
+def test_team_pages_show_survey_kpis_and_their_link_to_the_criteria(site, store, tmp_path, monkeypatch):
+    """NPS and CES beside CSAT, and the survey-to-criterion table once enough interactions
+    have both (lowered here: the billing team's week has three)."""
+    monkeypatch.setattr("qa_pipeline.surveys.MIN_LINKED", 2)
+    export = tmp_path / "nps.csv"
+    export.write_text(
+        "interaction_id,type,score\nchat:t:1,nps,10\nchat:t:2,nps,3\ncall:t:9,nps,9\nchat:t:1,ces,6\n",
+        encoding="utf-8",
+    )
+    config = tmp_path / "qa.toml"
+    config.write_text(f'database_url = "{store.url}"\ndata_dir = "{tmp_path}"\n', encoding="utf-8")
+    assert "stored 4" in runner.invoke(cli, ["surveys", "import", str(export), "-c", str(config)]).output
+    lead = client(site)
+    sign_in(lead, "lead")
+    page = lead.get("/teams/billing?period=week&on=2026-11-20").text
+    # two promoters (9, 10) and one detractor (3) of three: +33
+    assert "<dt>NPS</dt><dd>+33 (2 promoting, 1 detracting, of 3)</dd>" in page
+    assert "<dt>CES</dt><dd>6.0 / 7 (1)</dd>" in page and "<dt>CSAT</dt><dd>none imported</dd>" in page
+    assert 'id="survey-links"' in page and "<td>NPS</td><td>QA score</td><td>3</td>" in page
+    assert 'id="survey-links"' not in lead.get("/teams/tech?period=week&on=2026-11-20").text  # no answers
 
 
 def grade(c: TestClient, session: int, interaction_id: str, results: dict[str, str]):

@@ -74,7 +74,11 @@ feedback_app = typer.Typer(help="Graders' corrections of machine results.", no_a
 app.add_typer(feedback_app, name="feedback")
 corpus_app = typer.Typer(help="Public labelled corpora for training and evaluation.", no_args_is_help=True)
 app.add_typer(corpus_app, name="corpus")
-csat_app = typer.Typer(help="Customer-satisfaction ratings.", no_args_is_help=True)
+surveys_app = typer.Typer(help="Survey responses: CSAT, NPS and CES.", no_args_is_help=True)
+app.add_typer(surveys_app, name="surveys")
+csat_app = typer.Typer(
+    help="Customer-satisfaction ratings (qa surveys import --type csat).", no_args_is_help=True
+)
 app.add_typer(csat_app, name="csat")
 users_app = typer.Typer(help="Accounts of the web app (qa serve).", no_args_is_help=True)
 app.add_typer(users_app, name="users")

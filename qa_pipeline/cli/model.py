@@ -15,6 +15,7 @@ from qa_pipeline.cli._app import (
     feedback_app,
     friendly,
     store_for,
+    surveys_app,
 )
 
 CorpusOption = Annotated[
@@ -234,17 +235,46 @@ def feedback_import(
         raise typer.Exit(1)
 
 
+@surveys_app.command("import")
+@friendly
+def surveys_import(
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="survey export CSV: interaction or ticket id, type, score, date, customer, comment"
+        ),
+    ],
+    kind: Annotated[
+        str | None, typer.Option("--type", help="csat, nps or ces, for a file without a type column")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Store survey responses (CSAT, NPS, CES); their KPIs show beside the QA score on the
+    agent and team pages and the scorecards. Comments are redacted, customers keyed."""
+    _import_surveys(source, kind, config)
+
+
 @csat_app.command("import")
 @friendly
 def csat_import(
     source: Annotated[Path, typer.Argument(help="survey export CSV: interaction or ticket id, rating, date")],
     config: ConfigOption = None,
 ) -> None:
-    """Store customer-satisfaction ratings; they show beside the QA score in the web app."""
-    from qa_pipeline.csat import import_csat
+    """Store customer-satisfaction ratings: ``qa surveys import FILE --type csat``."""
+    _import_surveys(source, "csat", config)
 
-    result = import_csat(store_for(config), source)
-    typer.echo(f"read {result.read} = stored {result.stored} + rejected {len(result.rejected)}")
+
+def _import_surveys(source: Path, kind: str | None, config: Path | None) -> None:
+    from qa_pipeline.settings import load_settings
+    from qa_pipeline.surveys import import_surveys
+
+    settings = load_settings(config)
+    result = import_surveys(store_for(config), source, settings.redactor(), kind)
+    counts = ", ".join(f"{k} {n}" for k, n in sorted(result.kinds.items()))
+    typer.echo(
+        f"read {result.read} = stored {result.stored} + rejected {len(result.rejected)}"
+        + (f" ({counts})" if counts else "")
+    )
     for reason in result.rejected:
         typer.echo(f"  rejected: {reason}")
     if result.rejected and not result.stored:

@@ -297,7 +297,7 @@ class Store:
     def accepted_overrides(self, interaction_ids: Sequence[str]) -> dict[str, list[Any]]:
         return dispute_rows.accepted_overrides(self.engine, interaction_ids)
 
-    # Calibration, coaching and CSAT (web/app.py and csat.py decide; these read and write, audited)
+    # Calibration, coaching and surveys (web/app.py and surveys.py decide; these read and write, audited)
     def create_calibration(
         self, name: str, interaction_ids: list[str], graders: list[str], actor: str
     ) -> int:
@@ -324,11 +324,11 @@ class Store:
     def find_coaching(self, agent_id: str) -> list[Any]:
         return coaching_rows.find_coaching(self.engine, agent_id)
 
-    def save_csat(self, rows: list[dict[str, Any]], source: str, actor: str) -> None:
-        coaching_rows.save_csat(self.engine, rows, source, actor)
+    def save_surveys(self, rows: list[dict[str, Any]], source: str, actor: str) -> None:
+        coaching_rows.save_surveys(self.engine, rows, source, actor)
 
-    def csat_of(self, interaction_ids: Sequence[str]) -> dict[str, tuple[float, float]]:
-        return coaching_rows.csat_of(self.engine, interaction_ids)
+    def surveys_of(self, interaction_ids: Sequence[str]) -> dict[str, dict[str, tuple[float, float]]]:
+        return coaching_rows.surveys_of(self.engine, interaction_ids)
 
     def match_interactions(self, values: Sequence[str]) -> dict[str, list[str]]:
         return coaching_rows.match_interactions(self.engine, values)

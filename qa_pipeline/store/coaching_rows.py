@@ -9,7 +9,13 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select
 
-from qa_pipeline.schema import calibration_grades, calibration_sessions, coaching_sessions, comments, csat
+from qa_pipeline.schema import (
+    calibration_grades,
+    calibration_sessions,
+    coaching_sessions,
+    comments,
+    survey_responses,
+)
 from qa_pipeline.store.account_rows import write_audit
 
 
@@ -121,27 +127,47 @@ def find_coaching(engine: Engine, agent_id: str) -> list[Any]:
         )
 
 
-def save_csat(engine: Engine, rows: list[dict[str, Any]], source: str, actor: str) -> None:
-    """Ratings by interaction: a later import of the same interaction replaces its rating."""
+def save_surveys(engine: Engine, rows: list[dict[str, Any]], source: str, actor: str) -> None:
+    """Survey responses by interaction and kind: a later import of the same interaction and
+    kind replaces its response."""
     if not rows:
         return
     now = datetime.now(UTC)
     with engine.begin() as conn:
-        conn.execute(delete(csat).where(csat.c.interaction_id.in_([r["interaction_id"] for r in rows])))
-        conn.execute(insert(csat), [{**r, "source_file": source, "imported_at": now} for r in rows])
-        write_audit(conn, actor, "csat.import", source, None, {"ratings": len(rows)})
+        for kind in {r["kind"] for r in rows}:
+            ids = [r["interaction_id"] for r in rows if r["kind"] == kind]
+            for start in range(0, len(ids), 500):
+                conn.execute(
+                    delete(survey_responses).where(
+                        survey_responses.c.kind == kind,
+                        survey_responses.c.interaction_id.in_(ids[start : start + 500]),
+                    )
+                )
+        conn.execute(
+            insert(survey_responses), [{**r, "source_file": source, "imported_at": now} for r in rows]
+        )
+        counts = {k: sum(r["kind"] == k for r in rows) for k in sorted({r["kind"] for r in rows})}
+        write_audit(conn, actor, "surveys.import", source, None, {"responses": counts})
 
 
-def csat_of(engine: Engine, interaction_ids: Sequence[str]) -> dict[str, tuple[float, float]]:
-    """(rating, scale) per interaction that has one."""
-    found: dict[str, tuple[float, float]] = {}
+def surveys_of(engine: Engine, interaction_ids: Sequence[str]) -> dict[str, dict[str, tuple[float, float]]]:
+    """{interaction: {kind: (score, scale)}} for the interactions that have responses."""
+    found: dict[str, dict[str, tuple[float, float]]] = {}
     with engine.connect() as conn:
-        if conn.execute(select(csat.c.interaction_id).limit(1)).first() is None:
+        if conn.execute(select(survey_responses.c.interaction_id).limit(1)).first() is None:
             return found  # none imported: a team week's 5,040 ids cost PostgreSQL 50 ms to look up
+        columns = (
+            survey_responses.c.interaction_id,
+            survey_responses.c.kind,
+            survey_responses.c.score,
+            survey_responses.c.scale,
+        )
         for start in range(0, len(interaction_ids), 500):
             chunk = list(interaction_ids[start : start + 500])
-            for r in conn.execute(select(csat).where(csat.c.interaction_id.in_(chunk))):
-                found[r.interaction_id] = (r.rating, r.scale)
+            for iid, kind, score, scale in conn.execute(
+                select(*columns).where(survey_responses.c.interaction_id.in_(chunk))
+            ):
+                found.setdefault(iid, {})[kind] = (score, scale)
     return found
 
 

@@ -246,7 +246,7 @@ def create_app(settings: Settings) -> FastAPI:
         audio = item.channel == "call" and _audio_file(item.source) is not None
         disputes = web.store.find_disputes(interaction_id=item.id)
         open_on = {d.criterion for d in disputes if d.status == "open"}
-        rating = web.store.csat_of([item.id]).get(item.id)
+        answers = web.store.surveys_of([item.id]).get(item.id, {})
         return web.page(
             request,
             "interaction.html",
@@ -256,7 +256,7 @@ def create_app(settings: Settings) -> FastAPI:
             open_on=open_on,
             may_dispute=user.role in ("agent", "coach", "lead") and bool(scored),
             comments=web.store.find_comments([item.id]),
-            csat=rating,
+            surveys=answers,
             notice=request.query_params.get("notice", ""),
             **view,
         )
@@ -436,7 +436,7 @@ def create_app(settings: Settings) -> FastAPI:
         counts = reports.tally(rows)
         ids = [r["interaction_id"] for r in rows]
         fcr = web.store.first_contacts_of(rows, settings.fcr_window_days)
-        ratings = web.store.csat_of(ids)
+        responses = web.store.surveys_of(ids)
         before, after = period.step(-1), period.step(1)
         return web.page(
             request,
@@ -447,7 +447,7 @@ def create_app(settings: Settings) -> FastAPI:
             prev_url=f"?{urlencode(before.query())}" if before else None,
             next_url=f"?{urlencode(after.query())}" if after else None,
             csv_url=f"{request.url.path}.csv?{urlencode(period.query())}",
-            report=reports.report(rows, counts, names, period, fcr, ratings),
+            report=reports.report(rows, counts, names, period, fcr, responses),
             compare=reports.comparison(rows, counts, names) if team_page else None,
             agent_links={
                 r["agent_id"]: f"/agents/{quote(r['agent_id'])}?{urlencode(period.query())}" for r in rows

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from math import fsum
 from typing import Any
 
+from qa_pipeline.surveys import Responses, describe, survey_kpis, survey_links
 from qa_pipeline.web.views import duration
 
 PERIODS = ("day", "week", "month", "custom")
@@ -174,11 +175,11 @@ def report(
     names: dict[str, str],
     period: Period,
     fcr: dict[str, tuple[str | None, str]],
-    ratings: dict[str, tuple[float, float]] | None = None,
+    responses: Responses | None = None,
 ) -> dict[str, Any]:
     """What an agent or team page shows for these interactions (newest score of each), from
     their criterion results counted per agent, day, criterion and result (``tally``)."""
-    rated = ratings or {}
+    answered = responses or {}
     totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     decided: dict[str, int] = defaultdict(int)
     span = (period.end - period.start).days
@@ -249,11 +250,8 @@ def report(
             "First-contact resolution",
             f"{100 * settled.count('yes') / len(settled):.0f}% of {len(settled)}" if settled else "—",
         ),
-        (
-            "CSAT",
-            _csat([rated[r["interaction_id"]] for r in rows if r["interaction_id"] in rated]),
-        ),
     ]
+    kpis += _survey_kpis([answered[r["interaction_id"]] for r in rows if r["interaction_id"] in answered])
     lowest = sorted(scored, key=lambda r: (r["score"], r["interaction_id"]))[:LOWEST]
     return {
         "count": len(rows),
@@ -266,6 +264,7 @@ def report(
         ],
         "kpis": kpis,
         "lowest": lowest,
+        "survey_links": survey_links(rows, answered, names) if answered else [],
         "repeats": [
             (r["interaction_id"], fcr[r["interaction_id"]][1])
             for r in sorted(
@@ -276,14 +275,12 @@ def report(
     }
 
 
-def _csat(given: list[tuple[float, float]]) -> str:
-    """The average rating on its scale, with how many ratings: '4.3 / 5 (12)'."""
-    if not given:
-        return "none imported"
-    scales = {scale for _, scale in given}
-    if len(scales) == 1:
-        return f"{_avg([r for r, _ in given]):.1f} / {scales.pop():g} ({len(given)})"
-    return f"{_avg([100 * r / s for r, s in given]):.0f}% ({len(given)})"  # mixed surveys: as a share
+def _survey_kpis(answers: list[dict[str, tuple[float, float]]]) -> list[tuple[str, str]]:
+    """CSAT always (or "none imported"); NPS and CES when any were imported."""
+    kpis = survey_kpis(answers)
+    shown = [("CSAT", describe("csat", kpis.get("csat")))]
+    shown += [(kind.upper(), describe(kind, kpis[kind])) for kind in ("nps", "ces") if kind in kpis]
+    return shown
 
 
 def comparison(rows: list[dict], counts: list[dict], names: dict[str, str]) -> dict[str, Any]:
