@@ -25,6 +25,8 @@ install: $(STAMP)
 
 demo: install  ## the nightly flow on examples/ -> scorecards under var/demo/scorecards
 	$(BIN)/qa nightly --date 2026-11-20 --config examples/qa.toml
+	$(BIN)/qa surveys import examples/surveys.csv --config examples/qa.toml  # 48299 is rejected: no such chat
+	$(BIN)/qa scorecards --config examples/qa.toml  # again, with the survey KPIs
 	$(BIN)/qa users demo --config examples/qa.toml
 	@echo "web app: $(BIN)/qa serve --config examples/qa.toml  (then open http://127.0.0.1:8000/)"
 
