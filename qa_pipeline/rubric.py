@@ -285,44 +285,119 @@ def _regexes(value: Any) -> list[str]:
     return []
 
 
-def _check_token_patterns(rubric: Rubric, path: Path) -> None:
+def _token_pattern_problems(rubric: Rubric) -> list[str]:
     from spacy.lang.xx import MultiLanguage
     from spacy.matcher import Matcher
 
     matcher = Matcher(MultiLanguage().vocab, validate=True)
+    problems = []
     for c in rubric.criteria:
         for field in ("patterns", "negative_patterns"):
             for lang, patterns in getattr(c, field).items():
                 for n, pattern in enumerate(patterns):
+                    where = f"criterion '{c.id}', field '{field}.{lang}.{n}'"
                     for expression in _regexes(pattern):
                         if problem := check_pattern(expression):
-                            raise RubricError(
-                                f"{path}: criterion '{c.id}', field '{field}.{lang}.{n}': "
-                                f"REGEX {expression!r}: {problem}"
-                            )
+                            problems.append(f"{where}: REGEX {expression!r}: {problem}")
                     try:
                         matcher.add(f"{c.id}-{field}-{lang}-{n}", [pattern])
                     except (ValueError, TypeError, KeyError) as exc:
                         first = str(exc).strip().splitlines()[-1][:200]
-                        raise RubricError(
-                            f"{path}: criterion '{c.id}', field '{field}.{lang}.{n}': "
-                            f"not a spaCy Matcher pattern ({first})"
-                        ) from exc
+                        problems.append(f"{where}: not a spaCy Matcher pattern ({first})")
+    return problems
+
+
+def _known_language(code: str) -> bool:
+    from spacy.util import get_lang_class
+
+    try:
+        get_lang_class(code)
+    except ImportError:
+        return False
+    return True
+
+
+def _unknown_languages(rubric: Rubric) -> list[str]:
+    """Language codes spaCy does not know: scoring could not read text in them."""
+    return [
+        f"field 'languages': unknown language code {code!r} (use ISO 639-1: en, cs, sl, lt, ru...)"
+        for code in rubric.languages
+        if not _known_language(code)
+    ]
+
+
+def coverage_problems(rubric: Rubric) -> list[str]:
+    """Packs in languages the rubric does not declare, and declared languages in which a
+    criterion has nothing to find (it could never pass there): ``qa rubric validate``."""
+    problems = []
+    declared = set(rubric.languages)
+    for c in rubric.criteria:
+        for field in PACK_FIELDS:
+            for lang in sorted(set(getattr(c, field)) - declared):
+                problems.append(
+                    f"criterion '{c.id}', field '{field}.{lang}': {lang!r} is not among the rubric's "
+                    f"languages ({', '.join(rubric.languages)})"
+                )
+        for lang in rubric.languages:
+            if not c.phrases.get(lang) and not c.patterns.get(lang):
+                problems.append(
+                    f"criterion '{c.id}': no phrases or patterns in {lang!r}, a language the rubric "
+                    "declares; it could never pass there"
+                )
+    return problems
+
+
+def untrained_problems(rubric: Rubric, trained: set[str], model: Path) -> list[str]:
+    """Criteria whose method reads the classifier although ``model`` was not trained for them."""
+    return [
+        f"criterion '{c.id}', field 'method': {c.method!r} needs the classifier, and {model.name} "
+        f"was not trained for '{c.id}' (it knows {', '.join(sorted(trained))}); use method: rule, "
+        "or train with labels for it"
+        for c in rubric.criteria
+        if method_of(c).needs_classifier and c.id not in trained
+    ]
+
+
+def rubric_problems(path: Path) -> tuple[Rubric | None, list[str]]:
+    """The rubric (None when it does not validate) and every problem that stops it from
+    scoring, each naming the criterion and the field; checking goes on past the first."""
+    data = _resolve(path)
+    try:
+        rubric = Rubric.model_validate(data)
+    except ValidationError as exc:
+        # For "str | Phrase" entries, the Phrase branch's error says more than "not a string":
+        # one message per place, the Phrase branch's first.
+        errors = sorted(exc.errors(), key=lambda e: "str" in e["loc"])
+        messages = dict.fromkeys(
+            _describe(e, data) for e in errors if not ("str" in e["loc"] and _twin(e, errors))
+        )
+        return None, list(messages)
+    return rubric, _token_pattern_problems(rubric) + _unknown_languages(rubric)
+
+
+def _twin(error: Mapping[str, Any], errors: list[Any]) -> bool:
+    """Whether the other branch of a ``str | Phrase`` entry also failed at this place."""
+    place = [p for p in error["loc"] if p != "str"]
+    return any(
+        "Phrase" in e["loc"] and [p for p in e["loc"] if p != "Phrase"][: len(place)] == place for e in errors
+    )
+
+
+def listed(problems: list[str]) -> str:
+    """One problem as it is; several as a count and a list, one per line."""
+    if len(problems) == 1:
+        return problems[0]
+    return f"{len(problems)} problems:" + "".join(f"\n  - {p}" for p in problems)
 
 
 def load_rubric(path: Path) -> Rubric:
     """Load (following ``extends``) and validate a rubric.
 
-    RubricError names the file, the criterion and the field.
+    RubricError names the file, then every problem with its criterion and field.
     """
-    data = _resolve(path)
-    try:
-        rubric = Rubric.model_validate(data)
-    except ValidationError as exc:
-        # For "str | Phrase" entries, the Phrase branch's error says more than "not a string".
-        errors = sorted(exc.errors(), key=lambda e: "str" in e["loc"])
-        raise RubricError(f"{path}: {_describe(errors[0], data)}") from exc
-    _check_token_patterns(rubric, path)
+    rubric, problems = rubric_problems(path)
+    if problems or rubric is None:
+        raise RubricError(f"{path}: {listed(problems)}")
     return rubric
 
 

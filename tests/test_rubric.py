@@ -63,6 +63,57 @@ def test_errors_name_file_criterion_and_field(tmp_path: Path, change, expected):
     assert str(path) in str(info.value)
 
 
+def test_every_schema_error_is_reported_at_once(tmp_path: Path):
+    def two_mistakes(d):
+        d["criteria"][1]["weight"] = -5
+        d["criteria"][3]["method"] = "telepathy"
+
+    with pytest.raises(RubricError) as info:
+        load_rubric(_write(tmp_path, two_mistakes))
+    message = str(info.value)
+    assert "2 problems:" in message
+    assert (
+        "criterion 'empathy', field 'weight'" in message
+        and "criterion 'resolution', field 'method'" in message
+    )
+
+
+def test_validate_reports_languages_and_untrained_criteria_together(tmp_path: Path):
+    """Unknown codes, packs in undeclared languages, declared languages a criterion has no
+    phrases in, and a hybrid criterion the shipped classifier was not trained for: one run,
+    every problem, exit 2."""
+    from typer.testing import CliRunner
+
+    from qa_pipeline.cli import app as cli
+
+    def mistakes(d):
+        d["languages"] = ["en", "cs", "sl", "lt", "ru", "cz"]
+        d["criteria"][0]["phrases"]["de"] = ["guten tag"]
+        del d["criteria"][4]["phrases"]["lt"]
+        d["criteria"].append(
+            {
+                "id": "hold",
+                "name": "Hold",
+                "weight": 5,
+                "method": "hybrid",
+                "phrases": {"en": ["may i put you on hold"]},
+            }
+        )
+
+    path = _write(tmp_path, mistakes)
+    done = CliRunner().invoke(cli, ["rubric", "validate", str(path), str(ROOT / "rubrics" / "default.yaml")])
+    assert done.exit_code == 2
+    for expected in (
+        "unknown language code 'cz'",
+        "criterion 'greeting', field 'phrases.de': 'de' is not among the rubric's languages",
+        "criterion 'thanks': no phrases or patterns in 'lt'",
+        "criterion 'hold', field 'method': 'hybrid' needs the classifier, and turns.skops was not trained for 'hold'",
+    ):
+        assert expected in done.output, expected
+    assert "criterion 'hold': no phrases or patterns in 'cs'" in done.output  # and sl, lt, ru, cz
+    assert "ok: " in done.output and "default.yaml: default@" in done.output  # the next file is still checked
+
+
 def test_missing_and_unparsable_rubrics(tmp_path: Path):
     with pytest.raises(RubricError, match="not found"):
         load_rubric(tmp_path / "none.yaml")

@@ -17,14 +17,43 @@ from qa_pipeline.cli._app import (
 @friendly
 def rubric_validate(
     files: Annotated[list[Path], typer.Argument(help="rubric YAML files", dir_okay=False)],
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model", help="classifier artifact whose criteria hybrid/model methods need (default: shipped)"
+        ),
+    ] = None,
 ) -> None:
-    """Check rubric files; print each one's id, version and criteria, or the first error."""
-    from qa_pipeline.rubric import load_rubric
+    """Check rubric files and report every problem in each (criterion and field named): the
+    schema, token patterns, unknown language codes, declared languages a criterion has no
+    phrases in, and classifier methods on criteria the model was not trained for."""
+    import json
 
+    from qa_pipeline.classifier import DEFAULT_MODEL, card_path
+    from qa_pipeline.rubric import coverage_problems, listed, rubric_problems, untrained_problems
+
+    artifact = model or DEFAULT_MODEL
+    try:
+        card = json.loads(card_path(artifact).read_text(encoding="utf-8"))
+        trained: set[str] | None = set(card.get("thresholds") or {})
+    except (OSError, ValueError):
+        trained = None  # no card: the classifier check is skipped, and said so
+        typer.echo(f"note: no model card beside {artifact}; classifier methods not checked")
+    failed = False
     for path in files:
-        rubric = load_rubric(path)
+        rubric, problems = rubric_problems(path)
+        if rubric is not None:
+            problems += coverage_problems(rubric)
+        if rubric is not None and trained is not None:
+            problems += untrained_problems(rubric, trained, artifact)
+        if problems or rubric is None:
+            failed = True
+            typer.echo(f"error: {path}: {listed(problems)}", err=True)
+            continue
         langs = ", ".join(rubric.languages)
         typer.echo(f"ok: {path}: {rubric.ref}, {len(rubric.criteria)} criteria, languages {langs}")
+    if failed:
+        raise typer.Exit(2)  # as every other command's errors
 
 
 @rubric_app.command("explain")
