@@ -22,7 +22,7 @@ import pandas as pd
 
 from qa_pipeline.faults import checkpoint
 from qa_pipeline.interactions import content_hash, replacing
-from qa_pipeline.store import Store
+from qa_pipeline.store import Store, fold_results
 from qa_pipeline.web.pages import STYLESHEET, environment
 from qa_pipeline.web.reports import Period, comparison, defused, period_of, report, tally
 from qa_pipeline.web.views import interaction_page
@@ -217,18 +217,15 @@ def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
 def _rows(frame: pd.DataFrame, crit: pd.DataFrame) -> list[dict]:
     """The frame's interactions as the page reports read them (as ``store.period_results``
     gives them: no pandas types, each with its criterion results and those a dispute decided)."""
-    results: dict[str, dict[str, str]] = {}
-    decided: dict[str, list[str]] = {}
-    for iid, criterion, result, original in zip(
-        crit.get("interaction_id", []),
-        crit.get("criterion", []),
-        crit.get("result", []),
-        crit.get("original", []),
-        strict=True,
-    ):
-        results.setdefault(iid, {})[criterion] = result
-        if isinstance(original, str):
-            decided.setdefault(iid, []).append(criterion)
+    results, decided = fold_results(
+        zip(
+            crit.get("interaction_id", []),
+            crit.get("criterion", []),
+            crit.get("result", []),
+            crit.get("original", []),
+            strict=True,
+        )
+    )
     rows = []
     for r in frame.to_dict("records"):
         started = r["started_at"]

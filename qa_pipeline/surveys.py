@@ -27,8 +27,8 @@ import csv
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from math import fsum, sqrt
 from pathlib import Path
+from statistics import StatisticsError, correlation, fmean
 from typing import Any
 
 from qa_pipeline.errors import QAError
@@ -180,10 +180,6 @@ def import_surveys(
 Responses = dict[str, dict[str, tuple[float, float]]]  # interaction -> kind -> (score, scale)
 
 
-def _avg(values: list[float]) -> float | None:
-    return fsum(values) / len(values) if values else None
-
-
 def survey_kpis(answers: Iterable[dict[str, tuple[float, float]]]) -> dict[str, dict[str, Any]]:
     """Per kind: ``n`` and the KPI (see the module's docstring). CSAT: ``satisfied`` (%) and
     ``average``/``scale``; NPS: ``nps``, ``promoters``, ``passives``, ``detractors``; CES:
@@ -236,17 +232,16 @@ def describe(kind: str, kpi: dict[str, Any] | None) -> str:
     return f"{mean} ({n})"
 
 
+def _avg(values: list[float]) -> float | None:
+    return fmean(values) if values else None
+
+
 def pearson(xs: list[float], ys: list[float]) -> float | None:
-    """Pearson's r, or None when either side does not vary."""
-    n = len(xs)
-    if n < 2:
+    """Pearson's r, or None with fewer than two pairs or when either side does not vary."""
+    try:
+        return correlation(xs, ys)
+    except StatisticsError:
         return None
-    mx, my = fsum(xs) / n, fsum(ys) / n
-    sxx = fsum((x - mx) ** 2 for x in xs)
-    syy = fsum((y - my) ** 2 for y in ys)
-    if sxx == 0 or syy == 0:
-        return None
-    return fsum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sqrt(sxx * syy)
 
 
 def survey_links(rows: list[dict], responses: Responses, names: dict[str, str]) -> list[dict[str, Any]]:

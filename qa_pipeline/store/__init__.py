@@ -53,6 +53,7 @@ from qa_pipeline.store.run_rows import (
 )
 from qa_pipeline.store.score_rows import (
     flagged_in_run,
+    fold_results,
     load_scores,
     period_results,
     save_scores,
@@ -69,6 +70,7 @@ __all__ = [
     "finish_run",
     "first_contact_results",
     "flagged_in_run",
+    "fold_results",
     "get_watermark",
     "grader_feedback",
     "interactions",

@@ -26,6 +26,7 @@ from qa_pipeline.schema import (
     scores,
 )
 from qa_pipeline.store.interaction_rows import in_scope
+from qa_pipeline.store.run_rows import aware
 
 
 def save_scores(engine: Engine, items: Sequence[InteractionScore], run_id: str | None = None) -> None:
@@ -121,9 +122,7 @@ def refresh_newest(conn: Connection, ids: Iterable[str]) -> None:
                 newest[row.interaction_id] = row
         if not newest:
             continue
-        results: dict[str, dict[str, str]] = {iid: {} for iid in newest}
-        decided: dict[str, list[str]] = {iid: [] for iid in newest}
-        for iid, rubric, criterion, result, original in conn.execute(
+        found_results = conn.execute(
             select(
                 criterion_results.c.interaction_id,
                 criterion_results.c.rubric,
@@ -133,11 +132,12 @@ def refresh_newest(conn: Connection, ids: Iterable[str]) -> None:
             )
             .where(criterion_results.c.interaction_id.in_(list(newest)))
             .order_by(criterion_results.c.criterion)
-        ):
-            if newest[iid].rubric == rubric:
-                results[iid][criterion] = result
-                if original is not None:
-                    decided[iid].append(criterion)
+        )
+        results, decided = fold_results(
+            (iid, criterion, result, original)
+            for iid, rubric, criterion, result, original in found_results
+            if newest[iid].rubric == rubric
+        )
         conn.execute(
             insert(newest_scores),
             [
@@ -149,8 +149,8 @@ def refresh_newest(conn: Connection, ids: Iterable[str]) -> None:
                     "started_at": row.started_at,
                     "score": row.score,
                     "flags": row.flags,
-                    "results": results[iid],
-                    "decided": decided[iid],
+                    "results": results.get(iid, {}),
+                    "decided": decided.get(iid, []),
                 }
                 for iid, row in newest.items()
             ],
@@ -159,9 +159,22 @@ def refresh_newest(conn: Connection, ids: Iterable[str]) -> None:
 
 def _when(moment: datetime | None) -> datetime:
     """A scored_at to compare: aware, and an unknown one older than any."""
-    if moment is None:
-        return datetime.min.replace(tzinfo=UTC)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware(moment) if moment is not None else datetime.min.replace(tzinfo=UTC)
+
+
+def fold_results(
+    found: Iterable[tuple[str, str, str, Any]],
+) -> tuple[dict[str, dict[str, str]], dict[str, list[str]]]:
+    """Criterion results (interaction, criterion, result, original) folded per interaction:
+    {criterion: result}, and the criteria an accepted dispute decided (the machine's original
+    kept beside them). What ``newest_scores`` stores and the scorecards' rows carry."""
+    results: dict[str, dict[str, str]] = {}
+    decided: dict[str, list[str]] = {}
+    for iid, criterion, result, original in found:
+        results.setdefault(iid, {})[criterion] = result
+        if isinstance(original, str):  # NULL, or NaN from a DataFrame: not decided
+            decided.setdefault(iid, []).append(criterion)
+    return results, decided
 
 
 def _criterion_rows(s: InteractionScore) -> list[dict]:

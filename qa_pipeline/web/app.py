@@ -410,8 +410,10 @@ def create_app(settings: Settings) -> FastAPI:
             except ValueError:
                 return None
 
-        newest = web.store.latest_start(agents, teams)
-        on = day("on") or (newest.date() if newest else datetime.now(UTC).date())
+        on = day("on")
+        if on is None:  # the newest day with data, else today
+            newest = web.store.latest_start(agents, teams)
+            on = newest.date() if newest else datetime.now(UTC).date()
         kind = query.get("period", "week")
         return reports.period_of(kind if kind in reports.PERIODS else "week", on, day("since"), day("until"))
 
