@@ -6,7 +6,9 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -132,8 +134,24 @@ newest_scores = Table(
     Column("flags", JSON),
     Column("results", JSON, nullable=False),  # {criterion: pass | fail | na}
     Column("decided", JSON, nullable=False),  # the criteria an accepted dispute decided
+    Column("applicable", Boolean, nullable=False),  # any criterion not N/A: the score counts
+    Column("known_customer", Boolean, nullable=False),  # the interaction names its customer
     Index("ix_newest_scores_agent_started", "agent_id", "started_at"),
     Index("ix_newest_scores_team_started", "team", "started_at"),
+)
+
+# What each agent's interactions of a UTC day add up to, from their newest scores
+# (store.rollup_rows.contributions: key, count, sum); the agent and team pages read these.
+daily_counts = Table(
+    "daily_counts",
+    metadata,
+    Column("agent_id", String(64), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("team", String(64), primary_key=True),  # "" when the interaction names none
+    Column("key", String(320), primary_key=True),
+    Column("n", Integer, nullable=False),
+    Column("total", Float, nullable=False),
+    Index("ix_daily_counts_team_day", "team", "day"),
 )
 
 criterion_results = Table(

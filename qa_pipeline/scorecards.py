@@ -24,7 +24,15 @@ from qa_pipeline.faults import checkpoint
 from qa_pipeline.interactions import content_hash, replacing
 from qa_pipeline.store import Store, fold_results
 from qa_pipeline.web.pages import STYLESHEET, environment
-from qa_pipeline.web.reports import Period, comparison, defused, period_of, report, tally
+from qa_pipeline.web.reports import (
+    Period,
+    comparison,
+    defused,
+    gathered_from_rows,
+    period_of,
+    report,
+    totals_of,
+)
 from qa_pipeline.web.views import interaction_page
 
 PERIODS = {"day": "D", "week": "W", "month": "M"}
@@ -264,7 +272,7 @@ def write_agent_page(
     agent page template (without its forms), with the sentences behind the lowest scores."""
     names = {cid: getattr(c, "name", cid) for cid, c in criteria.items()}
     period = _span(rows)
-    report_data = report(rows, tally(rows), names, period, fcr, responses)
+    report_data = report(gathered_from_rows(rows, fcr, responses), names, period)
     evidence = {}
     lowest = [r["interaction_id"] for r in report_data["lowest"]]
     for item in store.load_interactions(lowest):
@@ -306,7 +314,7 @@ def render_index(frame: pd.DataFrame, rows: list[dict], criteria: dict[str, Any]
             teams.append(
                 (
                     str(team),
-                    comparison(mine, tally(mine), names),
+                    comparison(totals_of(mine, "agent_id"), names),
                     float(scored.mean()) if len(scored) else None,
                     len(group),
                 )

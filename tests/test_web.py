@@ -4,6 +4,7 @@ hostile parameters, the interaction and search pages, and the accounts commands.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, unquote_plus
 
@@ -735,48 +736,129 @@ def _as_read(store, **scope) -> dict[str, tuple]:
     }
 
 
+def _gathered_as_counted(store, **scope) -> dict:
+    """What a page gathers by SQL (day totals, lowest scores, first-contact resolution, survey
+    answers) against the same counted from the period's rows one by one."""
+    from datetime import date
+
+    from qa_pipeline.web import reports
+
+    period = reports.period_of("custom", date(2026, 11, 1), date(2026, 11, 1), date(2026, 11, 30))
+    since, until = period.bounds()
+    agents, teams = scope.get("agents"), scope.get("teams")
+    gathered = reports.gather(store, agents, teams, period, 7)
+    rows = store.period_results(agents, teams, since, until)
+    ids = [r["interaction_id"] for r in rows]
+    counted = reports.gathered_from_rows(rows, store.first_contacts_of(rows, 7), store.surveys_of(ids))
+
+    def folded(totals: list[dict], by: str) -> dict:
+        return {(t[by], t["key"]): (t["n"], round(t["total"], 6)) for t in totals if t["n"]}
+
+    by_day, by_agent = folded(gathered.by_day, "day"), folded(gathered.by_agent, "agent_id")
+    assert by_day == folded(counted.by_day, "day"), scope
+    assert by_agent == folded(counted.by_agent, "agent_id"), scope
+    assert [(r["interaction_id"], r["score"]) for r in gathered.lowest] == [
+        (r["interaction_id"], r["score"]) for r in counted.lowest
+    ], scope
+    assert (gathered.repeats, gathered.resolved_first) == (counted.repeats, counted.resolved_first), scope
+    assert gathered.responses == counted.responses, scope
+    assert sorted(r["interaction_id"] for r in gathered.answered) == sorted(gathered.responses), scope
+    assert reports.report(gathered, {}, period)["kpis"] == reports.report(counted, {}, period)["kpis"]
+    return {"totals": by_day | by_agent, "gathered": gathered}
+
+
 def test_the_pages_read_each_interactions_newest_score_as_stored(store, rubric, tmp_path: Path):
-    """``period_results`` (the pages and CSV exports) reads ``newest_scores``, which every write
-    keeps in step with the scores: a second rubric's score, an accepted dispute, a changed
-    re-ingest (its stale scores go) and its new score. Migration 0011's copy of existing
-    scores reads the same."""
-    import importlib.util
+    """``period_results`` (the CSV exports) reads ``newest_scores``, and the pages its day
+    totals (``daily_counts``), which every write keeps in step with the scores: a second
+    rubric's score, an accepted dispute, a changed re-ingest that moves an interaction to
+    another team (its stale score goes) and its new score. Migrating down past both tables
+    and up again (their copies of existing scores) reads the same."""
+    from alembic import command
+    from web_data import chat, interactions
 
-    from web_data import interactions
-
-    from qa_pipeline import migrations
     from qa_pipeline.bundled import bundled
     from qa_pipeline.disputes import decide, raise_dispute
+    from qa_pipeline.migrations import alembic_config, upgrade
     from qa_pipeline.scoring import score_interactions
 
     items = populate(store, rubric)
+    # k1 comes back within the 7-day window (chat 5: not resolved at first contact); chat 6
+    # and chat 7 had no repeat and the window passed by the newest contact (Nov 20); chat 8
+    # is too recent to tell.
+    known = [
+        chat(5, "a1", "billing", "Hello, I can help with that. Thank you!", day=1),
+        chat(6, "a2", "tech", "Sorry about that, it is fixed.", day=3),
+        chat(7, "a1", "billing", "Wait.", day=2),
+        chat(8, "a3", "tech", "Thanks for waiting, done.", day=19),
+    ]
+    known = [
+        c.model_copy(update={"customer_key": k}) for c, k in zip(known, ["k1", "k1", "k2", "k3"], strict=True)
+    ]
+    store.save_interactions(known)
+    store.save_scores(score_interactions(known, rubric))
+    items += known
+    answers = [("chat:t:1", 5.0), ("chat:t:2", 1.0), ("chat:t:5", 4.0), ("call:t:9", 2.0)]
+    store.save_surveys(
+        [
+            {"interaction_id": i, "kind": "csat", "score": v, "scale": 5.0, "customer_key": None}
+            for i, v in answers
+        ],
+        "surveys.csv",
+        "test",
+    )
+    first = _gathered_as_counted(store)["gathered"]
+    assert [iid for iid, _ in first.repeats] == ["chat:t:5"] and first.resolved_first == 2
+    assert set(first.responses) == {i for i, _ in answers}
+
     newer = rubric.model_copy(update={"version": rubric.version + 1})
     store.save_scores(score_interactions(store.load_interactions(["chat:t:1", "chat:t:2"]), newer))
     [score] = store.load_scores("chat:t:3")
     flipped = "fail" if score.criteria["positive_language"].result == "pass" else "pass"
     number = raise_dispute(store, score, "positive_language", flipped, "Read the whole chat.", None, "coach")
     decide(store, number, True, "lead", "Agreed.", [bundled("rubrics", "default.yaml")])
+    tech_before = _gathered_as_counted(store, teams=["tech"])["totals"]
     changed = interactions()[3].model_copy(update={"team": "billing"})
     store.save_interactions([changed])
     assert "chat:t:4" not in _as_read(store)  # its stale score went with the old content
+    after_move = _gathered_as_counted(store, teams=["tech"])["totals"]
+    assert after_move[("a3", "interactions")][0] == tech_before[("a3", "interactions")][0] - 1
     items[3] = changed
     store.save_scores(score_interactions([changed], rubric))
 
     assert _as_read(store)["chat:t:3"][2]["positive_language"] == (flipped, True)
     assert {_as_read(store)[i][0] for i in ("chat:t:1", "chat:t:2")} == {newer.ref}
-    for scope in ({}, {"teams": ["billing"]}, {"agents": ["a2", "a3"]}):
+    scopes: list[dict] = [{}, {"teams": ["billing"]}, {"agents": ["a2", "a3"]}]
+    for scope in scopes:
         assert _as_read(store, **scope) == _as_stored(store, items, **scope), scope
-    assert set(_as_read(store, teams=["billing"])) == {"chat:t:1", "chat:t:2", "chat:t:4", "call:t:9"}
+        _gathered_as_counted(store, **scope)
+    assert set(_as_read(store, teams=["billing"])) == {
+        "chat:t:1",
+        "chat:t:2",
+        "chat:t:4",
+        "chat:t:5",
+        "chat:t:7",
+        "call:t:9",
+    }
+    decided = _gathered_as_counted(store, agents=["a2"])["totals"]
+    day = datetime(2026, 11, 20, tzinfo=UTC).date()
+    assert decided[(day, f"result:positive_language:{flipped}")] == (1, 1.0)  # 1 decided
+    assert decided[("a2", f"result:positive_language:{flipped}")] == (1, 1.0)
 
-    path = Path(migrations.__file__).parent / "versions" / "0011_newest_scores.py"
-    spec = importlib.util.spec_from_file_location("newest_scores_migration", path)
-    migration = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(migration)  # type: ignore[union-attr]
     before = _as_read(store)
-    with store.engine.begin() as conn:
-        conn.exec_driver_sql("DELETE FROM newest_scores")
-        conn.exec_driver_sql(migration.BACKFILL[store.engine.dialect.name])
+    pages = [_gathered_as_counted(store, **scope)["totals"] for scope in scopes]
+    with store.engine.begin() as conn:  # a hand edit: `qa db recount` repairs it
+        conn.exec_driver_sql("DELETE FROM daily_counts WHERE agent_id = 'a1'")
+    with pytest.raises(AssertionError):
+        _gathered_as_counted(store)
+    config = tmp_path / "qa.toml"
+    config.write_text(f'database_url = "{store.url}"\ndata_dir = "{tmp_path}"\n', encoding="utf-8")
+    recounted = runner.invoke(cli, ["db", "recount", "-c", str(config)])
+    assert f"from {len(items)} interactions" in recounted.output, recounted.output
+    assert [_gathered_as_counted(store, **scope)["totals"] for scope in scopes] == pages
+    command.downgrade(alembic_config(store.engine), "0010")
+    upgrade(store.engine)
     assert _as_read(store) == before and len(before) == len(items)
+    assert [_gathered_as_counted(store, **scope)["totals"] for scope in scopes] == pages
 
 
 def test_a_decision_is_stored_whole_or_not_at_all(site, store, monkeypatch):

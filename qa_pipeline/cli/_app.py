@@ -21,7 +21,9 @@ ingest_app = typer.Typer(help="Turn raw sources into Interaction JSONL.", no_arg
 app.add_typer(ingest_app, name="ingest")
 rubric_app = typer.Typer(help="Check and explain rubrics.", no_args_is_help=True)
 app.add_typer(rubric_app, name="rubric")
-db_app = typer.Typer(help="The results database: schema revision and migrations.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="The results database: schema revision, migrations, and the day totals.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 
 

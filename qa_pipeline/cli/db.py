@@ -1,4 +1,4 @@
-"""qa db upgrade | status: the results database's schema."""
+"""qa db upgrade | status | recount: the results database's schema, and its day totals."""
 
 from __future__ import annotations
 
@@ -30,3 +30,15 @@ def db_status(config: ConfigOption = None) -> None:
     shown, current, head = peek(load_settings(config).database_url)
     state = "up to date" if current == head else "needs `qa db upgrade`"
     typer.echo(f"{shown}: revision {current or 'none'}, newest {head} ({state})")
+
+
+@db_app.command("recount")
+@friendly
+def db_recount(config: ConfigOption = None) -> None:
+    """Count the agent and team pages' day totals again from each interaction's newest score.
+
+    Every write keeps them in step, and the upgrade that adds them counts them once; run this
+    only if the database was changed by hand (rows deleted or edited in SQL)."""
+    store = store_for(config)
+    counted = store.rebuild_totals()
+    typer.echo(f"{store.display_url}: day totals counted again from {counted} interactions' newest scores")

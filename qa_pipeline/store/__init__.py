@@ -43,6 +43,7 @@ from qa_pipeline.store.interaction_rows import (
     stored_in_run,
 )
 from qa_pipeline.store.quarantine_rows import save_quarantined, table_counts
+from qa_pipeline.store.rollup_rows import period_totals, rebuild_totals
 from qa_pipeline.store.run_rows import (
     aware,
     finish_run,
@@ -55,6 +56,8 @@ from qa_pipeline.store.score_rows import (
     flagged_in_run,
     fold_results,
     load_scores,
+    lowest_scores,
+    period_first_contacts,
     period_results,
     save_scores,
     scorecard_rows,
@@ -215,8 +218,54 @@ class Store:
         teams: Sequence[str] | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        ids: Sequence[str] | None = None,
     ) -> list[dict]:
-        return period_results(self.engine, agents, teams, since, until)
+        return period_results(self.engine, agents, teams, since, until, ids)
+
+    def period_totals(
+        self,
+        agents: Sequence[str] | None,
+        teams: Sequence[str] | None,
+        since: datetime | None,
+        until: datetime | None,
+        by: str,
+    ) -> list[dict]:
+        return period_totals(self.engine, agents, teams, since, until, by)
+
+    def lowest_scores(
+        self,
+        agents: Sequence[str] | None,
+        teams: Sequence[str] | None,
+        since: datetime | None,
+        until: datetime | None,
+        limit: int,
+    ) -> list[dict]:
+        return lowest_scores(self.engine, agents, teams, since, until, limit)
+
+    def period_first_contacts(
+        self,
+        agents: Sequence[str] | None,
+        teams: Sequence[str] | None,
+        since: datetime | None,
+        until: datetime | None,
+        window_days: float,
+    ) -> tuple[int, list[tuple[str, str]]]:
+        horizon = self.contact_horizon()
+        return period_first_contacts(self.engine, agents, teams, since, until, horizon, window_days)
+
+    def period_surveys(
+        self,
+        agents: Sequence[str] | None,
+        teams: Sequence[str] | None,
+        since: datetime | None,
+        until: datetime | None,
+    ) -> dict[str, dict[str, tuple[float, float]]]:
+        return coaching_rows.period_surveys(self.engine, agents, teams, since, until)
+
+    def rebuild_totals(self) -> int:
+        """Count every newest score into the day totals again (a repair)."""
+        with self.engine.begin() as conn:
+            return rebuild_totals(conn)
 
     def flagged_in_run(self, run_id: str) -> list[dict]:
         return flagged_in_run(self.engine, run_id)

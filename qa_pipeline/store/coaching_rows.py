@@ -14,9 +14,11 @@ from qa_pipeline.schema import (
     calibration_sessions,
     coaching_sessions,
     comments,
+    newest_scores,
     survey_responses,
 )
 from qa_pipeline.store.account_rows import write_audit
+from qa_pipeline.store.interaction_rows import in_scope
 
 
 def create_calibration(
@@ -148,6 +150,32 @@ def save_surveys(engine: Engine, rows: list[dict[str, Any]], source: str, actor:
         )
         counts = {k: sum(r["kind"] == k for r in rows) for k in sorted({r["kind"] for r in rows})}
         write_audit(conn, actor, "surveys.import", source, None, {"responses": counts})
+
+
+def period_surveys(
+    engine: Engine,
+    agents: Sequence[str] | None,
+    teams: Sequence[str] | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> dict[str, dict[str, tuple[float, float]]]:
+    """``surveys_of`` the scored interactions of these agents and/or teams started in
+    [since, until)."""
+    found: dict[str, dict[str, tuple[float, float]]] = {}
+    query = (
+        select(
+            survey_responses.c.interaction_id,
+            survey_responses.c.kind,
+            survey_responses.c.score,
+            survey_responses.c.scale,
+        )
+        .join(newest_scores, newest_scores.c.interaction_id == survey_responses.c.interaction_id)
+        .where(*in_scope(agents, teams, since, until, newest_scores))
+    )
+    with engine.connect() as conn:
+        for iid, kind, score, scale in conn.execute(query):
+            found.setdefault(iid, {})[kind] = (score, scale)
+    return found
 
 
 def surveys_of(engine: Engine, interaction_ids: Sequence[str]) -> dict[str, dict[str, tuple[float, float]]]:

@@ -29,6 +29,7 @@ from qa_pipeline.schema import (
     scores,
     turns,
 )
+from qa_pipeline.store.rollup_rows import count_newest
 from qa_pipeline.store.run_rows import aware
 
 
@@ -76,6 +77,7 @@ def _replace_interactions(
     conn.execute(delete(criterion_results).where(criterion_results.c.interaction_id.in_(ids)))
     conn.execute(delete(scores).where(scores.c.interaction_id.in_(ids)))
     conn.execute(delete(score_flags).where(score_flags.c.interaction_id.in_(ids)))
+    count_newest(conn, ids, -1)
     conn.execute(delete(newest_scores).where(newest_scores.c.interaction_id.in_(ids)))
     conn.execute(delete(turns).where(turns.c.interaction_id.in_(ids)))
     conn.execute(delete(interactions).where(interactions.c.id.in_(ids)))

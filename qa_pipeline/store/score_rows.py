@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     Connection,
     Engine,
     delete,
+    func,
     insert,
     select,
     update,
@@ -26,6 +27,7 @@ from qa_pipeline.schema import (
     scores,
 )
 from qa_pipeline.store.interaction_rows import in_scope
+from qa_pipeline.store.rollup_rows import count_newest
 from qa_pipeline.store.run_rows import aware
 
 
@@ -99,6 +101,7 @@ def refresh_newest(conn: Connection, ids: Iterable[str]) -> None:
     wanted = sorted(set(ids))
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
+        count_newest(conn, chunk, -1)  # the day totals lose the rows replaced here
         conn.execute(delete(newest_scores).where(newest_scores.c.interaction_id.in_(chunk)))
         found = conn.execute(
             select(
@@ -110,6 +113,7 @@ def refresh_newest(conn: Connection, ids: Iterable[str]) -> None:
                 interactions.c.agent_id,
                 interactions.c.team,
                 interactions.c.started_at,
+                interactions.c.customer_key,
             )
             .join(interactions, interactions.c.id == scores.c.interaction_id)
             .where(scores.c.interaction_id.in_(chunk))
@@ -151,10 +155,13 @@ def refresh_newest(conn: Connection, ids: Iterable[str]) -> None:
                     "flags": row.flags,
                     "results": results.get(iid, {}),
                     "decided": decided.get(iid, []),
+                    "applicable": any(r != "na" for r in results.get(iid, {}).values()),
+                    "known_customer": row.customer_key is not None,
                 }
                 for iid, row in newest.items()
             ],
         )
+        count_newest(conn, list(newest), 1)
 
 
 def _when(moment: datetime | None) -> datetime:
@@ -309,11 +316,12 @@ def period_results(
     teams: Sequence[str] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    ids: Sequence[str] | None = None,
 ) -> list[dict]:
-    """The interactions of these agents and/or teams started in [since, until), each with its
-    newest score (and its repeat contact, if any) and that score's criterion results
-    (``results``: {criterion: result}; ``decided``: those an accepted dispute decided): what
-    an agent or team page counts and exports.
+    """The interactions of these agents and/or teams started in [since, until) (and among
+    ``ids`` when given), each with its newest score (and its repeat contact, if any) and that
+    score's criterion results (``results``: {criterion: result}; ``decided``: those an
+    accepted dispute decided): what the CSV export of a page writes.
     One range of ``newest_scores`` on its (agent|team, started_at) index."""
     query = (
         select(
@@ -330,6 +338,7 @@ def period_results(
             newest_scores.c.flags,
             newest_scores.c.results,
             newest_scores.c.decided,
+            newest_scores.c.applicable,
             repeat_contacts.c.repeat_id,
             repeat_contacts.c.repeat_channel,
             repeat_contacts.c.gap_s,
@@ -338,9 +347,83 @@ def period_results(
         .outerjoin(repeat_contacts, repeat_contacts.c.interaction_id == newest_scores.c.interaction_id)
         .where(*in_scope(agents, teams, since, until, newest_scores))
     )
+    if ids is not None:
+        query = query.where(newest_scores.c.interaction_id.in_(list(ids)))
     names = [c.name for c in query.selected_columns]
     with engine.connect() as conn:
-        rows = [dict(zip(names, values, strict=True)) for values in conn.execute(query)]
-    for row in rows:  # plain tuples above: a RowMapping per row costs 5x as much
-        row["applicable"] = any(result != "na" for result in row["results"].values())
-    return rows
+        # plain tuples: a RowMapping per row costs 5x as much
+        return [dict(zip(names, values, strict=True)) for values in conn.execute(query)]
+
+
+def lowest_scores(
+    engine: Engine,
+    agents: Sequence[str] | None,
+    teams: Sequence[str] | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+) -> list[dict]:
+    """The lowest newest scores in scope (ties: by interaction id), leaving out interactions
+    where every criterion was N/A: interaction_id, score, channel, started_at."""
+    query = (
+        select(
+            newest_scores.c.interaction_id,
+            newest_scores.c.score,
+            interactions.c.channel,
+            newest_scores.c.started_at,
+        )
+        .join(interactions, interactions.c.id == newest_scores.c.interaction_id)
+        .where(*in_scope(agents, teams, since, until, newest_scores), newest_scores.c.applicable)
+        .order_by(newest_scores.c.score, newest_scores.c.interaction_id)
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def period_first_contacts(
+    engine: Engine,
+    agents: Sequence[str] | None,
+    teams: Sequence[str] | None,
+    since: datetime | None,
+    until: datetime | None,
+    horizon: datetime | None,
+    window_days: float,
+) -> tuple[int, list[tuple[str, str]]]:
+    """First-contact resolution over the scored interactions in scope, as
+    ``customers.first_contact`` decides it one by one: how many were resolved at first
+    contact (their customer is known, the window has passed by the newest contact stored,
+    and no repeat came), and those that were not, by start, with the sentence that explains
+    each."""
+    from qa_pipeline.customers import first_contact
+
+    scope = in_scope(agents, teams, since, until, newest_scores)
+    repeated = select(
+        newest_scores.c.interaction_id,
+        newest_scores.c.started_at,
+        repeat_contacts.c.repeat_id,
+        repeat_contacts.c.repeat_channel,
+        repeat_contacts.c.gap_s,
+    ).join(repeat_contacts, repeat_contacts.c.interaction_id == newest_scores.c.interaction_id)
+    with engine.connect() as conn:
+        found = conn.execute(repeated.where(*scope).order_by(newest_scores.c.started_at)).all()
+        resolved = 0
+        if horizon is not None:
+            cut = aware(horizon) - timedelta(days=window_days)
+            resolved = conn.execute(
+                select(func.count())
+                .select_from(newest_scores)
+                .where(
+                    *scope,
+                    newest_scores.c.known_customer,
+                    newest_scores.c.started_at <= cut,
+                    ~select(repeat_contacts.c.interaction_id)
+                    .where(repeat_contacts.c.interaction_id == newest_scores.c.interaction_id)
+                    .exists(),
+                )
+            ).scalar_one()
+    repeats = []
+    for iid, started, repeat_id, channel, gap in found:
+        repeat = {"repeat_id": repeat_id, "repeat_channel": channel, "gap_s": gap}
+        repeats.append((iid, first_contact(aware(started), None, repeat, horizon, window_days)[1]))
+    return resolved, repeats

@@ -428,17 +428,13 @@ def create_app(settings: Settings) -> FastAPI:
         period = chosen_period(request, agents, teams)
         since, until = period.bounds()
         names = {cid: c.name for cid, c in web.criteria.items()}
-        rows = web.store.period_results(agents, teams, since, until)
         if request.url.path.endswith(".csv"):
-            body = reports.csv_export(rows, names)
+            body = reports.csv_export(web.store.period_results(agents, teams, since, until), names)
             filename = f"{kind}-{title}-{period.start.isoformat()}.csv".replace('"', "")
             disposition = f'attachment; filename="{filename}"'
             headers = {"Content-Disposition": disposition}
             return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
-        counts = reports.tally(rows)
-        ids = [r["interaction_id"] for r in rows]
-        fcr = web.store.first_contacts_of(rows, settings.fcr_window_days)
-        responses = web.store.surveys_of(ids)
+        data = reports.gather(web.store, agents, teams, period, settings.fcr_window_days)
         before, after = period.step(-1), period.step(1)
         return web.page(
             request,
@@ -449,10 +445,11 @@ def create_app(settings: Settings) -> FastAPI:
             prev_url=f"?{urlencode(before.query())}" if before else None,
             next_url=f"?{urlencode(after.query())}" if after else None,
             csv_url=f"{request.url.path}.csv?{urlencode(period.query())}",
-            report=reports.report(rows, counts, names, period, fcr, responses),
-            compare=reports.comparison(rows, counts, names) if team_page else None,
+            report=reports.report(data, names, period),
+            compare=reports.comparison(data.by_agent, names) if team_page else None,
             agent_links={
-                r["agent_id"]: f"/agents/{quote(r['agent_id'])}?{urlencode(period.query())}" for r in rows
+                a: f"/agents/{quote(a)}?{urlencode(period.query())}"
+                for a in {t["agent_id"] for t in data.by_agent}
             },
             periods=reports.PERIODS,
             notice=request.query_params.get("notice", ""),

@@ -10,9 +10,10 @@ import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from math import fsum
 from typing import Any
 
+from qa_pipeline.rollups import SCORE_BINS, totals_of
+from qa_pipeline.store import Store
 from qa_pipeline.surveys import Responses, describe, survey_kpis, survey_links
 from qa_pipeline.web.views import duration
 
@@ -122,46 +123,101 @@ def _bucket(day: date, span_days: int) -> str:
     return day.isoformat()
 
 
-def _metrics(meta: dict | None) -> dict[str, float]:
-    """An interaction's numeric call and chat metrics; a call's handle time is its duration
-    when its metrics do not give one."""
-    given = {**((meta or {}).get("metrics") or {})}
-    given.setdefault("handle_time_s", (meta or {}).get("duration"))
-    return {k: float(v) for k, v in given.items() if isinstance(v, int | float)}
+@dataclass(frozen=True)
+class Gathered:
+    """What an agent or team page shows of a period, gathered from the database by
+    ``gather`` or from the scorecards' rows by ``gathered_from_rows``."""
+
+    by_day: list[dict]  # totals per UTC day and key (store.rollup_rows.contributions)
+    by_agent: list[dict]  # the same per agent and key
+    lowest: list[dict]  # the lowest scores: interaction_id, score, channel, started_at
+    repeats: list[tuple[str, str]]  # not resolved at first contact: (interaction, why), by start
+    resolved_first: int  # resolved at first contact (window passed, no repeat)
+    answered: list[dict]  # ``period_results`` rows of the interactions with a survey response
+    responses: Responses
 
 
-def _metrics_of(row: dict) -> dict[str, float]:
-    """The row's metrics (``_metrics``), worked out once for the report and the comparison."""
-    if "metrics" not in row:
-        row["metrics"] = _metrics(row["metadata"])
-    return row["metrics"]
+def gather(
+    store: Store, agents: list[str] | None, teams: list[str] | None, period: Period, window_days: float
+) -> Gathered:
+    """A page's period from the database: its day totals, and only the rows a page lists
+    (the lowest scores, the repeat contacts, the interactions with a survey response)."""
+    since, until = period.bounds()
+    responses = store.period_surveys(agents, teams, since, until)
+    resolved, repeats = store.period_first_contacts(agents, teams, since, until, window_days)
+    return Gathered(
+        by_day=store.period_totals(agents, teams, since, until, "day"),
+        by_agent=store.period_totals(agents, teams, since, until, "agent_id"),
+        lowest=store.lowest_scores(agents, teams, since, until, LOWEST),
+        repeats=repeats,
+        resolved_first=resolved,
+        answered=store.period_results(agents, teams, since, until, ids=list(responses)) if responses else [],
+        responses=responses,
+    )
 
 
-def _avg(values: list[float]) -> float | None:
-    return fsum(values) / len(values) if values else None  # statistics.mean: 10x slower (exact)
+def gathered_from_rows(
+    rows: list[dict], fcr: dict[str, tuple[str | None, str]], responses: Responses
+) -> Gathered:
+    """The same from rows already read (``period_results`` rows or the scorecards' own)."""
+    settled = {r["interaction_id"]: fcr.get(r["interaction_id"], (None, "")) for r in rows}
+    scored = [r for r in rows if any(v != "na" for v in r["results"].values())]
+    answered = {iid: responses[iid] for iid in settled if iid in responses}
+    return Gathered(
+        by_day=totals_of(rows, "day"),
+        by_agent=totals_of(rows, "agent_id"),
+        lowest=sorted(scored, key=lambda r: (r["score"], r["interaction_id"]))[:LOWEST],
+        repeats=[
+            (r["interaction_id"], settled[r["interaction_id"]][1])
+            for r in sorted(rows, key=lambda r: str(r["started_at"]))
+            if settled[r["interaction_id"]][0] == "no"
+        ],
+        resolved_first=sum(1 for result, _ in settled.values() if result == "yes"),
+        answered=[r for r in rows if r["interaction_id"] in answered],
+        responses=answered,
+    )
 
 
-def tally(rows: list[dict]) -> list[dict]:
-    """The criterion results of these rows (``store.period_results``: each interaction's
-    newest score) counted per agent, UTC day, criterion and result, with how many a dispute
-    decided."""
-    counted: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    for r in rows:
-        agent, day, decided = r["agent_id"], _day(r["started_at"]), r["decided"]
-        for criterion, result in r["results"].items():
-            slot = counted[(agent, day, criterion, result)]
-            slot[0] += 1
-            slot[1] += criterion in decided
-    return [
-        {"agent_id": a, "day": d, "criterion": c, "result": res, "n": n, "decided": decided}
-        for (a, d, c, res), (n, decided) in counted.items()
-    ]
+@dataclass
+class _Sums:
+    """Totals folded for one page: overall, per trend bucket, per agent."""
 
+    count: int = 0
+    scored: list[float] = field(default_factory=lambda: [0, 0.0])
+    bins: list[int] = field(default_factory=lambda: [0] * SCORE_BINS)
+    results: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
+    decided: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    metrics: dict[str, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0, 0.0]))
+    flags: int = 0
+    names: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
-def _day(when: datetime | None) -> date | None:
-    if when is None:
-        return None
-    return (when.astimezone(UTC) if when.tzinfo else when).date()
+    def add(self, key: str, n: int, total: float) -> None:
+        kind, _, rest = key.partition(":")
+        if kind == "result":
+            criterion, _, result = rest.rpartition(":")
+            self.results[criterion][result] += n
+            self.decided[criterion] += round(total)
+        elif kind == "interactions":
+            self.count += n
+        elif kind == "scored":
+            self.scored[0] += n
+            self.scored[1] += total
+        elif kind == "bin":
+            self.bins[int(rest)] += n
+        elif kind == "metric":
+            self.metrics[rest][0] += n
+            self.metrics[rest][1] += total
+        elif kind == "flags":
+            self.flags += n
+        elif kind == "name":
+            self.names[rest] += n
+
+    def average(self) -> float | None:
+        return self.scored[1] / self.scored[0] if self.scored[0] else None
+
+    def metric(self, name: str) -> float | None:
+        n, total = self.metrics.get(name, (0, 0.0))
+        return total / n if n else None
 
 
 def _rate(counts: dict[str, int]) -> tuple[int, int]:
@@ -169,109 +225,69 @@ def _rate(counts: dict[str, int]) -> tuple[int, int]:
     return counts.get("pass", 0), counts.get("pass", 0) + counts.get("fail", 0)
 
 
-def report(
-    rows: list[dict],
-    counts: list[dict],
-    names: dict[str, str],
-    period: Period,
-    fcr: dict[str, tuple[str | None, str]],
-    responses: Responses | None = None,
-) -> dict[str, Any]:
-    """What an agent or team page shows for these interactions (newest score of each), from
-    their criterion results counted per agent, day, criterion and result (``tally``)."""
-    answered = responses or {}
-    totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    decided: dict[str, int] = defaultdict(int)
+def report(data: Gathered, names: dict[str, str], period: Period) -> dict[str, Any]:
+    """What an agent or team page shows for a period (each interaction's newest score)."""
     span = (period.end - period.start).days
-    per_bucket: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for c in counts:
-        totals[c["criterion"]][c["result"]] += c["n"]
-        decided[c["criterion"]] += c["decided"]
-        if c["day"] is not None:
-            per_bucket[(_bucket(c["day"], span), c["criterion"])][c["result"]] += c["n"]
-    scored = [r for r in rows if r["applicable"]]
-    all_na = len(rows) - len(scored)
+    whole = _Sums()
+    per_bucket: dict[str, _Sums] = defaultdict(_Sums)
+    for t in data.by_day:
+        whole.add(t["key"], t["n"], t["total"])
+        if t["day"] is not None:
+            per_bucket[_bucket(t["day"], span)].add(t["key"], t["n"], t["total"])
     criteria = []
-    for cid in sorted(totals, key=lambda x: names.get(x, x)):
-        passed, applicable = _rate(totals[cid])
+    for cid in sorted(whole.results, key=lambda x: names.get(x, x)):
+        passed, applicable = _rate(whole.results[cid])
         criteria.append(
             {
                 "id": cid,
                 "name": names.get(cid, cid),
                 "passed": passed,
                 "applicable": applicable,
-                "na": totals[cid].get("na", 0),
+                "na": whole.results[cid].get("na", 0),
                 "rate": 100.0 * passed / applicable if applicable else None,
-                "overridden": decided[cid],
+                "overridden": whole.decided[cid],
             }
         )
-    buckets: dict[str, list[dict]] = defaultdict(list)
-    bucket_of: dict[date, str] = {}
-    for r in scored:
-        day = _day(r["started_at"])
-        if day is not None:
-            if day not in bucket_of:
-                bucket_of[day] = _bucket(day, span)
-            buckets[bucket_of[day]].append(r)
-    order = sorted({b for b, _ in per_bucket} | set(buckets))
-    score_trend = chart("Average score", [(b, _avg([r["score"] for r in buckets[b]])) for b in order])
+    order = sorted(per_bucket)
+    score_trend = chart("Average score", [(b, per_bucket[b].average()) for b in order])
     trends = []
     for c in criteria:
         series = []
         for b in order:
-            passed, applicable = _rate(per_bucket[(b, str(c["id"]))])
+            passed, applicable = _rate(per_bucket[b].results.get(str(c["id"]), {}))
             series.append((b, 100.0 * passed / applicable if applicable else None))
         trends.append(chart(f"{c['name']}: pass rate", series))
-    bins = [0] * 10
-    for r in scored:
-        bins[min(int(r["score"] // 10), 9)] += 1
-    top = max(bins) or 1
-    settled = [
-        fcr[r["interaction_id"]][0]
-        for r in rows
-        if fcr.get(r["interaction_id"], (None, ""))[0] in ("yes", "no")
-    ]
-
-    metrics = [_metrics_of(r) for r in rows]
-
-    def average(key: str) -> float | None:
-        return _avg([m[key] for m in metrics if key in m])
-
-    talk, silence = average("agent_talk_ratio"), average("longest_silence_s")
+    top = max(whole.bins) or 1
+    settled = data.resolved_first + len(data.repeats)
+    talk, silence = whole.metric("agent_talk_ratio"), whole.metric("longest_silence_s")
+    average = whole.average()
     kpis = [
-        ("Interactions", str(len(rows))),
-        ("Average score", f"{_avg([r['score'] for r in scored]):.1f}" if scored else "—"),
-        ("Handle time (calls)", duration(average("handle_time_s"))),
+        ("Interactions", str(whole.count)),
+        ("Average score", f"{average:.1f}" if average is not None else "—"),
+        ("Handle time (calls)", duration(whole.metric("handle_time_s"))),
         ("Agent share of talk (calls)", f"{talk:.0%}" if talk is not None else "—"),
         ("Longest silence (calls)", duration(silence)),
-        ("First response (chats)", duration(average("first_response_s"))),
-        ("Time to resolution", duration(average("resolution_s"))),
+        ("First response (chats)", duration(whole.metric("first_response_s"))),
+        ("Time to resolution", duration(whole.metric("resolution_s"))),
         (
             "First-contact resolution",
-            f"{100 * settled.count('yes') / len(settled):.0f}% of {len(settled)}" if settled else "—",
+            f"{100 * data.resolved_first / settled:.0f}% of {settled}" if settled else "—",
         ),
     ]
-    kpis += _survey_kpis([answered[r["interaction_id"]] for r in rows if r["interaction_id"] in answered])
-    lowest = sorted(scored, key=lambda r: (r["score"], r["interaction_id"]))[:LOWEST]
+    kpis += _survey_kpis(list(data.responses.values()))
     return {
-        "count": len(rows),
-        "all_na": all_na,
+        "count": whole.count,
+        "all_na": whole.count - int(whole.scored[0]),
         "criteria": criteria,
         "score_trend": score_trend,
         "trends": trends,
         "distribution": [
-            (f"{10 * i}–{10 * i + 9 if i < 9 else 100}", n, 100 * n / top) for i, n in enumerate(bins)
+            (f"{10 * i}–{10 * i + 9 if i < 9 else 100}", n, 100 * n / top) for i, n in enumerate(whole.bins)
         ],
         "kpis": kpis,
-        "lowest": lowest,
-        "survey_links": survey_links(rows, answered, names) if answered else [],
-        "repeats": [
-            (r["interaction_id"], fcr[r["interaction_id"]][1])
-            for r in sorted(
-                (r for r in rows if fcr.get(r["interaction_id"], (None, ""))[0] == "no"),
-                key=lambda r: str(r["started_at"]),
-            )
-        ],
+        "lowest": data.lowest,
+        "survey_links": survey_links(data.answered, data.responses, names) if data.responses else [],
+        "repeats": data.repeats,
     }
 
 
@@ -283,27 +299,24 @@ def _survey_kpis(answers: list[dict[str, tuple[float, float]]]) -> list[tuple[st
     return shown
 
 
-def comparison(rows: list[dict], counts: list[dict], names: dict[str, str]) -> dict[str, Any]:
+def comparison(totals: list[dict], names: dict[str, str]) -> dict[str, Any]:
     """One line per agent of a team: interactions, average score, pass rate per criterion."""
-    by_agent: dict[str, list[dict]] = defaultdict(list)
-    for r in rows:
-        by_agent[r["agent_id"]].append(r)
-    results: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for c in counts:
-        results[(c["agent_id"], c["criterion"])][c["result"]] += c["n"]
-    criteria = sorted({c["criterion"] for c in counts}, key=lambda x: names.get(x, x))
+    by_agent: dict[str, _Sums] = defaultdict(_Sums)
+    for t in totals:
+        by_agent[t["agent_id"]].add(t["key"], t["n"], t["total"])
+    criteria = sorted({c for sums in by_agent.values() for c in sums.results}, key=lambda x: names.get(x, x))
     lines = []
-    for agent, mine in sorted(by_agent.items()):
-        handle = _avg([v for r in mine if (v := _metrics_of(r).get("handle_time_s")) is not None])
+    for agent, sums in sorted(by_agent.items()):
         lines.append(
             {
                 "agent_id": agent,
-                "agent_name": mine[0]["agent_name"] or agent,
-                "count": len(mine),
-                "average": _avg([r["score"] for r in mine if r["applicable"]]),
-                "rates": [_rate(results[(agent, cid)]) for cid in criteria],
-                "handle_time": duration(handle),
-                "flags": sum(len(r["flags"] or []) for r in mine),
+                # the name most of the period's interactions give (an agent may be renamed)
+                "agent_name": max(sums.names, key=lambda k: (sums.names[k], k)) if sums.names else agent,
+                "count": sums.count,
+                "average": sums.average(),
+                "rates": [_rate(sums.results.get(cid, {})) for cid in criteria],
+                "handle_time": duration(sums.metric("handle_time_s")),
+                "flags": sums.flags,
             }
         )
     return {"criteria": [names.get(c, c) for c in criteria], "lines": lines}
