@@ -98,8 +98,9 @@ class Evidence(BaseModel):
     text: str
     match: str | None = None
     # customer: the customer's own words on the outcome (rubric ``customer_outcome``);
-    # cue: a supervisor cue phrase behind an escalation or upset-customer flag
-    kind: Literal["phrase", "negative", "na", "model", "customer", "cue"] = "phrase"
+    # cue: a supervisor cue phrase behind an escalation or upset-customer flag;
+    # topic: the sentence that made a topic-conditional criterion apply (rubric ``applies_when``)
+    kind: Literal["phrase", "negative", "na", "model", "customer", "cue", "topic"] = "phrase"
 
 
 class CriterionResult(BaseModel):

@@ -79,6 +79,37 @@ class NAWhen(BaseModel):
     customer_phrases: dict[str, list[str]] = Field(default_factory=dict)
 
 
+class AppliesWhen(BaseModel):
+    """Topic-conditional N/A: the criterion applies only when the conversation raises its topic
+    (the customer reports a failure, the agent refuses or puts the customer on hold): one of
+    these phrases or patterns said by ``speaker``, or, on a call, a silence of at least
+    ``silence_s`` seconds. Otherwise the criterion is N/A, and the reason names the topic."""
+
+    model_config = {"extra": "forbid"}
+
+    topic: str = Field(min_length=1, description='in plain words, for the reason: "a hold or transfer"')
+    speaker: Literal["agent", "customer", "any"] = "customer"
+    phrases: dict[str, PhraseList] = Field(default_factory=dict)
+    patterns: dict[str, list[TokenPattern]] = Field(default_factory=dict)
+    silence_s: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _something_raises_it(self) -> AppliesWhen:
+        if not any(self.phrases.values()) and not any(self.patterns.values()) and self.silence_s is None:
+            raise ValueError("needs phrases, patterns or silence_s: something that raises the topic")
+        return self
+
+
+class Then(BaseModel):
+    """A second step a pass needs after the criterion's phrase, by the same speaker in the same
+    turn or a later one: ask before a hold, then thank the customer for waiting."""
+
+    model_config = {"extra": "forbid"}
+
+    name: str = Field(min_length=1, description='in plain words, for the reason: "thanks for waiting"')
+    phrases: dict[str, PhraseList] = Field(default_factory=dict)
+
+
 class CustomerOutcome(BaseModel):
     """The customer's own word on the outcome, read in their last turns: "that worked,
     thanks" confirms it, "still not working" or "I'll call back" denies it. The latest of
@@ -116,6 +147,8 @@ class Criterion(BaseModel):
         default=0.5, gt=0, le=1, description="per negative hit, with negative_effect: deduct"
     )
     na_when: NAWhen | None = None
+    applies_when: AppliesWhen | None = None
+    then: Then | None = None
     customer_outcome: CustomerOutcome | None = None
 
     @model_validator(mode="after")
@@ -476,7 +509,23 @@ def explain_criterion(c: Criterion, total_weight: float) -> list[str]:
             f"  The customer's last {outcome.last_customer_turns} turn(s) decide when they say so: "
             f"{_examples(outcome.confirmed, 2)} passes it, {_examples(outcome.denied, 2)} fails it."
         )
+    if c.then and any(c.then.phrases.values()):
+        lines.append(
+            f"  A pass also needs {c.then.name} after the phrase, in the same turn or a later one: "
+            f"{_examples(c.then.phrases, 2)}."
+        )
     na = ["when the interaction has no such turns"]
+    topic = c.applies_when
+    if topic:
+        raised = [f"the {topic.speaker}" if topic.speaker != "any" else "anyone"]
+        raised[0] += (
+            f" says e.g. {_examples(topic.phrases, 2)}" if any(topic.phrases.values()) else " says so"
+        )
+        if topic.silence_s:
+            raised.append(f"a call has a silence of {topic.silence_s:g} s or more")
+        na.append(
+            f"when there is no {topic.topic} in the conversation (it counts when {' or '.join(raised)})"
+        )
     if c.na_when and c.na_when.customer_words_below:
         na.append(f"when the customer wrote fewer than {c.na_when.customer_words_below} words")
     if c.na_when and any(c.na_when.customer_phrases.values()):

@@ -90,7 +90,14 @@ ANCHOR_STOPWORDS = frozenset(
         "calling",
     ]
 )
-NEGATABLE = {"phrase", "na", "cue", "confirmed"}  # negative hits are never excused by a negation
+NEGATABLE = {
+    "phrase",
+    "na",
+    "cue",
+    "confirmed",
+    "topic",
+    "then",
+}  # negative hits are never excused by a negation
 ESCALATION, UPSET = "_escalation", "_upset"  # pseudo-criteria for the flag cues
 
 
@@ -98,7 +105,7 @@ class Hit(NamedTuple):
     """A phrase found in a turn: character offsets of its sentence, and the words matched."""
 
     criterion: str
-    kind: str  # "phrase", "negative", "na", "cue", "confirmed", "denied" or "vetoed"
+    kind: str  # "phrase", "negative", "na", "cue", "confirmed", "denied", "topic", "then" or "vetoed"
     turn: int
     start: int  # sentence start in the turn text
     end: int
@@ -214,9 +221,15 @@ class CompiledRules:
                 ("na", na_phrases),
                 ("confirmed", outcome.confirmed if outcome else {}),
                 ("denied", outcome.denied if outcome else {}),
+                ("topic", c.applies_when.phrases if c.applies_when else {}),
+                ("then", c.then.phrases if c.then else {}),
             ):
                 self._add_phrases(c.id, kind, _for_language(packs, lang))
-            for kind, token_packs in (("phrase", c.patterns), ("negative", c.negative_patterns)):
+            for kind, token_packs in (
+                ("phrase", c.patterns),
+                ("negative", c.negative_patterns),
+                ("topic", c.applies_when.patterns if c.applies_when else {}),
+            ):
                 for n, pattern in enumerate(_for_language(token_packs, lang)):
                     key = f"{c.id}|{kind}|p{n}"
                     self.rules[key] = Rule(c.id, kind)

@@ -66,11 +66,37 @@ def not_applicable(criterion: Criterion, interaction: Interaction, hits: list[Hi
     return None
 
 
+def raised(
+    criterion: Criterion, interaction: Interaction, hits: list[Hit]
+) -> tuple[list[Evidence], str] | None:
+    """For a topic-conditional criterion (``applies_when``): the sentences that raised its
+    topic, and the reason in words ("the customer: “it still doesn't work”", "a 42 s
+    silence on the call"); None when nothing did. Not topic-conditional: ([], "")."""
+    rule = criterion.applies_when
+    if rule is None:
+        return [], ""
+    by = {i for i, t in enumerate(interaction.turns) if rule.speaker in ("any", t.speaker)}
+    said = [_evidence(h) for h in hits if h.criterion == criterion.id and h.kind == "topic" and h.turn in by]
+    if said:
+        return said, f"{'the ' + rule.speaker if rule.speaker != 'any' else 'said'}: {quoted(said[:2])}"
+    silence = (interaction.metadata.get("metrics") or {}).get("longest_silence_s")
+    if rule.silence_s and interaction.channel == "call" and silence is not None and silence >= rule.silence_s:
+        return [], f"a {silence:.0f} s silence on the call"
+    return None
+
+
 def judge(criterion: Criterion, interaction: Interaction, hits: list[Hit]) -> CriterionResult:
     """Decide one criterion from the hits in the interaction's turns."""
     na = not_applicable(criterion, interaction, hits)
     if na is not None:
         return na
+    topic = raised(criterion, interaction, hits)
+    if topic is None:
+        subject = criterion.applies_when.topic if criterion.applies_when else "topic"
+        return CriterionResult.model_construct(
+            result="na", score=None, confidence=1.0, reason=f"no {subject} in the conversation"
+        )
+    context, why = topic
     turns = set(window_turns(interaction, criterion))
     if not turns:
         return CriterionResult.model_construct(
@@ -98,22 +124,37 @@ def judge(criterion: Criterion, interaction: Interaction, hits: list[Hit]) -> Cr
     if outcome is not None:  # the customer confirms: that earns it too
         positive.append(outcome[1])
     if not positive:
+        missing = f"no {criterion.name.lower()} phrase in the {len(turns)} turn(s) read"
         return CriterionResult.model_construct(
             result="fail",
             score=0.0,
             confidence=CONFIDENCE_ABSENT if not negative else 1.0,
-            evidence=negative,
-            reason=offending
-            if negative
-            else f"no {criterion.name.lower()} phrase in the {len(turns)} turn(s) read",
+            evidence=context + negative,
+            reason=offending if negative else f"{why}; {missing}" if why else missing,
         )
+    if criterion.then is not None:
+        first = min((e.turn, e.start) for e in positive)
+        after = [
+            _evidence(h).model_copy(update={"kind": "phrase"})
+            for h in mine
+            if h.kind == "then" and (h.turn, h.start) >= first
+        ]
+        if not after:
+            return CriterionResult.model_construct(
+                result="fail",
+                score=0.0,
+                confidence=CONFIDENCE_ABSENT,
+                evidence=context + positive + negative,
+                reason=f"{quoted(positive[:1])}, but no {criterion.then.name} after it",
+            )
+        positive += after
     score = max(0.0, 1.0 - criterion.deduction * len(negative))
     return CriterionResult.model_construct(
         result="pass" if score > 0 else "fail",
         score=score,
         confidence=CONFIDENCE_FOUND,
-        evidence=positive + negative,
-        reason=offending if negative else None,
+        evidence=context + positive + negative,
+        reason=offending if negative else why or None,
     )
 
 

@@ -69,6 +69,9 @@ def plain_reason(result: CriterionResult, turns: list[Any]) -> str:
     if negative:
         said = "; ".join(f"“{e.match or e.text}”" for e in negative[:3])
         return f"Counted against: {said} in {where(negative[0].turn)}."
+    topic = [e for e in result.evidence if e.kind == "topic"]
+    if result.result == "fail" and result.reason and (topic or found):  # the topic came up, or half a step
+        return f"{result.reason[0].upper()}{result.reason[1:]}."
     if result.result == "pass" and found:
         e = found[0]
         how = "the trained model recognised it" if e.kind == "model" else f"it matched “{e.match or e.text}”"
@@ -118,7 +121,7 @@ def interaction_page(
         name = criterion.name if criterion is not None else cid
         for e in result.evidence:
             kind = "fail" if e.kind == "negative" or result.result == "fail" else "pass"
-            kind = "info" if result.result == "na" or e.kind == "na" else kind
+            kind = "info" if result.result == "na" or e.kind in ("na", "topic") else kind
             spans.setdefault(e.turn, []).append((e.start, e.end, kind, f"{name}: {RESULTS[result.result]}"))
         rows.append(
             {
