@@ -98,8 +98,9 @@ def read(paths: list[Path]) -> Iterator[Label]:
                 )
 
 
-def read_russian(paths: list[Path]) -> Iterator[Label]:
-    """Russian *thanks* labels: each translated line takes the acts of its English turn.
+def russian_turns(paths: list[Path]) -> Iterator[tuple[str, int, str, set[str], str]]:
+    """(dialogue id, turn number from 1, Russian text, acts of the English turn, file stem):
+    each translated line with the acts of the English turn it translates.
 
     The aligned files hold whole dialogues one after another: a line continues the current
     dialogue when it is that dialogue's next English turn, or starts the dialogue whose
@@ -129,21 +130,26 @@ def read_russian(paths: list[Path]) -> Iterator[Label]:
                 current = None
                 continue
             assert current is not None
-            _, acts = by_id[current][position - 1]
-            outcome = thanks_label(acts)
-            if outcome is not None and ru.strip():
-                yield corpus_label(
-                    RUSSIAN,
-                    current,
-                    ru.replace("[", "").replace("]", ""),
-                    "thanks",
-                    outcome,
-                    family=NAME,
-                    language="ru",
-                    channel="chat",
-                    speaker="customer" if position % 2 == 1 else "agent",
-                    reason="acts of the English turn: " + ",".join(sorted(acts)),
-                )
+            yield current, position, ru, by_id[current][position - 1][1], en_file.stem
+
+
+def read_russian(paths: list[Path]) -> Iterator[Label]:
+    """Russian *thanks* labels: each translated line takes the acts of its English turn."""
+    for dialogue_id, position, ru, acts, _ in russian_turns(paths):
+        outcome = thanks_label(acts)
+        if outcome is not None and ru.strip():
+            yield corpus_label(
+                RUSSIAN,
+                dialogue_id,
+                ru.replace("[", "").replace("]", ""),
+                "thanks",
+                outcome,
+                family=NAME,
+                language="ru",
+                channel="chat",
+                speaker="customer" if position % 2 == 1 else "agent",
+                reason="acts of the English turn: " + ",".join(sorted(acts)),
+            )
 
 
 register(
