@@ -14,11 +14,13 @@ at first contact (see ``store.link_repeat_contacts``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
 import re
 import secrets
+import tempfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -105,14 +107,7 @@ def load_secret(configured: str | None, data_dir: Path) -> bytes:
         return configured.encode("utf-8")
     path = data_dir / SECRET_FILE
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it first
-            pass
-        else:
-            with os.fdopen(fd, "w", encoding="ascii") as handle:
-                handle.write(secrets.token_hex(32))
+        _make_secret(path)
     try:
         value = path.read_text(encoding="ascii").strip()
     except OSError as exc:
@@ -123,6 +118,21 @@ def load_secret(configured: str | None, data_dir: Path) -> bytes:
     if len(value) < 32:
         raise ConfigError(f"{path} holds no usable secret; delete it to make a new one")
     return value.encode("ascii")
+
+
+def _make_secret(path: Path) -> None:
+    """Write a new random secret to ``path`` whole or not at all: written to a file of its own,
+    then linked into place, which fails if another thread or process got there first. (An
+    empty file created first and written after let a concurrent reader find no secret.)"""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, scratch = tempfile.mkstemp(dir=path.parent, prefix=".secret-")  # readable by its owner only
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_hex(32))
+        with contextlib.suppress(FileExistsError):  # another made it first: theirs is kept
+            os.link(scratch, path)
+    finally:
+        os.unlink(scratch)
 
 
 def days(seconds: float) -> str:

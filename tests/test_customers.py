@@ -53,6 +53,31 @@ def test_secret_is_made_once_private_and_a_configured_one_wins(tmp_path: Path):
     assert load_secret("set by the operator", tmp_path) == b"set by the operator"
 
 
+def test_threads_making_the_secret_at_once_all_get_the_same_one(tmp_path: Path):
+    """The nightly run's ingest tasks start together on a fresh data folder: every one must
+    read the one secret (an empty file, created before it was written, was read as "no
+    usable secret" in 18 of 30 rounds like these)."""
+    import threading
+
+    def read(folder: Path, start: threading.Barrier, found: list, failed: list) -> None:
+        start.wait()
+        try:
+            found.append(load_secret(None, folder))
+        except Exception as exc:  # collected: the assertion names it
+            failed.append(exc)
+
+    for round_ in range(20):
+        folder = tmp_path / f"var{round_}"
+        start, found, failed = threading.Barrier(12), [], []
+        threads = [threading.Thread(target=read, args=(folder, start, found, failed)) for _ in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not failed and len(found) == 12 and len(set(found)) == 1, failed
+        assert [p.name for p in folder.iterdir()] == ["customer-key.secret"]  # no scratch file left
+
+
 def test_redaction_turns_the_identifier_into_a_key_and_keeps_no_trace_of_it():
     item = Interaction(
         id="chat:t:1",
