@@ -55,6 +55,9 @@ def redacted_errors(settings: Settings) -> Iterator[None]:
         raise TaskFailed(settings.redactor().text(f"{type(exc).__name__}: {exc}")) from None
 
 
+TRANSCRIPTION_TAG = "transcription"
+
+
 @task(name="ingest", retries=2, retry_delay_seconds=5)
 def ingest_task(
     channel: str,
@@ -180,9 +183,13 @@ def nightly_qa(
         ingest_futures = [
             (
                 (channel, paths, fmt, team),
-                ingest_task.with_options(name=f"ingest-{channel}s", retries=settings.ingest_retries).submit(
-                    channel, [str(p) for p in paths], settings, run_id, fmt, team
-                ),
+                ingest_task.with_options(
+                    name=f"ingest-{channel}s",
+                    retries=settings.ingest_retries,
+                    # a tag concurrency limit on "transcription" bounds how many Whisper models
+                    # load at once across every run and worker (prefect.yaml says how)
+                    tags={TRANSCRIPTION_TAG} if channel == "call" else set(),
+                ).submit(channel, [str(p) for p in paths], settings, run_id, fmt, team),
             )
             for channel, paths, fmt, team in plan
         ]
