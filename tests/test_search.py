@@ -272,3 +272,21 @@ def test_a_matched_redaction_marker_is_not_bracketed_twice(engine):
     assert "[[" not in hit.snippet and "]]" not in hit.snippet
     assert "[CARD]" in hit.snippet and "[card]" in hit.snippet  # the typed word is still marked
     assert ("CARD", True) in hit.parts  # the web page still marks the marker as matched
+
+
+def test_two_rubrics_scored_in_one_instant_give_one_hit_with_the_pages_score(engine, rubric):
+    """Scored by two rubrics in one save (one scored_at), an interaction is one hit, carrying
+    the score its pages show (the newest; on a tie, the first rubric by name)."""
+    from pathlib import Path
+
+    from qa_pipeline.rubric import load_rubric
+
+    billing = load_rubric(Path(__file__).resolve().parents[1] / "rubrics" / "billing.yaml")
+    item = chat(1, "a1", "billing", 3, "en", "Thanks, your refund is issued.", customer="My refund?")
+    save_interactions(engine, [item])
+    by_default, by_billing = score_interactions([item], rubric)[0], score_interactions([item], billing)[0]
+    assert by_default.score != by_billing.score  # else the test could not tell which one is shown
+    save_scores(engine, [by_default, by_billing])
+    for query in ("refund", ""):
+        [hit] = search_interactions(engine, query, SearchFilters(agent="a1"))
+        assert hit.score == pytest.approx(min((by_billing, by_default), key=lambda s: s.rubric).score)

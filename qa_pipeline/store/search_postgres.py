@@ -17,7 +17,7 @@ from qa_pipeline.search import (
     query_terms,
     search_backends,
 )
-from qa_pipeline.store.search_rows import HIT_COLUMNS, LATEST_SCORE
+from qa_pipeline.store.search_rows import HIT_COLUMNS, NEWEST_SCORE
 
 # Query words are stemmed with each of these PostgreSQL configurations (the languages of the
 # default rubric that PostgreSQL can stem) and also matched unstemmed without diacritics,
@@ -106,7 +106,7 @@ def _postgres_sql(tsquery: str, where: Where, candidates: bool = False) -> str:
         "ORDER BY t.interaction_id, rank DESC, t.idx), "
         f"page AS (SELECT b.interaction_id, b.idx AS turn, b.text, b.rank, i.language, {HIT_COLUMNS} "
         "FROM best b JOIN interactions i ON i.id = b.interaction_id "
-        f"LEFT JOIN scores s ON s.interaction_id = i.id AND {LATEST_SCORE} "
+        f"{NEWEST_SCORE} "
         f"WHERE 1 = 1 {where.all} ORDER BY b.rank DESC, b.interaction_id LIMIT :limit) "
         f"SELECT page.*, ts_headline(qa_ts_config(page.language), page.text, {tsquery}, "
         f"'StartSel={MARK_OPEN}, StopSel={MARK_CLOSE}, MaxWords=24, MinWords=8, MaxFragments=1, "

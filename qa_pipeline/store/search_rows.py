@@ -23,7 +23,10 @@ from qa_pipeline.search import (
     snippet_parts,
 )
 
-LATEST_SCORE = "s.scored_at = (SELECT max(s2.scored_at) FROM scores s2 WHERE s2.interaction_id = i.id)"
+# Each interaction's newest score (of any rubric: the one its pages show) as "s": one keyed
+# row from newest_scores, where a correlated max(scored_at) over scores cost a lookup per
+# candidate and returned an interaction twice when two rubrics scored it in the same instant.
+NEWEST_SCORE = "LEFT JOIN newest_scores s ON s.interaction_id = i.id"
 HIT_COLUMNS = "i.agent_id, i.agent_name, i.team, i.channel, i.started_at, s.score, s.flags"
 
 
@@ -53,7 +56,7 @@ def search_interactions(
         if not query_terms(query):
             sql = (
                 f"SELECT i.id AS interaction_id, NULL AS turn, '' AS snippet, {HIT_COLUMNS} "
-                f"FROM interactions i LEFT JOIN scores s ON s.interaction_id = i.id AND {LATEST_SCORE} "
+                f"FROM interactions i {NEWEST_SCORE} "
                 f"WHERE 1 = 1 {where.all} ORDER BY i.started_at DESC LIMIT :limit"
             )
             rows: Sequence[Any] = conn.execute(text(sql), params).mappings().all()

@@ -18,7 +18,7 @@ from qa_pipeline.search import (
     search_backends,
 )
 from qa_pipeline.store.engine import FTS_TABLE
-from qa_pipeline.store.search_rows import HIT_COLUMNS, LATEST_SCORE
+from qa_pipeline.store.search_rows import HIT_COLUMNS, NEWEST_SCORE
 
 
 def fts_expression(query: str) -> str:
@@ -86,6 +86,6 @@ def _sqlite_sql(where: Where, candidates: bool = False) -> str:
         "FROM matches GROUP BY interaction_id) "
         f"SELECT b.interaction_id, b.idx AS turn, t.text AS snippet, {HIT_COLUMNS} "
         "FROM best b JOIN interactions i ON i.id = b.interaction_id JOIN turns t ON t.id = b.turn_id "
-        f"LEFT JOIN scores s ON s.interaction_id = i.id AND {LATEST_SCORE} "
+        f"{NEWEST_SCORE} "
         f"WHERE 1 = 1 {where.all} ORDER BY b.rank, b.interaction_id LIMIT :limit"
     )
