@@ -18,9 +18,12 @@ from qa_pipeline.schema import daily_counts, interactions, newest_scores
 from qa_pipeline.store.run_rows import aware
 
 Key = tuple[str, str, date, str]  # agent, team ("" for none), day, key
+Deltas = dict[Key, list[float]]  # key -> [count, sum]
 
 
-def _newest_with_metadata(conn: Connection, ids: Sequence[str]) -> list[dict]:
+def newest_rows(conn: Connection, ids: Sequence[str]) -> list[dict]:
+    """These interactions' ``newest_scores`` rows with their interactions' ``metadata`` and
+    ``agent_name``: what ``contributions`` reads."""
     query = (
         select(
             newest_scores.c.agent_id,
@@ -40,23 +43,39 @@ def _newest_with_metadata(conn: Connection, ids: Sequence[str]) -> list[dict]:
     return [dict(zip(names, values, strict=True)) for values in conn.execute(query)]
 
 
+def new_deltas() -> Deltas:
+    return defaultdict(lambda: [0, 0.0])
+
+
+def add_contributions(deltas: Deltas, rows: Iterable[dict], sign: int) -> None:
+    """Add (sign 1) or take away (sign -1) these rows' contributions (``newest_rows``) to
+    ``deltas``; a row without a start is on no page's period and adds nothing."""
+    for row in rows:
+        day = utc_day(row["started_at"])
+        if day is None:
+            continue
+        for key, n, total in contributions(row):
+            slot = deltas[(row["agent_id"], row["team"] or "", day, key)]
+            slot[0] += sign * n
+            slot[1] += sign * total
+
+
+def apply_deltas(conn: Connection, deltas: Deltas) -> None:
+    """Write the deltas that change something (a rescore that changes nothing writes nothing)."""
+    changed = [(k, int(n), total) for k, (n, total) in sorted(deltas.items()) if n or total]
+    if changed:
+        _add(conn, changed)
+
+
 def count_newest(conn: Connection, ids: Iterable[str], sign: int) -> None:
     """Add (sign 1) or take away (sign -1) the contributions of these interactions' current
     ``newest_scores`` rows, inside the caller's transaction: call it with -1 before those rows
-    are deleted or rewritten, and with 1 after they are written."""
+    are deleted."""
     wanted = sorted(set(ids))
-    deltas: dict[Key, list[float]] = defaultdict(lambda: [0, 0.0])
+    deltas = new_deltas()
     for start in range(0, len(wanted), 500):
-        for row in _newest_with_metadata(conn, wanted[start : start + 500]):
-            day = utc_day(row["started_at"])
-            if day is None:  # no start: on no page's period
-                continue
-            for key, n, total in contributions(row):
-                slot = deltas[(row["agent_id"], row["team"] or "", day, key)]
-                slot[0] += sign * n
-                slot[1] += sign * total
-    if deltas:
-        _add(conn, [(k, int(n), total) for k, (n, total) in sorted(deltas.items())])
+        add_contributions(deltas, newest_rows(conn, wanted[start : start + 500]), sign)
+    apply_deltas(conn, deltas)
 
 
 def _add(conn: Connection, deltas: list[tuple[Key, int, float]]) -> None:

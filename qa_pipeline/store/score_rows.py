@@ -27,7 +27,7 @@ from qa_pipeline.schema import (
     scores,
 )
 from qa_pipeline.store.interaction_rows import in_scope
-from qa_pipeline.store.rollup_rows import count_newest
+from qa_pipeline.store.rollup_rows import add_contributions, apply_deltas, new_deltas, newest_rows
 from qa_pipeline.store.run_rows import aware
 
 
@@ -99,9 +99,10 @@ def refresh_newest(conn: Connection, ids: Iterable[str]) -> None:
     the caller's transaction: the newest scored_at of any rubric (ties: the first rubric by
     name, as migration 0011 picked), its flags, and its criterion results folded in."""
     wanted = sorted(set(ids))
+    deltas = new_deltas()  # the day totals: the rows replaced out, the new rows in, written once
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        count_newest(conn, chunk, -1)  # the day totals lose the rows replaced here
+        add_contributions(deltas, newest_rows(conn, chunk), -1)
         conn.execute(delete(newest_scores).where(newest_scores.c.interaction_id.in_(chunk)))
         found = conn.execute(
             select(
@@ -114,6 +115,8 @@ def refresh_newest(conn: Connection, ids: Iterable[str]) -> None:
                 interactions.c.team,
                 interactions.c.started_at,
                 interactions.c.customer_key,
+                interactions.c.metadata,
+                interactions.c.agent_name,
             )
             .join(interactions, interactions.c.id == scores.c.interaction_id)
             .where(scores.c.interaction_id.in_(chunk))
@@ -142,26 +145,29 @@ def refresh_newest(conn: Connection, ids: Iterable[str]) -> None:
             for iid, rubric, criterion, result, original in found_results
             if newest[iid].rubric == rubric
         )
-        conn.execute(
-            insert(newest_scores),
-            [
-                {
-                    "interaction_id": iid,
-                    "rubric": row.rubric,
-                    "agent_id": row.agent_id,
-                    "team": row.team,
-                    "started_at": row.started_at,
-                    "score": row.score,
-                    "flags": row.flags,
-                    "results": results.get(iid, {}),
-                    "decided": decided.get(iid, []),
-                    "applicable": any(r != "na" for r in results.get(iid, {}).values()),
-                    "known_customer": row.customer_key is not None,
-                }
-                for iid, row in newest.items()
-            ],
+        rows = [
+            {
+                "interaction_id": iid,
+                "rubric": row.rubric,
+                "agent_id": row.agent_id,
+                "team": row.team,
+                "started_at": row.started_at,
+                "score": row.score,
+                "flags": row.flags,
+                "results": results.get(iid, {}),
+                "decided": decided.get(iid, []),
+                "applicable": any(r != "na" for r in results.get(iid, {}).values()),
+                "known_customer": row.customer_key is not None,
+            }
+            for iid, row in newest.items()
+        ]
+        conn.execute(insert(newest_scores), rows)
+        read = (
+            {**r, "metadata": row.metadata, "agent_name": row.agent_name}
+            for r, row in zip(rows, newest.values(), strict=True)
         )
-        count_newest(conn, list(newest), 1)
+        add_contributions(deltas, read, 1)
+    apply_deltas(conn, deltas)
 
 
 def _when(moment: datetime | None) -> datetime:
