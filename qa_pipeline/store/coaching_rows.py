@@ -3,7 +3,7 @@ results database; every change is audited in its own transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -152,50 +152,52 @@ def save_surveys(engine: Engine, rows: list[dict[str, Any]], source: str, actor:
         write_audit(conn, actor, "surveys.import", source, None, {"responses": counts})
 
 
+ANSWER_COLUMNS = (
+    survey_responses.c.interaction_id,
+    survey_responses.c.kind,
+    survey_responses.c.score,
+    survey_responses.c.scale,
+)
+Answers = dict[str, dict[str, tuple[float, float]]]
+
+
+def _fold_answers(found: Iterable[Any], into: Answers) -> Answers:
+    """Rows of ``ANSWER_COLUMNS`` as {interaction: {kind: (score, scale)}}."""
+    for iid, kind, score, scale in found:
+        into.setdefault(iid, {})[kind] = (score, scale)
+    return into
+
+
 def period_surveys(
     engine: Engine,
     agents: Sequence[str] | None,
     teams: Sequence[str] | None,
     since: datetime | None,
     until: datetime | None,
-) -> dict[str, dict[str, tuple[float, float]]]:
+) -> Answers:
     """``surveys_of`` the scored interactions of these agents and/or teams started in
     [since, until)."""
-    found: dict[str, dict[str, tuple[float, float]]] = {}
     query = (
-        select(
-            survey_responses.c.interaction_id,
-            survey_responses.c.kind,
-            survey_responses.c.score,
-            survey_responses.c.scale,
-        )
+        select(*ANSWER_COLUMNS)
         .join(newest_scores, newest_scores.c.interaction_id == survey_responses.c.interaction_id)
         .where(*in_scope(agents, teams, since, until, newest_scores))
     )
     with engine.connect() as conn:
-        for iid, kind, score, scale in conn.execute(query):
-            found.setdefault(iid, {})[kind] = (score, scale)
-    return found
+        return _fold_answers(conn.execute(query), {})
 
 
-def surveys_of(engine: Engine, interaction_ids: Sequence[str]) -> dict[str, dict[str, tuple[float, float]]]:
+def surveys_of(engine: Engine, interaction_ids: Sequence[str]) -> Answers:
     """{interaction: {kind: (score, scale)}} for the interactions that have responses."""
-    found: dict[str, dict[str, tuple[float, float]]] = {}
+    found: Answers = {}
     with engine.connect() as conn:
         if conn.execute(select(survey_responses.c.interaction_id).limit(1)).first() is None:
             return found  # none imported: a team week's 5,040 ids cost PostgreSQL 50 ms to look up
-        columns = (
-            survey_responses.c.interaction_id,
-            survey_responses.c.kind,
-            survey_responses.c.score,
-            survey_responses.c.scale,
-        )
         for start in range(0, len(interaction_ids), 500):
             chunk = list(interaction_ids[start : start + 500])
-            for iid, kind, score, scale in conn.execute(
-                select(*columns).where(survey_responses.c.interaction_id.in_(chunk))
-            ):
-                found.setdefault(iid, {})[kind] = (score, scale)
+            _fold_answers(
+                conn.execute(select(*ANSWER_COLUMNS).where(survey_responses.c.interaction_id.in_(chunk))),
+                found,
+            )
     return found
 
 
