@@ -23,12 +23,9 @@ import json
 import os
 import platform
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -36,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(Path(__file__).parent))
 
+from dask_cluster import dask_cluster  # noqa: E402  (tests/ holds the cluster the test starts too)
 from nightly_config import write_config  # noqa: E402  (tests/ holds the shared config writer)
 from results_table import add_rows  # noqa: E402
 
@@ -50,42 +48,6 @@ workers'. Scoring night: chats only; transcription night: the demo calls only.
 | date | machine | night | items | runner | wall s | per item s | speed-up vs 1 worker |
 |---|---|---|---|---|---|---|---|
 """
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def dask_cluster(workers: int):
-    from distributed import Client
-
-    port = free_port()
-    address = f"127.0.0.1:{port}"
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    procs = [
-        subprocess.Popen([str(BIN / "dask"), "scheduler", "--port", str(port), "--no-dashboard"], **quiet)
-    ]
-    for n in range(workers):
-        command = [str(BIN / "dask"), "worker", f"tcp://{address}", "--nthreads", "1", "--no-dashboard"]
-        procs.append(subprocess.Popen([*command, "--memory-limit", "0", "--name", f"w{n}"], **quiet))
-    try:
-        for _ in range(120):
-            try:
-                with Client(f"tcp://{address}", timeout=10) as client:
-                    client.wait_for_workers(workers, timeout=90)
-                break
-            except OSError:
-                time.sleep(1)
-        yield address
-    finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(timeout=30)
 
 
 def chats_night(folder: Path, n: int) -> Path:

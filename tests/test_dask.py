@@ -3,89 +3,26 @@ here, reached over TCP like any remote cluster) stores what the thread runner st
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from datetime import date
 from pathlib import Path
 
 import pytest
+from dask_cluster import dask_cluster
 from nightly_config import write_config
 from sqlalchemy import select
 
 from qa_pipeline.store import connect, criterion_results, scores, table_counts
 
 pytestmark = pytest.mark.slow
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """``dask scheduler`` and two ``dask worker`` processes, one thread each: the address."""
     pytest.importorskip("prefect_dask", reason="the dask extra: pip install -e .[dask]")
-    from distributed import Client
-
-    port = free_port()
-    address = f"127.0.0.1:{port}"
-    logs = tmp_path_factory.mktemp("dask")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), *sys.path])}
-    started = [
-        subprocess.Popen(
-            [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-            stdout=(logs / "scheduler.log").open("w"),
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    ]
-    try:
-        for n in range(2):
-            started.append(
-                subprocess.Popen(
-                    [
-                        str(BIN / "dask"),
-                        "worker",
-                        f"tcp://{address}",
-                        "--nthreads",
-                        "1",
-                        "--no-dashboard",
-                        "--memory-limit",
-                        "0",
-                        "--name",
-                        f"w{n}",
-                    ],
-                    stdout=(logs / f"worker{n}.log").open("w"),
-                    stderr=subprocess.STDOUT,
-                    env=env,
-                )
-            )
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with Client(f"tcp://{address}", timeout=10) as client:
-                    client.wait_for_workers(2, timeout=90)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(1)
+    with dask_cluster(2, logs=tmp_path_factory.mktemp("dask")) as address:
         yield address
-    finally:
-        for p in reversed(started):
-            p.terminate()
-        for p in started:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
 
 
 @pytest.fixture(scope="module")
