@@ -42,8 +42,10 @@ BUILTINS: dict[str, tuple[str, ...]] = {
     # public corpora that qa corpus prepare turns into labels (corpora.core.register)
     "qa_pipeline.corpora": (
         "qa_pipeline.corpora.esconv",
+        "qa_pipeline.corpora.midas",
         "qa_pipeline.corpora.multidogo",
         "qa_pipeline.corpora.multiwoz",
+        "qa_pipeline.corpora.topical",
         "qa_pipeline.corpora.tydip",
         "qa_pipeline.corpora.uss",
     ),

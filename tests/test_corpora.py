@@ -186,3 +186,56 @@ def test_outcome_report_counts_a_failed_resolution_as_finding_the_unresolved(cor
     rules = row["rules"]
     assert rules["precision"] == 1.0 and rules["recall"] >= 0.5  # the hotel found, the taxi not flagged
     assert rules["f1_ci"][0] <= rules["f1"] <= rules["f1_ci"][1]
+
+
+def test_midas_acts_become_labels_for_evaluation_only(corpora, tmp_path):
+    labels = labels_of("midas", [corpora / "midas"], tmp_path)
+    passed = {(lb.criterion, lb.text) for lb in labels if lb.label == "pass"}
+    assert passed == {
+        ("greeting", "hello there"),
+        ("thanks", "thank you for asking"),
+        ("thanks", "thank you"),
+        ("thanks", "thanks bye"),  # thanking and closing at once
+        ("empathy", "sorry i mumbled"),
+    }
+    # the utterance after " > " is the label's text; a line without acts is no label
+    assert ("greeting", "my name is petra") in {(lb.criterion, lb.text) for lb in labels if lb.label == "fail"}
+    assert not any("no acts" in (lb.text or "") for lb in labels)
+    # repeated utterances stay as often as they were said, each line its own unit
+    thanks = [lb for lb in labels if lb.criterion == "thanks" and lb.text == "thank you"]
+    assert len(thanks) == 2 and len({lb.dialogue for lb in thanks}) == 2
+    assert {lb.split for lb in labels} <= {"valid", "test"}  # no training split
+
+
+def test_an_evaluation_only_corpus_is_refused_for_training_but_read_for_evaluation(corpora, tmp_path):
+    prepared = prepare_corpus("midas", [corpora / "midas"], tmp_path / "midas.jsonl", commit="c" * 40)
+    manifest = json.loads(manifest_path(prepared.labels).read_text())
+    assert manifest["evaluation_only"] is True and manifest["commercial_use"] is False
+    with pytest.raises(QAError, match="evaluation only"):
+        read_corpora([prepared.labels], training=True)
+    assert read_corpora([prepared.labels])[0]  # qa evaluate reads it
+    result = CliRunner().invoke(
+        app, ["train", "--no-feedback", "--corpus", str(prepared.labels), "-o", str(tmp_path / "m.skops")]
+    )
+    assert result.exit_code != 0 and "evaluation only" in result.output
+    assert not (tmp_path / "m.skops").exists()
+
+
+def test_evaluation_only_splits_are_half_validation_half_test():
+    splits = [split_of("c", str(n), evaluation_only=True) for n in range(3000)]
+    assert set(splits) == {"valid", "test"}
+    assert abs(splits.count("test") / len(splits) - 0.5) < 0.03
+
+
+def test_topical_chat_gives_only_weak_negatives_and_never_on_sympathy_or_greeting_words(corpora, tmp_path):
+    labels = labels_of("topical-chat", [corpora / "topical"], tmp_path)
+    assert {lb.label for lb in labels} == {"fail"}  # no annotation says what passes
+    empathy = {lb.text for lb in labels if lb.criterion == "empathy"}
+    greeting = {lb.text for lb in labels if lb.criterion == "greeting"}
+    assert "That's crazy, I watch every game!" in empathy & greeting
+    assert "Oh no, I'm sorry your team lost." not in empathy  # names sympathy: left out
+    assert "Oh no, I'm sorry your team lost." in greeting
+    assert "Hello again, let's talk about music." not in greeting  # names a greeting: left out
+    assert "Hey, not much, I prefer films." not in greeting  # the first two messages may greet
+    assert all(lb.reason.startswith("weak negative") for lb in labels)
+    assert {lb.dialogue for lb in labels} == {"t_team_1"}

@@ -294,3 +294,35 @@ def test_a_later_confirmation_outweighs_an_earlier_complaint(rubric):
 )
 def test_no_negates_only_the_next_word(rubric, text, lang, criterion, kind):
     assert (criterion, kind) in criterion_hits(rubric, text, lang)
+
+
+# Sympathy and apology as people say them on the phone, in the five languages, and the
+# look-alikes that must stay out (default rubric, rules alone).
+@pytest.mark.parametrize(
+    ("lang", "line", "criterion", "found"),
+    [
+        ("en", "Oh, that's too bad.", "empathy", True),
+        ("en", "oh no that is a shame", "empathy", True),
+        ("en", "That is really unfortunate.", "empathy", True),
+        ("en", "Sorry, I missed that part.", "empathy", True),
+        ("en", "Excuse me, I was on mute.", "empathy", True),
+        ("en", "Sorry?", "empathy", False),  # a request to repeat, not an apology
+        ("en", "sorry what", "empathy", False),
+        ("en", "This is not terrible at all.", "empathy", False),  # negated
+        ("en", "That was a great game.", "empathy", False),
+        ("cs", "To je škoda, moc mě to mrzí.", "empathy", True),
+        ("cs", "Litujeme, byla to naše chyba.", "empathy", True),
+        ("cs", "Vaše Škoda Octavia je připravena.", "empathy", False),  # the car maker
+        ("sl", "Kakšna škoda, obžalujemo.", "empathy", True),
+        ("lt", "Užjaučiu, kaip gaila.", "empathy", True),
+        ("ru", "Очень сожалеем, это наша ошибка.", "empathy", True),
+        ("ru", "Какая жалость!", "empathy", True),
+        ("en", "My name is Robert.", "greeting", False),  # an answer, not an opening
+        ("ru", "Меня зовут Иван.", "greeting", False),
+        ("en", "gud mrng", "greeting", True),
+        ("en", "No problem, thanks!", "thanks", True),  # the negation stops at the comma
+    ],
+)
+def test_sympathy_apology_and_greeting_phrasings(rubric, lang, line, criterion, found):
+    [hits] = RuleEngine(rubric).find_hits([line], lang)
+    assert any(h.criterion == criterion and h.kind == "phrase" for h in hits) == found, hits

@@ -32,6 +32,7 @@ def corpus_list() -> None:
 
     for corpus in known_corpora().values():
         use = "" if corpus.commercial_use else "  NON-COMMERCIAL licence"
+        use += "  EVALUATION ONLY (never trained on)" if corpus.evaluation_only else ""
         typer.echo(f"{corpus.name:18} {corpus.repository}")
         typer.echo(
             f"{'':18} {corpus.licence}{use}; {', '.join(corpus.criteria)}; {', '.join(corpus.languages)}"
@@ -106,7 +107,7 @@ def train(
     the_rubric = load_rubric(rubric or settings.rubric)
     store = open_store(settings.database_url) if feedback else None
     gathered = collect_labels(the_rubric, labels or [], bundled, weak_rules, store)
-    real, manifests = read_corpora(corpus or [])
+    real, manifests = read_corpora(corpus or [], training=True)
     trained = train_and_save(
         [*gathered, *training_splits(real)],
         the_rubric,

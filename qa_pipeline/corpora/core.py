@@ -18,6 +18,8 @@ from qa_pipeline.labels import Label, read_labels
 from qa_pipeline.registrations import BUILTINS
 
 SPLITS = {"train": 70, "valid": 85, "test": 100}  # cumulative percentages of dialogues
+# Corpora we may only evaluate on (no licence to learn from them): no training split.
+EVALUATION_SPLITS = {"valid": 50, "test": 100}
 # Never prepared, never trained on: kept for evaluations by people outside the team.
 RESERVED = {
     "swda": "Switchboard / SwDA",
@@ -51,6 +53,9 @@ class Corpus:
     # True: whole dialogues with a known outcome (Interaction JSONL, `qa evaluate --outcomes`)
     # instead of labelled sentences; evaluation only, never training.
     outcomes: bool = False
+    # True: labels to measure on, never to learn from (its terms do not allow it): split
+    # into valid and test only, and `qa train` refuses it.
+    evaluation_only: bool = False
 
 
 CORPORA: dict[str, Corpus] = {}
@@ -62,14 +67,23 @@ def register(corpus: Corpus) -> Corpus:
     return corpus
 
 
-def split_of(corpus: str, dialogue: str) -> str:
-    """The split of one dialogue: a stable hash of corpus and dialogue id, 70/15/15."""
+def split_of(corpus: str, dialogue: str, evaluation_only: bool = False) -> str:
+    """The split of one dialogue: a stable hash of corpus and dialogue id, 70/15/15
+    (evaluation-only corpora: 50/50 valid and test)."""
     bucket = int(hashlib.sha256(f"{corpus}\0{dialogue}".encode()).hexdigest()[:8], 16) % 100
-    return next(name for name, upto in SPLITS.items() if bucket < upto)
+    splits = EVALUATION_SPLITS if evaluation_only else SPLITS
+    return next(name for name, upto in splits.items() if bucket < upto)
 
 
 def corpus_label(
-    corpus: str, dialogue: str, text: str, criterion: str, passed: bool, family: str = "", **extra: Any
+    corpus: str,
+    dialogue: str,
+    text: str,
+    criterion: str,
+    passed: bool,
+    family: str = "",
+    evaluation_only: bool = False,
+    **extra: Any,
 ) -> Label:
     """One annotator-derived label, its split decided by its dialogue. Corpora of one
     ``family`` (a corpus and its translations) share splits, so a dialogue and its
@@ -81,7 +95,7 @@ def corpus_label(
         source="corpus",
         corpus=corpus,
         dialogue=dialogue,
-        split=split_of(family or corpus, dialogue),  # type: ignore[arg-type]
+        split=split_of(family or corpus, dialogue, evaluation_only),  # type: ignore[arg-type]
         **extra,
     )
 
@@ -152,6 +166,7 @@ def prepare_corpus(name: str, paths: list[Path], output: Path, commit: str | Non
         "commit": commit or git_commit(paths[0]),
         "licence": corpus.licence,
         "commercial_use": corpus.commercial_use,
+        "evaluation_only": corpus.evaluation_only,
         "description": corpus.description,
         "kind": "outcomes" if corpus.outcomes else "labels",
         "labels_file": output.name,
@@ -215,14 +230,22 @@ def manifest_path(labels_file: Path) -> Path:
     return labels_file.with_name(labels_file.name.removesuffix(".jsonl") + ".manifest.json")
 
 
-def read_corpora(files: Iterable[Path]) -> tuple[list[Label], list[dict[str, Any]]]:
-    """Prepared corpus labels and their manifests; a file without a manifest is refused."""
+def read_corpora(
+    files: Iterable[Path], training: bool = False
+) -> tuple[list[Label], list[dict[str, Any]]]:
+    """Prepared corpus labels and their manifests; a file without a manifest is refused,
+    and so is an evaluation-only corpus when the labels are for ``training``."""
     labels, manifests = [], []
     for f in files:
         f = Path(f)
         manifest = _checked_manifest(f)
         if manifest.get("kind") == "outcomes":
             raise QAError(f"{f} holds dialogues with outcomes, not sentence labels: give it to --outcomes")
+        if training and manifest.get("evaluation_only"):
+            raise QAError(
+                f"{f}: corpus '{manifest.get('corpus')}' is for evaluation only (its terms do not allow "
+                "learning from it); give it to `qa evaluate --corpus`, not to `qa train`"
+            )
         labels += read_labels(f)
         manifests.append(manifest)
     return labels, manifests
