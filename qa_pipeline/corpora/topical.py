@@ -27,8 +27,9 @@ from qa_pipeline.labels import Label
 
 NAME = "topical-chat"
 SYMPATHY = re.compile(
-    r"sorr|apolog|understand|sad|shame|pity|too bad|terribl|awful|horribl|feel|upset|frustrat|worr|unfortunat"
-    r"|sympath|condolen|hard time|tough|rough|poor|oh no|excuse|pardon|forgive|regret|hurt|miss|lost|death|die",
+    r"sorr|apolog|understand|sad|shame|pity|too bad|terribl|awful|horribl|feel|upset|frustrat|worr"
+    r"|unfortunat|sympath|condolen|hard time|tough|rough|poor|oh no|excuse|pardon|forgive|regret|hurt"
+    r"|miss|lost|death|die",
     re.I,
 )
 GREETING = re.compile(
