@@ -199,7 +199,9 @@ def test_midas_acts_become_labels_for_evaluation_only(corpora, tmp_path):
         ("empathy", "sorry i mumbled"),
     }
     # the utterance after " > " is the label's text; a line without acts is no label
-    assert ("greeting", "my name is petra") in {(lb.criterion, lb.text) for lb in labels if lb.label == "fail"}
+    assert ("greeting", "my name is petra") in {
+        (lb.criterion, lb.text) for lb in labels if lb.label == "fail"
+    }
     assert not any("no acts" in (lb.text or "") for lb in labels)
     # repeated utterances stay as often as they were said, each line its own unit
     thanks = [lb for lb in labels if lb.criterion == "thanks" and lb.text == "thank you"]

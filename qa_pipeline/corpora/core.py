@@ -230,9 +230,7 @@ def manifest_path(labels_file: Path) -> Path:
     return labels_file.with_name(labels_file.name.removesuffix(".jsonl") + ".manifest.json")
 
 
-def read_corpora(
-    files: Iterable[Path], training: bool = False
-) -> tuple[list[Label], list[dict[str, Any]]]:
+def read_corpora(files: Iterable[Path], training: bool = False) -> tuple[list[Label], list[dict[str, Any]]]:
     """Prepared corpus labels and their manifests; a file without a manifest is refused,
     and so is an evaluation-only corpus when the labels are for ``training``."""
     labels, manifests = [], []
