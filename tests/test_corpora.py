@@ -67,7 +67,7 @@ def test_esconv_strategies_decide_empathy_and_ambiguous_ones_are_left_out(corpor
 
 def test_multiwoz_acts_give_thanks_and_leave_unannotated_goodbyes_out(corpora, tmp_path):
     labels = labels_of("multiwoz", [corpora / "convlab"], tmp_path)
-    outcome = {lb.text: lb.label for lb in labels}
+    outcome = {lb.text: lb.label for lb in labels if lb.criterion == "thanks"}
     assert outcome == {
         "I need a train to Ely.": "fail",
         "What day would you like to travel?": "fail",
@@ -75,11 +75,18 @@ def test_multiwoz_acts_give_thanks_and_leave_unannotated_goodbyes_out(corpora, t
         "Is there a cheap hotel?": "fail",
         "Yes, I don't have many though.": "fail",
     }
+    # the agents' turns without sympathy words are empathy fails; no customer turn is
+    empathy = {lb.text: (lb.label, lb.speaker) for lb in labels if lb.criterion == "empathy"}
+    assert empathy == {
+        "What day would you like to travel?": ("fail", "agent"),
+        "Yes, I don't have many though.": ("fail", "agent"),
+        "Thank you for using our service. Goodbye!": ("fail", "agent"),
+    }
 
 
 def test_russian_lines_take_the_acts_of_the_english_turn_they_translate(corpora, tmp_path):
     labels = labels_of("russian-multiwoz", [corpora / "russian", corpora / "convlab"], tmp_path)
-    outcome = {lb.text: (lb.label, lb.dialogue) for lb in labels}
+    outcome = {lb.text: (lb.label, lb.dialogue) for lb in labels if lb.criterion == "thanks"}
     assert outcome["Спасибо, это всё."] == ("pass", "MUL0001")
     assert outcome["Мне нужен поезд до Эли."] == ("fail", "MUL0001")
     assert outcome["Да, но их немного."] == ("fail", "SNG0002")
@@ -241,3 +248,12 @@ def test_topical_chat_gives_only_weak_negatives_and_never_on_sympathy_or_greetin
     assert "Hey, not much, I prefer films." not in greeting  # the first two messages may greet
     assert all(lb.reason.startswith("weak negative") for lb in labels)
     assert {lb.dialogue for lb in labels} == {"t_team_1"}
+
+
+def test_agent_turns_that_apologise_are_never_empathy_negatives():
+    from qa_pipeline.corpora.multiwoz import empathy_fail
+
+    assert empathy_fail("The train leaves at 9:15, shall I book it?", agent=True)
+    assert not empathy_fail("I'm sorry, there are no trains at that time.", agent=True)
+    assert not empathy_fail("К сожалению, свободных мест нет.", agent=True)
+    assert not empathy_fail("I need a train to Ely.", agent=False)  # a customer turn

@@ -251,7 +251,7 @@ def read_corpora(files: Iterable[Path], training: bool = False) -> tuple[list[La
 
 def describe(manifests: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """What a model card says of each corpus it learnt from."""
-    keys = ("corpus", "repository", "commit", "licence", "commercial_use", "labels_sha256")
+    keys = ("corpus", "repository", "commit", "licence", "commercial_use", "evaluation_only", "labels_sha256")
     return [{k: m.get(k) for k in keys} for m in manifests]
 
 

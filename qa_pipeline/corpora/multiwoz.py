@@ -7,6 +7,12 @@ with dialogue acts.
 of more help are left out: annotators often leave the "thank you" inside them
 unannotated ("Thank you for using our service. Goodbye.").
 
+The agents' (system) turns also say what *empathy* is not: real agent-side sentences that
+inform, book, offer or ask ("Your booking is confirmed, the reference number is ...", "There
+are 5 hotels in the north"). Each agent turn that names no apology or sympathy word is an
+empathy fail (a weak negative: MultiWOZ has no empathy act, so the apologies in its
+"no availability" turns are left out rather than called passes).
+
 ``multiwoz`` reads the dialogues with their acts as ConvLab-2 ships them
 (``data/multiwoz/{train,val,test}.json.zip``, or the unzipped ``*.json``; MultiWOZ 2.1's
 ``data.json`` has the same shape). ``russian-multiwoz`` needs that checkout too: the
@@ -48,6 +54,19 @@ def key(text: str) -> str:
     return re.sub(r"[\W_]+", "", text.replace("[", "").replace("]", "").lower())
 
 
+# Apology or sympathy words in either language: such agent turns are left out of empathy.
+SYMPATHY = re.compile(
+    r"sorr|apolog|unfortunat|afraid|understand|regret|pity|shame|извин|прост|сожал|жаль|понима|сочувств"
+    r"|неприятн|увы",
+    re.I,
+)
+
+
+def empathy_fail(text: str, agent: bool) -> bool:
+    """Whether a turn is a weak empathy negative: an agent turn without sympathy words."""
+    return agent and not SYMPATHY.search(text)
+
+
 def thanks_label(acts: set[str]) -> bool | None:
     """The turn's *thanks* outcome from its acts, or None when they leave it open."""
     if "general-thank" in acts:
@@ -83,19 +102,23 @@ def read(paths: list[Path]) -> Iterator[Label]:
     """English *thanks* labels from MultiWOZ dialogues with acts."""
     for dialogue_id, turns in dialogues(paths):
         for n, (text, acts) in enumerate(turns):
-            outcome = thanks_label(acts)
-            if outcome is not None and text.strip():
-                yield corpus_label(
-                    NAME,
-                    dialogue_id,
-                    detokenize(text),
-                    "thanks",
-                    outcome,
-                    language="en",
-                    channel="chat",
-                    speaker="customer" if n % 2 == 0 else "agent",
-                    reason="acts: " + ",".join(sorted(acts)),
-                )
+            agent, text = n % 2 == 1, detokenize(text)
+            if not text:
+                continue
+            outcomes = {"thanks": thanks_label(acts), "empathy": False if empathy_fail(text, agent) else None}
+            for criterion, outcome in outcomes.items():
+                if outcome is not None:
+                    yield corpus_label(
+                        NAME,
+                        dialogue_id,
+                        text,
+                        criterion,
+                        outcome,
+                        language="en",
+                        channel="chat",
+                        speaker="agent" if agent else "customer",
+                        reason="acts: " + ",".join(sorted(acts)),
+                    )
 
 
 def russian_turns(paths: list[Path]) -> Iterator[tuple[str, int, str, set[str], str]]:
@@ -136,20 +159,24 @@ def russian_turns(paths: list[Path]) -> Iterator[tuple[str, int, str, set[str], 
 def read_russian(paths: list[Path]) -> Iterator[Label]:
     """Russian *thanks* labels: each translated line takes the acts of its English turn."""
     for dialogue_id, position, ru, acts, _ in russian_turns(paths):
-        outcome = thanks_label(acts)
-        if outcome is not None and ru.strip():
-            yield corpus_label(
-                RUSSIAN,
-                dialogue_id,
-                ru.replace("[", "").replace("]", ""),
-                "thanks",
-                outcome,
-                family=NAME,
-                language="ru",
-                channel="chat",
-                speaker="customer" if position % 2 == 1 else "agent",
-                reason="acts of the English turn: " + ",".join(sorted(acts)),
-            )
+        agent, text = position % 2 == 0, ru.replace("[", "").replace("]", "").strip()
+        if not text:
+            continue
+        outcomes = {"thanks": thanks_label(acts), "empathy": False if empathy_fail(text, agent) else None}
+        for criterion, outcome in outcomes.items():
+            if outcome is not None:
+                yield corpus_label(
+                    RUSSIAN,
+                    dialogue_id,
+                    text,
+                    criterion,
+                    outcome,
+                    family=NAME,
+                    language="ru",
+                    channel="chat",
+                    speaker="agent" if agent else "customer",
+                    reason="acts of the English turn: " + ",".join(sorted(acts)),
+                )
 
 
 register(
@@ -158,9 +185,9 @@ register(
         repository="thu-coai/ConvLab-2 (data/multiwoz; MultiWOZ 2.1 from budzianowski/multiwoz)",
         licence="MIT (MultiWOZ); ConvLab-2 code Apache-2.0",
         commercial_use=True,
-        criteria=("thanks",),
+        criteria=("thanks", "empathy"),
         languages=("en",),
-        description="MultiWOZ 2.1 turns with their dialogue acts (general-thank)",
+        description="MultiWOZ 2.1 turns with their acts (general-thank); agent turns as empathy fails",
         read=read,
     )
 )
@@ -170,7 +197,7 @@ register(
         repository="vonCount/Russian-MultiWOZ (with the MultiWOZ acts from thu-coai/ConvLab-2)",
         licence="MIT",
         commercial_use=True,
-        criteria=("thanks",),
+        criteria=("thanks", "empathy"),
         languages=("ru",),
         description="Russian MultiWOZ translations with the acts of the English turns they translate",
         read=read_russian,
