@@ -205,11 +205,17 @@ SENTENCE = re.compile(r"[^.!?…\n]+(?:[.!?…]+[\"'»”)]*|\n|$)")
 
 
 MIN_LETTERS = 4  # "yo", "Tom", "ok": too little to judge; the rules still read them
+# One- and two-word fragments ("really", "call", "good night", "conversation") are where
+# the model guessed on real casual talk: half its false empathy and greeting passes on
+# MIDAS's and Topical-Chat's validation halves, and no true pass of ESConv's. Rules still
+# read them ("So sorry!", "Chápu vás.").
+MIN_WORDS = 3
 
 
 def judgeable(sentence: str) -> bool:
-    """Whether a sentence has enough letters for the classifier to judge it."""
-    return sum(ch.isalpha() for ch in sentence) >= MIN_LETTERS
+    """Whether a sentence has enough letters and words for the classifier to judge it."""
+    words = sum(any(ch.isalpha() for ch in word) for word in sentence.split())
+    return words >= MIN_WORDS and sum(ch.isalpha() for ch in sentence) >= MIN_LETTERS
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

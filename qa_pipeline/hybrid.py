@@ -37,6 +37,11 @@ def check_classifier(rubric: Rubric, classifier: TurnClassifier) -> None:
         )
 
 
+# A threshold training sets when the model added nothing to the rules on real validation
+# text (training.hybrid_threshold): no probability reaches it.
+NEVER_TRUSTED = 1.0
+
+
 def apply_classifier(
     rubric: Rubric,
     interactions: list[Interaction],
@@ -53,6 +58,8 @@ def apply_classifier(
             for h in criterion_hits:
                 found[h.turn].add((h.criterion, h.kind))
         for c in rubric.criteria:
+            if c.method == "hybrid" and classifier.thresholds.get(c.id, 0.0) >= NEVER_TRUSTED:
+                continue  # training found the model adds nothing to the rules here: rules decide
             if method_of(c).revisit(c, by_criterion[c.id]):
                 turns = [
                     t

@@ -140,6 +140,17 @@ def test_hybrid_threshold_only_trusts_the_model_where_it_adds_to_the_rules():
     assert hybrid_threshold(truth, rule, helpful) == 0.7  # all passes, no false pass
     misleading = np.array([0.1, 0.2, 0.3, 0.9, 0.8, 0.95])
     assert hybrid_threshold(truth, rule, misleading) == 1.0  # the rules alone do better
+    # 200 passes the rules find all but one of: the model's one extra pass adds about 0.003 of
+    # F1 (under MIN_GAIN), not worth what it passes elsewhere
+    truth = np.array([1] * 200 + [0] * 2000, dtype=bool)
+    rule = truth.copy()
+    rule[0] = False
+    rule[200:260] = True  # the rules' own false passes
+    marginal = np.where(np.arange(2200) == 0, 0.9, 0.1)
+    assert hybrid_threshold(truth, rule, marginal) == 1.0
+    rule[0:20] = False  # now the model adds 20 passes: well over MIN_GAIN
+    marginal = np.where(np.arange(2200) < 20, 0.9, 0.1)
+    assert hybrid_threshold(truth, rule, marginal) == 0.5  # the lowest threshold that gains it
 
 
 def test_one_embedder_serves_several_threads(tmp_path):

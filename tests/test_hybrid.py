@@ -1,6 +1,8 @@
 """Hybrid scoring: a rule hit decides with its span; otherwise the classifier's best turn
 in the window, above the criterion's threshold, with that turn as evidence."""
 
+import copy
+
 import pytest
 
 from qa_pipeline.classifier import load_classifier
@@ -19,9 +21,9 @@ def chat(lang, *agent_lines, customer="My order never arrived and I need it for 
 # Paraphrases without any of the rubric's phrases; Czech and Slovene have no real training
 # data: the multilingual embeddings carry what the model learnt from English.
 PARAPHRASES = [
-    ("en", "Oh no, that's really not the experience we want you to have.", "empathy"),
+    ("en", "That's really not the experience we want you to have.", "empathy"),
     ("cs", "To je opravdu nepříjemná situace, čekat tak dlouho.", "empathy"),
-    ("sl", "Vem, kako neprijetno je tako dolgo čakati.", "empathy"),
+    ("sl", "Razumljivo je, da ste razočarani, ker tako dolgo čakate.", "empathy"),
     ("ru", "Курьер заберёт посылку во вторник.", "resolution"),
     ("lt", "Kurjeris paims siuntinį antradienį.", "resolution"),
 ]
@@ -63,7 +65,12 @@ def test_the_window_still_applies(rubric):
     [first] = score_interactions([early], rubric)
     [last] = score_interactions([late], rubric)
     assert first.criteria["greeting"].result == "pass"
-    assert last.criteria["greeting"].result == "fail" and "best turn 2" in last.criteria["greeting"].reason
+    # the classifier read the first two agent turns only, never the greeting in the fourth
+    assert (
+        last.criteria["greeting"].result == "fail"
+        and "in the 2 turn(s) read" in last.criteria["greeting"].reason
+    )
+    assert not last.criteria["greeting"].evidence
 
 
 def test_a_failed_decision_says_what_the_classifier_saw(rubric):
@@ -92,7 +99,7 @@ def test_a_rubric_asking_for_an_untrained_criterion_is_refused(rubric):
 def test_a_long_turn_is_read_sentence_by_sentence_and_the_sentence_is_the_evidence(rubric):
     email = (
         "Thank you for your email. I looked into your account this morning and I can see the two "
-        "payments from 3 November. That must have been really annoying to discover. I have asked our "
+        "payments from 3 November. I know how much of a hassle that must be for you. I have asked our "
         "billing team to reverse the second one. Kind regards, Sarah"
     )
     item = chat("en", email)
@@ -102,7 +109,7 @@ def test_a_long_turn_is_read_sentence_by_sentence_and_the_sentence_is_the_eviden
     result = hybrid.criteria["empathy"]
     assert result.result == "pass" and result.method == "model", result
     [evidence] = result.evidence
-    assert evidence.text == "That must have been really annoying to discover."
+    assert evidence.text == "I know how much of a hassle that must be for you."
     assert email[evidence.start : evidence.end] == evidence.text and evidence.turn == 1
 
 
@@ -135,10 +142,22 @@ def test_a_turn_with_negative_language_earns_nothing_from_the_classifier(rubric,
     assert result.result == "fail" and not any(e.kind == "model" for e in result.evidence)
 
 
-@pytest.mark.parametrize("fragment", ["yo", "Tom", "ok"])
+@pytest.mark.parametrize("fragment", ["yo", "Tom", "ok", "really", "good night", "let's chat"])
 def test_fragments_too_short_to_judge_are_left_to_the_rules(fragment):
     classifier = load_classifier()
     [best] = classifier.best_sentences([fragment], ["resolution"])["resolution"]
     assert best[0] == 0.0
     longer = classifier.best_sentences([f"{fragment}. Your parcel will arrive tomorrow."], ["resolution"])
     assert longer["resolution"][0][0] > 0.0 and longer["resolution"][0][1] > 0  # the real sentence
+
+
+def test_a_criterion_the_model_is_never_trusted_on_is_decided_by_the_rules_alone(rubric):
+    item = chat("en", "Let me check that for you.", "That's really not the experience we want you to have.")
+    classifier = load_classifier()
+    [trusted] = score_interactions([item], rubric, classifier=classifier)
+    assert trusted.criteria["empathy"].method == "model"  # the classifier was asked
+    distrusting = copy.copy(classifier)
+    distrusting.thresholds = {**classifier.thresholds, "empathy": 1.0}  # what training writes then
+    [score] = score_interactions([item], rubric, classifier=distrusting)
+    result = score.criteria["empathy"]
+    assert result.result == "fail" and result.method == "rule" and "classifier" not in result.reason

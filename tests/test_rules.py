@@ -304,10 +304,12 @@ def test_no_negates_only_the_next_word(rubric, text, lang, criterion, kind):
         ("en", "Oh, that's too bad.", "empathy", True),
         ("en", "oh no that is a shame", "empathy", True),
         ("en", "That is really unfortunate.", "empathy", True),
+        ("en", "That must have been really annoying to discover.", "empathy", True),
         ("en", "Sorry, I missed that part.", "empathy", True),
         ("en", "Excuse me, I was on mute.", "empathy", True),
         ("en", "Sorry?", "empathy", False),  # a request to repeat, not an apology
         ("en", "sorry what", "empathy", False),
+        ("en", "Sorry not sorry, rules are rules.", "empathy", False),
         ("en", "This is not terrible at all.", "empathy", False),  # negated
         ("en", "That was a great game.", "empathy", False),
         ("cs", "To je škoda, moc mě to mrzí.", "empathy", True),
