@@ -270,6 +270,7 @@ def record_in_card(model: Path | None, report: dict[str, Any]) -> Path:
     card["evaluation"] = {
         "split": report.get("split"),
         "corpora": report.get("corpora"),
+        "provenance": report.get("provenance"),
         "evaluated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "criteria": summary,
     }
@@ -286,6 +287,7 @@ def record_outcomes_in_card(model: Path | None, report: dict[str, Any]) -> Path:
     card["resolution_outcomes"] = {
         "split": report.get("split"),
         "corpora": report.get("corpora"),
+        "provenance": report.get("provenance"),
         "dialogues": report["dialogues"],
         "rows": {
             name: {

@@ -144,8 +144,13 @@ def test_the_recorded_real_evaluation_is_of_the_shipped_model(real_report):
     shipped = load_classifier()
     assert real_report["model"] == shipped.name  # retraining without re-evaluating fails here
     assert real_report["real"]["split"] == "test"
-    corpora = {c["corpus"] for c in shipped.card["corpora"]}
-    assert set(real_report["real"]["corpora"]) == corpora
+    trained_on = {c["corpus"] for c in shipped.card["corpora"]}
+    evaluated = {c["corpus"]: c for c in real_report["real"]["provenance"]}
+    assert set(evaluated) == set(real_report["real"]["corpora"]) and trained_on <= set(evaluated)
+    # any corpus measured but not trained on is one we may only evaluate on (MIDAS)
+    assert all(evaluated[name]["evaluation_only"] for name in set(evaluated) - trained_on)
+    for entry in [*evaluated.values(), *real_report["outcomes"]["provenance"]]:
+        assert entry["repository"] and entry["licence"] and len(entry["commit"]) >= 40, entry
 
 
 def test_hybrid_is_not_below_rules_on_the_real_split_for_any_criterion_or_language(real_report):

@@ -153,7 +153,7 @@ def evaluate(
     wrote), then the team-written set as a regression row.
     """
     from qa_pipeline.classifier import load_classifier
-    from qa_pipeline.corpora import read_corpora, sample_split
+    from qa_pipeline.corpora import describe, read_corpora, sample_split
     from qa_pipeline.evaluate import decide, evaluation_report, noisy_copy, render_table, write_report
     from qa_pipeline.labels import BUNDLED_HELDOUT, read_labels
     from qa_pipeline.rubric import load_rubric
@@ -170,6 +170,7 @@ def evaluate(
         chosen = sample_split(real, split)
         result["real"] = evaluation_report(decide(chosen, the_rubric, classifier))
         result["real"]["split"], result["real"]["corpora"] = split, [m["corpus"] for m in manifests]
+        result["real"]["provenance"] = describe(manifests)  # repository, commit, licence of each
         names = ", ".join(m["corpus"] for m in manifests)
         typer.echo(f"{classifier.name} on the {split} split of {names}: {result['real']['labels']} labels")
         typer.echo(render_table(result["real"]))
@@ -189,6 +190,7 @@ def evaluate(
         chosen_dialogues = [d for d in dialogues if d.metadata.get("split") == split]
         result["outcomes"] = outcome_report(chosen_dialogues, the_rubric, classifier)
         result["outcomes"]["split"], result["outcomes"]["corpora"] = split, [m["corpus"] for m in manifests]
+        result["outcomes"]["provenance"] = describe(manifests)
         typer.echo(f"\nresolution against known outcomes, {split} split: {len(chosen_dialogues)} dialogues")
         typer.echo(render_outcomes(result["outcomes"]))
         if record:
