@@ -52,6 +52,8 @@ TARGET_PRECISION = 0.9  # for criteria without real validation labels
 # and then passed "call", "good night", "let's chat" in MIDAS's transcribed speech.
 MIN_GAIN = 0.01
 MIN_THRESHOLD = 0.5  # never pass a turn the model thinks more likely to fail
+# A corpus with fewer validation passes than this cannot veto a threshold (too few to tell).
+MIN_CORPUS_PASSES = 5
 MIN_VALID_PASSES = 20  # fewer real validation passes than this: fall back to cross-validation
 
 
@@ -120,18 +122,32 @@ def choose_threshold(truth: np.ndarray, probability: np.ndarray, target: float) 
     return best_f1_t, False
 
 
-def hybrid_threshold(truth: np.ndarray, rule: np.ndarray, probability: np.ndarray) -> float:
-    """The threshold giving the best F1 of "rule hit, or probability at or above it"; 1.0
-    (never trust the model) when none beats the rules alone by at least ``MIN_GAIN``."""
-    rules_f1 = binary_metrics(truth.tolist(), rule.tolist())["f1"]
+def hybrid_threshold(
+    truth: np.ndarray, rule: np.ndarray, probability: np.ndarray, corpus: np.ndarray | None = None
+) -> float:
+    """The threshold giving the best F1 of "rule hit, or probability at or above it", among
+    those that leave hybrid no worse than the rules on every validation corpus with at least
+    ``MIN_CORPUS_PASSES`` passes (``corpus``: each row's corpus); 1.0 (never trust the model)
+    when none beats the rules alone by at least ``MIN_GAIN``."""
+    groups = corpus if corpus is not None else np.zeros(len(truth), dtype=int)
+    checked = [g for g in np.unique(groups) if truth[groups == g].sum() >= MIN_CORPUS_PASSES]
+    floor = {g: _f1(truth[groups == g], rule[groups == g]) for g in checked}
+    rules_f1 = _f1(truth, rule)
     best_f1, best_t = rules_f1, 1.0
     for t in sorted(set(np.round(probability, 3)) | {MIN_THRESHOLD}):
         if t < MIN_THRESHOLD:
             continue
-        f1 = binary_metrics(truth.tolist(), (rule | (probability >= t)).tolist())["f1"]
-        if f1 > best_f1 + 1e-9:
+        hybrid = rule | (probability >= t)
+        f1 = _f1(truth, hybrid)
+        if f1 <= best_f1 + 1e-9:
+            continue
+        if all(_f1(truth[groups == g], hybrid[groups == g]) >= floor[g] - 1e-9 for g in checked):
             best_f1, best_t = f1, float(t)
     return best_t if best_f1 >= rules_f1 + MIN_GAIN else 1.0
+
+
+def _f1(truth: np.ndarray, predicted: np.ndarray) -> float:
+    return float(binary_metrics(truth.tolist(), predicted.tolist())["f1"])
 
 
 def train_classifier(
@@ -190,9 +206,10 @@ def train_classifier(
         if rules and truth.sum() >= MIN_VALID_PASSES:
             p = model.predict_proba(matrix[[row[str(lb.text)] for lb in checks]])[:, 1]
             rule = np.array([rules[id(lb)] for lb in checks])
-            threshold = hybrid_threshold(truth, rule, p)
+            threshold = hybrid_threshold(truth, rule, p, np.array([lb.corpus for lb in checks]))
             entry |= {
-                "threshold_from": "validation split of the real corpora (best hybrid F1)",
+                "threshold_from": "validation split of the real corpora (best hybrid F1, "
+                "never below the rules on any one corpus)",
                 "validation": {
                     "rules": binary_metrics(truth.tolist(), rule.tolist()),
                     "model": binary_metrics(truth.tolist(), (p >= threshold).tolist()),

@@ -153,6 +153,35 @@ def test_hybrid_threshold_only_trusts_the_model_where_it_adds_to_the_rules():
     assert hybrid_threshold(truth, rule, marginal) == 0.5  # the lowest threshold that gains it
 
 
+def test_hybrid_threshold_never_leaves_one_corpus_below_its_rules():
+    # counselling text: 40 passes the rules find half of; the model finds 10 more at p 0.9
+    # and the last 10 at p 0.6
+    counselling_truth = np.array([1] * 40 + [0] * 60, dtype=bool)
+    counselling_rule = np.array([1] * 20 + [0] * 80, dtype=bool)
+    counselling_p = np.array([0.2] * 20 + [0.9] * 10 + [0.6] * 10 + [0.1] * 60)
+    # casual speech: 6 apologies the rules find; the model also likes 3 opinions at p 0.65
+    casual_truth = np.array([1] * 6 + [0] * 994, dtype=bool)
+    casual_rule = casual_truth.copy()
+    casual_p = np.array([0.2] * 6 + [0.65] * 3 + [0.1] * 991)
+    truth = np.concatenate([counselling_truth, casual_truth])
+    rule = np.concatenate([counselling_rule, casual_rule])
+    p = np.concatenate([counselling_p, casual_p])
+    corpus = np.array(["esconv"] * 100 + ["midas"] * 1000)
+    # pooled, the counselling gain outweighs the three casual false passes
+    assert hybrid_threshold(truth, rule, p) == 0.5
+    # per corpus, casual speech keeps its rules' F1: only the model's surest passes count
+    assert hybrid_threshold(truth, rule, p, corpus) == 0.9
+    # a corpus with fewer than MIN_CORPUS_PASSES passes is too small to veto
+    few = casual_truth.copy()
+    few[2:6] = False
+    assert (
+        hybrid_threshold(
+            np.concatenate([counselling_truth, few]), np.concatenate([counselling_rule, few]), p, corpus
+        )
+        == 0.5
+    )
+
+
 def test_one_embedder_serves_several_threads(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 

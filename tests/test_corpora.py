@@ -65,6 +65,18 @@ def test_esconv_strategies_decide_empathy_and_ambiguous_ones_are_left_out(corpor
     assert len(tsv) == 1 and tsv != {lb.dialogue for lb in labels if lb.text == "Vets open at eight."}
 
 
+def test_esconv_seekers_own_feelings_are_weak_empathy_negatives(corpora, tmp_path):
+    labels = labels_of("esconv", [corpora / "esconv"], tmp_path)
+    seeker = {lb.text: lb for lb in labels if lb.speaker == "customer"}
+    worried = seeker["My parcel has been lost twice and I am worried."]
+    assert worried.label == "fail" and "weak negative" in (worried.reason or "")
+    assert seeker["My cat is ill."].label == "fail"  # from the strategy TSV too
+    # a seeker who apologises or sympathises with the supporter is left out, not labelled
+    assert "Sorry, I know you must be busy too." not in {lb.text for lb in labels}
+    by_dialogue = {lb.text: lb.dialogue for lb in labels}
+    assert by_dialogue["My cat is ill."] == by_dialogue["Vets open at eight."]
+
+
 def test_multiwoz_acts_give_thanks_and_leave_unannotated_goodbyes_out(corpora, tmp_path):
     labels = labels_of("multiwoz", [corpora / "convlab"], tmp_path)
     outcome = {lb.text: lb.label for lb in labels if lb.criterion == "thanks"}
@@ -120,6 +132,22 @@ def test_splits_are_stable_per_dialogue_and_roughly_70_15_15():
     assert splits == [split_of("c", str(n)) for n in range(3000)]
 
 
+def test_a_corpus_cap_scale_lets_its_split_hold_more_texts(monkeypatch):
+    from dataclasses import replace
+
+    from qa_pipeline.corpora import CORPORA, SPLIT_CAPS, corpus_label, known_corpora
+
+    known_corpora()
+    labels = [
+        corpus_label("esconv", f"d{n}", f"turn {n}", "empathy", False, language="en") for n in range(6000)
+    ]
+    for lb in labels:
+        lb.split = "train"
+    assert len(sample_split(labels, "train")) == 6000  # ESConv: 2.5 x 5000
+    monkeypatch.setitem(CORPORA, "esconv", replace(CORPORA["esconv"], cap_scale=1.0))
+    assert len(sample_split(labels, "train")) == SPLIT_CAPS["train"]
+
+
 def test_sampling_takes_whole_dialogues_of_one_split(corpora, tmp_path):
     labels = labels_of("multidogo", [corpora / "multidogo"], tmp_path)
     for split in ("train", "valid", "test"):
@@ -151,6 +179,11 @@ def test_cli_prepare_and_list(corpora, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "wrote" in result.output and out.exists()
+    into_folder = CliRunner().invoke(
+        app, ["corpus", "prepare", "multidogo", str(corpora / "multidogo"), "-o", str(tmp_path)]
+    )
+    assert into_folder.exit_code == 0, into_folder.output
+    assert (tmp_path / "multidogo.jsonl").exists()
     listing = CliRunner().invoke(app, ["corpus", "list"])
     assert "NON-COMMERCIAL" in listing.output and "Switchboard" in listing.output
     unknown = CliRunner().invoke(app, ["corpus", "prepare", "nope", str(tmp_path)])
@@ -257,3 +290,21 @@ def test_agent_turns_that_apologise_are_never_empathy_negatives():
     assert not empathy_fail("I'm sorry, there are no trains at that time.", agent=True)
     assert not empathy_fail("К сожалению, свободных мест нет.", agent=True)
     assert not empathy_fail("I need a train to Ely.", agent=False)  # a customer turn
+
+
+def test_an_evaluation_only_corpus_may_choose_thresholds_but_is_never_learnt_from(corpora, tmp_path):
+    prepared = prepare_corpus("midas", [corpora / "midas"], tmp_path / "midas.jsonl", commit="c" * 40)
+    common = ["train", "--no-feedback", "--features", "tfidf"]
+    checked = CliRunner().invoke(
+        app, [*common, "--threshold-corpus", str(prepared.labels), "-o", str(tmp_path / "m.skops")]
+    )
+    assert checked.exit_code == 0, checked.output
+    card = json.loads((tmp_path / "m.card.json").read_text())
+    (midas,) = card["corpora"]
+    assert midas["corpus"] == "midas" and "never learnt from" in midas["used_for"]
+    assert "corpus" not in card["labels_by_source"]  # nothing of it was learnt from
+    both = CliRunner().invoke(
+        app,
+        [*common, "--corpus", str(tmp_path / "m.jsonl"), "--threshold-corpus", str(prepared.labels)],
+    )
+    assert both.exit_code != 0

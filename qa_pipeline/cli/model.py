@@ -47,7 +47,8 @@ def corpus_prepare(
     name: Annotated[str, typer.Argument(help="corpus name (see `qa corpus list`)")],
     paths: Annotated[list[Path], typer.Argument(help="checkout folder(s) of the corpus repository")],
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="labels JSONL (default: var/corpora/NAME.jsonl)")
+        Path | None,
+        typer.Option("--output", "-o", help="labels JSONL, or folder for NAME.jsonl (default: var/corpora)"),
     ] = None,
     commit: Annotated[
         str | None, typer.Option(help="the corpus commit, when PATH is not a git checkout")
@@ -56,7 +57,9 @@ def corpus_prepare(
     """Turn a fetched public corpus into labels (JSONL) and a manifest with its provenance."""
     from qa_pipeline.corpora import prepare_corpus
 
-    target = output or Path("var/corpora") / f"{name}.jsonl"
+    target = output or Path("var/corpora")
+    if target.is_dir() or not target.suffix:
+        target = target / f"{name}.jsonl"
     prepared = prepare_corpus(name, paths, target, commit)
     typer.echo(f"wrote {prepared.labels} and {prepared.manifest}")
     typer.echo(
@@ -89,6 +92,13 @@ def train(
         typer.Option(min=0.5, max=1.0, help="threshold aim for criteria no corpus validates (precision)"),
     ] = 0.9,
     corpus: CorpusOption = None,
+    threshold_corpus: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="prepared corpus whose validation half only chooses thresholds, never trained on "
+            "(evaluation-only corpora such as midas allowed; the test half stays unread); repeatable"
+        ),
+    ] = None,
     features: Annotated[
         str, typer.Option(help="feature set: e5 (multilingual embeddings, shipped), tfidf (fast) or tfidf+e5")
     ] = "e5",
@@ -97,7 +107,7 @@ def train(
 ) -> None:
     """Train the turn classifier, choose thresholds on real validation text, write the artifact and card."""
     from qa_pipeline.classifier import DEFAULT_MODEL
-    from qa_pipeline.corpora import describe, read_corpora, training_splits
+    from qa_pipeline.corpora import describe, read_corpora, threshold_split, training_splits
     from qa_pipeline.rubric import load_rubric
     from qa_pipeline.settings import load_settings
     from qa_pipeline.store import open_store
@@ -108,13 +118,20 @@ def train(
     store = open_store(settings.database_url) if feedback else None
     gathered = collect_labels(the_rubric, labels or [], bundled, weak_rules, store)
     real, manifests = read_corpora(corpus or [], training=True)
+    checks, check_manifests = read_corpora(threshold_corpus or [])
+    if both := {m["corpus"] for m in manifests} & {m["corpus"] for m in check_manifests}:
+        raise typer.BadParameter(
+            f"{', '.join(sorted(both))}: given to both --corpus and --threshold-corpus; --corpus already "
+            "chooses thresholds on its validation split"
+        )
     trained = train_and_save(
-        [*gathered, *training_splits(real)],
+        [*gathered, *training_splits(real), *threshold_split(checks)],
         the_rubric,
         output or settings.classifier or DEFAULT_MODEL,
         target_precision,
         features,
-        describe(manifests),
+        describe(manifests, "training split: learnt from; validation split: thresholds")
+        + describe(check_manifests, "validation split: thresholds only, never learnt from"),
     )
     typer.echo(render_training(trained.report))
     typer.echo(f"wrote {trained.artifact} and {trained.card}")

@@ -37,6 +37,7 @@ from qa_pipeline.corpora.core import (  # the package's public names
     reserved_reason,
     sample_split,
     split_of,
+    threshold_split,
     training_splits,
 )
 
@@ -62,5 +63,6 @@ __all__ = [
     "reserved_reason",
     "sample_split",
     "split_of",
+    "threshold_split",
     "training_splits",
 ]

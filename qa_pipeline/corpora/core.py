@@ -56,6 +56,9 @@ class Corpus:
     # True: labels to measure on, never to learn from (its terms do not allow it): split
     # into valid and test only, and `qa train` refuses it.
     evaluation_only: bool = False
+    # How many times ``SPLIT_CAPS`` of distinct texts a split of this corpus may hold (a
+    # corpus whose weak negatives outnumber its labelled turns keeps all of the latter).
+    cap_scale: float = 1.0
 
 
 CORPORA: dict[str, Corpus] = {}
@@ -242,17 +245,19 @@ def read_corpora(files: Iterable[Path], training: bool = False) -> tuple[list[La
         if training and manifest.get("evaluation_only"):
             raise QAError(
                 f"{f}: corpus '{manifest.get('corpus')}' is for evaluation only (its terms do not allow "
-                "learning from it); give it to `qa evaluate --corpus`, not to `qa train`"
+                "learning from it); give it to `qa evaluate --corpus` or `qa train --threshold-corpus`, "
+                "not to `qa train --corpus`"
             )
         labels += read_labels(f)
         manifests.append(manifest)
     return labels, manifests
 
 
-def describe(manifests: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """What a model card says of each corpus it learnt from."""
+def describe(manifests: Iterable[dict[str, Any]], used_for: str | None = None) -> list[dict[str, Any]]:
+    """What a model card says of each corpus it learnt from (``used_for``: what training did
+    with it, when said)."""
     keys = ("corpus", "repository", "commit", "licence", "commercial_use", "evaluation_only", "labels_sha256")
-    return [{k: m.get(k) for k in keys} for m in manifests]
+    return [{k: m.get(k) for k in keys} | ({"used_for": used_for} if used_for else {}) for m in manifests]
 
 
 def _load_builtin() -> None:
@@ -284,29 +289,39 @@ SPLIT_CAPS = {"train": 5000, "valid": 2000, "test": 3000}
 
 def sample_split(labels: Iterable[Label], split: str, cap: int | None = None, seed: int = 0) -> list[Label]:
     """The labels of ``split``, per corpus limited to whole dialogues holding at most
-    ``cap`` distinct texts (default ``SPLIT_CAPS``). Sampling dialogues rather than labels
-    keeps each corpus's natural share of passes, so F1 is the F1 of real traffic.
+    ``cap`` distinct texts (default ``SPLIT_CAPS`` times the corpus's ``cap_scale``).
+    Sampling dialogues rather than labels keeps each corpus's natural share of passes, so F1
+    is the F1 of real traffic.
     """
     import random
 
-    cap = SPLIT_CAPS[split] if cap is None else cap
     by_corpus: dict[str, dict[str, list[Label]]] = {}
     for lb in labels:
         if lb.split == split:
             by_corpus.setdefault(str(lb.corpus), {}).setdefault(str(lb.dialogue), []).append(lb)
     chosen: list[Label] = []
+    registered = known_corpora()
     for corpus in sorted(by_corpus):
         dialogues = by_corpus[corpus]
+        known = registered.get(corpus)
+        limit = cap if cap is not None else int(SPLIT_CAPS[split] * (known.cap_scale if known else 1.0))
         order = sorted(dialogues)
         random.Random(f"{seed}:{corpus}:{split}").shuffle(order)
         texts: set[str] = set()
         for d in order:
             new = {lb.text or "" for lb in dialogues[d]} - texts
-            if texts and len(texts) + len(new) > cap:
+            if texts and len(texts) + len(new) > limit:
                 break
             texts |= new
             chosen += dialogues[d]
     return chosen
+
+
+def threshold_split(labels: Iterable[Label], seed: int = 0) -> list[Label]:
+    """What ``qa train --threshold-corpus`` reads of a corpus: its validation split only
+    (evaluation-only corpora too), which chooses thresholds and is never learnt from. Its
+    test split never leaves here."""
+    return sample_split(labels, "valid", seed=seed)
 
 
 def training_splits(labels: Iterable[Label], seed: int = 0) -> list[Label]:

@@ -6,6 +6,13 @@ on "Questions", "Providing Suggestions" and "Information". Strategies that may o
 acknowledge feelings ("Restatement or Paraphrasing", "Self-disclosure", "Other") are left
 out rather than guessed.
 
+The help-seeker's own turns are *weak negatives* for *empathy*, kept apart by their reason:
+they are full of feeling words ("I'm so stressed", "it was really sad") without being
+sympathy for the other person, which is what a model trained on the supporters' turns alone
+took for empathy in casual talk ("it's a shame", "it can be sad"). A seeker turn that
+apologises or sympathises with the supporter ("sorry", "I understand", "that must be
+hard") is left out, never labelled.
+
 Reads ``ESConv.json`` / ``FailedESConv.json`` (one object per dialogue) and the
 ``*WithStrategy_short.tsv`` files of the repository's baseline code (dialogue windows
 separated by `` EOS ``, supporter turns tagged ``[Strategy]``).
@@ -24,6 +31,13 @@ from qa_pipeline.labels import Label
 NAME = "esconv"
 PASS = {"Reflection of feelings", "Affirmation and Reassurance", "Approval and Reassurance"}
 FAIL = {"Questions", "Question", "Providing Suggestions", "Information", "Direct Guidance"}
+# apology or sympathy directed at the other person: a seeker turn with it is left out
+DIRECTED = re.compile(
+    r"sorr|apolog|forgive|pardon|excuse|understand|know how|must (be|have)|sounds?( like)? (hard|tough|rough|"
+    r"terrible|awful|difficult|horrible|sad|frustrating)|feel for you|hear you|too bad|shame|pity|sympath|"
+    r"condolen|that's (hard|tough|rough|terrible|awful|horrible)|you (too|as well)",
+    re.I,
+)
 SEGMENT = re.compile(r"\s*[\d.]+ ([01]) (\d+) (?:\[([^\]]+)\] )?(.*)", re.S)
 
 
@@ -43,14 +57,32 @@ def _label(dialogue: str, text: str, strategy: str | None) -> Label | None:
     )
 
 
+def _seeker(dialogue: str, text: str) -> Label | None:
+    if not text.strip() or DIRECTED.search(text):
+        return None
+    return corpus_label(
+        NAME,
+        dialogue,
+        text,
+        "empathy",
+        False,
+        language="en",
+        channel="chat",
+        speaker="customer",
+        reason="weak negative: the help-seeker's own words, no apology or sympathy to the other",
+    )
+
+
 def _from_json(path: Path) -> Iterator[Label]:
     for n, dialogue in enumerate(json.loads(path.read_text(encoding="utf-8"))):
         key = f"{path.stem}/{n}"
         for turn in dialogue.get("dialog", []):
             if turn.get("speaker") in ("supporter", "listener"):
                 lb = _label(key, turn.get("content", ""), (turn.get("annotation") or {}).get("strategy"))
-                if lb:
-                    yield lb
+            else:
+                lb = _seeker(key, turn.get("content", ""))
+            if lb:
+                yield lb
 
 
 def _from_tsv(path: Path) -> Iterator[Label]:
@@ -69,10 +101,10 @@ def _from_tsv(path: Path) -> Iterator[Label]:
             if key in seen:
                 continue
             seen.add(key)
-            if m.group(1) == "1":
-                lb = _label(f"{path.stem}/{dialogue}", m.group(4), m.group(3))
-                if lb:
-                    yield lb
+            where = f"{path.stem}/{dialogue}"
+            lb = _label(where, m.group(4), m.group(3)) if m.group(1) == "1" else _seeker(where, m.group(4))
+            if lb:
+                yield lb
 
 
 def read(paths: list[Path]) -> Iterator[Label]:
@@ -91,7 +123,11 @@ CORPUS = register(
         commercial_use=False,
         criteria=("empathy",),
         languages=("en",),
-        description="ESConv supporter turns with their annotated support strategy",
+        description=(
+            "ESConv supporter turns with their annotated support strategy; seeker turns as weak"
+            " empathy negatives"
+        ),
         read=read,
+        cap_scale=2.5,  # the seekers' weak negatives: every supporter's turn still fits
     )
 )
