@@ -18,12 +18,12 @@ def chat(lang, *agent_lines, customer="My order never arrived and I need it for 
     )
 
 
-# Paraphrases without any of the rubric's phrases; Czech and Slovene have no real training
-# data: the multilingual embeddings carry what the model learnt from English.
+# Paraphrases without any of the rubric's phrases. Resolution in Russian and Lithuanian: no
+# real training data, the multilingual embeddings carry what the model learnt from English.
+# Empathy's threshold is set so that casual speech stays at its rules' F1 (README), so the
+# model passes only what it is surest of there.
 PARAPHRASES = [
-    ("en", "That's really not the experience we want you to have.", "empathy"),
-    ("cs", "To je opravdu nepříjemná situace, čekat tak dlouho.", "empathy"),
-    ("sl", "Razumljivo je, da ste razočarani, ker tako dolgo čakate.", "empathy"),
+    ("en", "I completely get why you are upset.", "empathy"),
     ("ru", "Курьер заберёт посылку во вторник.", "resolution"),
     ("lt", "Kurjeris paims siuntinį antradienį.", "resolution"),
 ]
@@ -43,6 +43,20 @@ def test_the_classifier_passes_paraphrases_the_rules_miss(rubric, lang, line, cr
     [evidence] = result.evidence
     assert evidence.turn == 2 and evidence.text == line and evidence.kind == "model"
     assert hybrid.model == classifier.name
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "The ending of that film was kind of sad.",
+        "My brother finds exams really stressful.",
+        "Honestly the weather here is the worst.",
+    ],
+)
+def test_feelings_about_something_else_are_no_empathy(rubric, line):
+    # what the model took for empathy before it learnt from help-seekers' own words
+    [score] = score_interactions([chat("en", "Let me check that for you.", line)], rubric)
+    assert score.criteria["empathy"].result == "fail", score.criteria["empathy"]
 
 
 def test_a_rule_hit_decides_with_its_span(rubric):
@@ -99,7 +113,7 @@ def test_a_rubric_asking_for_an_untrained_criterion_is_refused(rubric):
 def test_a_long_turn_is_read_sentence_by_sentence_and_the_sentence_is_the_evidence(rubric):
     email = (
         "Thank you for your email. I looked into your account this morning and I can see the two "
-        "payments from 3 November. I know how much of a hassle that must be for you. I have asked our "
+        "payments from 3 November. I completely get why that upset you. I have asked our "
         "billing team to reverse the second one. Kind regards, Sarah"
     )
     item = chat("en", email)
@@ -109,7 +123,7 @@ def test_a_long_turn_is_read_sentence_by_sentence_and_the_sentence_is_the_eviden
     result = hybrid.criteria["empathy"]
     assert result.result == "pass" and result.method == "model", result
     [evidence] = result.evidence
-    assert evidence.text == "I know how much of a hassle that must be for you."
+    assert evidence.text == "I completely get why that upset you."
     assert email[evidence.start : evidence.end] == evidence.text and evidence.turn == 1
 
 

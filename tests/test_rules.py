@@ -319,6 +319,23 @@ def test_no_negates_only_the_next_word(rubric, text, lang, criterion, kind):
         ("lt", "Užjaučiu, kaip gaila.", "empathy", True),
         ("ru", "Очень сожалеем, это наша ошибка.", "empathy", True),
         ("ru", "Какая жалость!", "empathy", True),
+        # "understandable", "no wonder", "that is unpleasant" (rubric v11), and "understood" that is not
+        ("en", "No wonder you are upset after waiting so long.", "empathy", True),
+        ("en", "That is really inconvenient.", "empathy", True),
+        ("en", "It is not inconvenient at all.", "empathy", False),
+        ("en", "I know how much of a hassle that must be for you.", "empathy", True),
+        ("en", "This must be for you, it has your name on it.", "empathy", False),
+        ("cs", "Je pochopitelné, že vás to zlobí.", "empathy", True),
+        ("cs", "neni divu ze jste nastvana", "empathy", True),  # typed without diacritics
+        ("cs", "To je opravdu nepříjemná situace.", "empathy", True),
+        ("sl", "Popolnoma razumljivo je, da ste razburjeni.", "empathy", True),
+        ("sl", "jasno mi je zakaj ste jezni", "empathy", True),
+        ("lt", "Suprantama, kad esate nusivylę.", "empathy", True),
+        ("lt", "Tikrai nemalonu taip ilgai laukti.", "empathy", True),
+        ("lt", "Suprantama, užsakymas bus rytoj.", "empathy", False),  # "understood", no sympathy
+        ("ru", "Совершенно понятно, почему вы расстроены.", "empathy", True),
+        ("ru", "Ждать так долго действительно неприятно.", "empathy", True),
+        ("ru", "Понятно, сейчас проверю.", "empathy", False),  # "I see", no sympathy
         ("en", "My name is Robert.", "greeting", False),  # an answer, not an opening
         ("ru", "Меня зовут Иван.", "greeting", False),
         ("en", "gud mrng", "greeting", True),

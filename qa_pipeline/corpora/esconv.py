@@ -42,34 +42,23 @@ SEGMENT = re.compile(r"\s*[\d.]+ ([01]) (\d+) (?:\[([^\]]+)\] )?(.*)", re.S)
 
 
 def _label(dialogue: str, text: str, strategy: str | None) -> Label | None:
-    if strategy not in PASS | FAIL or not text.strip():
+    if strategy not in PASS | FAIL:
         return None
-    return corpus_label(
-        NAME,
-        dialogue,
-        text,
-        "empathy",
-        strategy in PASS,
-        language="en",
-        channel="chat",
-        speaker="agent",
-        reason=f"strategy: {strategy}",
-    )
+    return _turn(dialogue, text, strategy in PASS, "agent", f"strategy: {strategy}")
 
 
 def _seeker(dialogue: str, text: str) -> Label | None:
-    if not text.strip() or DIRECTED.search(text):
+    if DIRECTED.search(text):
+        return None
+    reason = "weak negative: the help-seeker's own words, no apology or sympathy to the other"
+    return _turn(dialogue, text, False, "customer", reason)
+
+
+def _turn(dialogue: str, text: str, passed: bool, speaker: str, reason: str) -> Label | None:
+    if not text.strip():
         return None
     return corpus_label(
-        NAME,
-        dialogue,
-        text,
-        "empathy",
-        False,
-        language="en",
-        channel="chat",
-        speaker="customer",
-        reason="weak negative: the help-seeker's own words, no apology or sympathy to the other",
+        NAME, dialogue, text, "empathy", passed, language="en", channel="chat", speaker=speaker, reason=reason
     )
 
 

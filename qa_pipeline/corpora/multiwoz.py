@@ -28,6 +28,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from qa_pipeline.corpora.core import Corpus, corpus_label, files_under, register
 from qa_pipeline.labels import Label
@@ -98,6 +99,27 @@ def dialogues(paths: list[Path]) -> Iterator[tuple[str, list[tuple[str, set[str]
             yield dialogue_id.removesuffix(".json"), turns
 
 
+def _turn_labels(
+    corpus: str, dialogue: str, text: str, acts: set[str], agent: bool, said: str, **extra: Any
+) -> Iterator[Label]:
+    """A turn's *thanks* label (from its acts) and, for an agent's turn without apology or
+    sympathy words, its *empathy* negative."""
+    outcomes = {"thanks": thanks_label(acts), "empathy": False if empathy_fail(text, agent) else None}
+    for criterion, outcome in outcomes.items():
+        if outcome is not None:
+            yield corpus_label(
+                corpus,
+                dialogue,
+                text,
+                criterion,
+                outcome,
+                channel="chat",
+                speaker="agent" if agent else "customer",
+                reason=said + ",".join(sorted(acts)),
+                **extra,
+            )
+
+
 def read(paths: list[Path]) -> Iterator[Label]:
     """English *thanks* labels from MultiWOZ dialogues with acts."""
     for dialogue_id, turns in dialogues(paths):
@@ -105,20 +127,7 @@ def read(paths: list[Path]) -> Iterator[Label]:
             agent, text = n % 2 == 1, detokenize(text)
             if not text:
                 continue
-            outcomes = {"thanks": thanks_label(acts), "empathy": False if empathy_fail(text, agent) else None}
-            for criterion, outcome in outcomes.items():
-                if outcome is not None:
-                    yield corpus_label(
-                        NAME,
-                        dialogue_id,
-                        text,
-                        criterion,
-                        outcome,
-                        language="en",
-                        channel="chat",
-                        speaker="agent" if agent else "customer",
-                        reason="acts: " + ",".join(sorted(acts)),
-                    )
+            yield from _turn_labels(NAME, dialogue_id, text, acts, agent, "acts: ", language="en")
 
 
 def russian_turns(paths: list[Path]) -> Iterator[tuple[str, int, str, set[str], str]]:
@@ -162,21 +171,9 @@ def read_russian(paths: list[Path]) -> Iterator[Label]:
         agent, text = position % 2 == 0, ru.replace("[", "").replace("]", "").strip()
         if not text:
             continue
-        outcomes = {"thanks": thanks_label(acts), "empathy": False if empathy_fail(text, agent) else None}
-        for criterion, outcome in outcomes.items():
-            if outcome is not None:
-                yield corpus_label(
-                    RUSSIAN,
-                    dialogue_id,
-                    text,
-                    criterion,
-                    outcome,
-                    family=NAME,
-                    language="ru",
-                    channel="chat",
-                    speaker="agent" if agent else "customer",
-                    reason="acts of the English turn: " + ",".join(sorted(acts)),
-                )
+        yield from _turn_labels(
+            RUSSIAN, dialogue_id, text, acts, agent, "acts of the English turn: ", family=NAME, language="ru"
+        )
 
 
 register(
