@@ -204,6 +204,9 @@ class TurnClassifier:
 SENTENCE = re.compile(r"[^.!?…\n]+(?:[.!?…]+[\"'»”)]*|\n|$)")
 
 
+# The threshold training sets when the model added nothing to the rules on real validation
+# text (training.hybrid_threshold): no probability reaches it, and scoring never asks.
+NEVER_TRUSTED = 1.0
 MIN_LETTERS = 4  # "yo", "Tom", "ok": too little to judge; the rules still read them
 # One- and two-word fragments ("really", "call", "good night", "conversation") are where
 # the model guessed on real casual talk: half its false empathy and greeting passes on

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from qa_pipeline.classifier import TurnClassifier
+from qa_pipeline.classifier import NEVER_TRUSTED, TurnClassifier
 from qa_pipeline.contracts import CriterionResult, Evidence, Interaction
 from qa_pipeline.errors import QAError
 from qa_pipeline.methods import method_of, offered
@@ -35,11 +35,6 @@ def check_classifier(rubric: Rubric, classifier: TurnClassifier) -> None:
             f"rubric {rubric.ref}: {', '.join(missing)} use the classifier, but {classifier.name} was not "
             "trained for them; add labels and run `qa train`, or set their method to 'rule'"
         )
-
-
-# A threshold training sets when the model added nothing to the rules on real validation
-# text (training.hybrid_threshold): no probability reaches it.
-NEVER_TRUSTED = 1.0
 
 
 def apply_classifier(

@@ -31,6 +31,7 @@ from qa_pipeline.classifier import (
     DEFAULT_MODEL,
     FEATURE_SETS,
     MODEL_NAME,
+    NEVER_TRUSTED,
     TrainingReport,
     TurnClassifier,
     build_features,
@@ -130,10 +131,10 @@ def hybrid_threshold(
     ``MIN_CORPUS_PASSES`` passes (``corpus``: each row's corpus); 1.0 (never trust the model)
     when none beats the rules alone by at least ``MIN_GAIN``."""
     groups = corpus if corpus is not None else np.zeros(len(truth), dtype=int)
-    checked = [g for g in np.unique(groups) if truth[groups == g].sum() >= MIN_CORPUS_PASSES]
-    floor = {g: _f1(truth[groups == g], rule[groups == g]) for g in checked}
+    masks = [m for g in np.unique(groups) if truth[m := groups == g].sum() >= MIN_CORPUS_PASSES]
+    floors = [_f1(truth[m], rule[m]) for m in masks]
     rules_f1 = _f1(truth, rule)
-    best_f1, best_t = rules_f1, 1.0
+    best_f1, best_t = rules_f1, NEVER_TRUSTED
     for t in sorted(set(np.round(probability, 3)) | {MIN_THRESHOLD}):
         if t < MIN_THRESHOLD:
             continue
@@ -141,9 +142,9 @@ def hybrid_threshold(
         f1 = _f1(truth, hybrid)
         if f1 <= best_f1 + 1e-9:
             continue
-        if all(_f1(truth[groups == g], hybrid[groups == g]) >= floor[g] - 1e-9 for g in checked):
+        if all(_f1(truth[m], hybrid[m]) >= floor - 1e-9 for m, floor in zip(masks, floors, strict=True)):
             best_f1, best_t = f1, float(t)
-    return best_t if best_f1 >= rules_f1 + MIN_GAIN else 1.0
+    return best_t if best_f1 >= rules_f1 + MIN_GAIN else NEVER_TRUSTED
 
 
 def _f1(truth: np.ndarray, predicted: np.ndarray) -> float:

@@ -85,12 +85,13 @@ def corpus_label(
     criterion: str,
     passed: bool,
     family: str = "",
-    evaluation_only: bool = False,
     **extra: Any,
 ) -> Label:
     """One annotator-derived label, its split decided by its dialogue. Corpora of one
     ``family`` (a corpus and its translations) share splits, so a dialogue and its
-    translation never sit on both sides."""
+    translation never sit on both sides; an evaluation-only corpus's dialogues are split into
+    valid and test only."""
+    known = CORPORA.get(corpus)
     return Label(
         text=" ".join(text.split()),
         criterion=criterion,
@@ -98,7 +99,7 @@ def corpus_label(
         source="corpus",
         corpus=corpus,
         dialogue=dialogue,
-        split=split_of(family or corpus, dialogue, evaluation_only),  # type: ignore[arg-type]
+        split=split_of(family or corpus, dialogue, bool(known and known.evaluation_only)),  # type: ignore[arg-type]
         **extra,
     )
 

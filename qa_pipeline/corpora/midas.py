@@ -59,7 +59,6 @@ def read(paths: list[Path]) -> Iterator[Label]:
                     channel="call",
                     speaker="customer",
                     reason=f"acts: {';'.join(sorted(acts))}",
-                    evaluation_only=True,
                 )
 
 
