@@ -336,6 +336,20 @@ def test_no_negates_only_the_next_word(rubric, text, lang, criterion, kind):
         ("ru", "Совершенно понятно, почему вы расстроены.", "empathy", True),
         ("ru", "Ждать так долго действительно неприятно.", "empathy", True),
         ("ru", "Понятно, сейчас проверю.", "empathy", False),  # "I see", no sympathy
+        # rubric v12: hardship and condolences; "speaking" and "dear" only as an opening
+        ("en", "Ouch, that must have been so hard.", "empathy", True),
+        ("en", "I can truly feel your pain.", "empathy", True),
+        ("en", "It is normal to feel nervous about it.", "empathy", True),
+        ("en", "That is not painful at all.", "empathy", False),
+        ("en", "My condolences.", "empathy", True),
+        ("cs", "To muselo být těžké, upřímnou soustrast.", "empathy", True),
+        ("sl", "To je moralo biti težko.", "empathy", True),
+        ("lt", "Tai turėjo būti sunku.", "empathy", True),
+        ("ru", "Мои соболезнования.", "empathy", True),
+        ("en", "Acme support, Jana speaking.", "greeting", True),
+        ("en", "Speaking of films, did you see the new one?", "greeting", False),
+        ("en", "Oh dear, the parcel is lost.", "greeting", False),
+        ("en", "Dear Mr Novak,", "greeting", True),
         ("en", "My name is Robert.", "greeting", False),  # an answer, not an opening
         ("ru", "Меня зовут Иван.", "greeting", False),
         ("en", "gud mrng", "greeting", True),
