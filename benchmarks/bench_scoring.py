@@ -169,18 +169,25 @@ def timed(work) -> float:
 
 
 def unique_texts(items: list[Interaction]) -> list[Interaction]:
-    """The same chats with every turn made distinct (a case number appended): the classifier's
-    worst case, as it featurises each distinct text once."""
+    """The same chats with every turn made distinct: the classifier's worst case, as it
+    featurises each distinct sentence once. The case number goes inside the sentence ("Let me
+    check your account (case 12-3)."): the classifier reads sentence by sentence, so a number
+    appended as a sentence of its own would leave the original sentence a repeat."""
     return [
         i.model_copy(
             update={
                 "turns": [
-                    t.model_copy(update={"text": f"{t.text} Case {n}-{k}."}) for k, t in enumerate(i.turns)
+                    t.model_copy(update={"text": _numbered(t.text, n, k)}) for k, t in enumerate(i.turns)
                 ]
             }
         )
         for n, i in enumerate(items)
     ]
+
+
+def _numbered(text: str, n: int, k: int) -> str:
+    body = text.rstrip(".!?")
+    return f"{body} (case {n}-{k}){text[len(body) :]}"
 
 
 MODEL = ROOT / "models" / "turns.skops"

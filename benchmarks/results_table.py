@@ -11,10 +11,13 @@ from pathlib import Path
 
 
 def add_rows(path: Path, header: str, rows: list[str]) -> None:
-    """Insert ``rows`` after the table's last row (notes below it stay below); create the file if missing."""
+    """Insert ``rows`` after the last row of the file's first table, the results table (notes
+    below it stay below, and so do the tables inside them); create the file if missing."""
     text = path.read_text(encoding="utf-8") if path.exists() else header
     lines = text.rstrip("\n").split("\n")
-    last_row = max(i for i, line in enumerate(lines) if line.startswith("|"))
+    last_row = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    while last_row + 1 < len(lines) and lines[last_row + 1].startswith("|"):
+        last_row += 1
     path.write_text("\n".join(lines[: last_row + 1] + rows + lines[last_row + 1 :]) + "\n", encoding="utf-8")
     print(f"recorded in {path}")
 
