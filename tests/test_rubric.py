@@ -37,7 +37,10 @@ def _write(tmp_path: Path, change) -> Path:
     ("change", "expected"),
     [
         (lambda d: d["criteria"][1].update(weight=-5), r"criterion 'empathy', field 'weight'"),
-        (lambda d: d["criteria"][0].update(phrases={}), r"criterion 'greeting', .*needs at least one phrase"),
+        (
+            lambda d: d["criteria"][0].update(phrases={}, patterns={}),
+            r"criterion 'greeting', .*needs at least one phrase",
+        ),
         (
             lambda d: d["criteria"][0].update(window={"first_turns": 2, "last_turns": 1}),
             r"criterion 'greeting', field 'window'",
