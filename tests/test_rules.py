@@ -353,6 +353,13 @@ def test_no_negates_only_the_next_word(rubric, text, lang, criterion, kind):
         ("en", "My name is Robert.", "greeting", False),  # an answer, not an opening
         ("ru", "Меня зовут Иван.", "greeting", False),
         ("en", "gud mrng", "greeting", True),
+        # rubric v13: speech-to-text writes "Oh, dear." and "Oh, no." with a comma
+        ("en", "Oh, dear.", "greeting", False),
+        ("en", "Oh, dear.", "empathy", True),
+        ("en", "Oh, no. That's a bummer.", "empathy", True),
+        ("en", "Oh no, no problem at all.", "empathy", False),
+        ("en", "Oh, no, that's fine.", "empathy", False),
+        ("en", "oh no worries", "empathy", False),
         ("en", "No problem, thanks!", "thanks", True),  # the negation stops at the comma
     ],
 )
