@@ -12,11 +12,16 @@ are the reference transcripts), it compares:
 Then a one-hour stereo call, in a child process each, transcribed in 300 s chunks and
 (for contrast) decoded whole, to show that memory stays bounded. Results are appended
 to ``transcribe_results.md``.
+
+``--real-speech DIR`` runs the same paths over calls of real recorded speech instead
+(``benchmarks/real_speech.py`` builds them from public recordings and their transcripts),
+and skips the one-hour runs. Both also run the shipped path with beam 1, for contrast.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -56,6 +61,14 @@ def recordings() -> Files:
         (ROOT / "examples" / "calls" / name, " ".join(line for _, line in dialogue))
         for _, name, *_rest, dialogue in CALLS
     ]
+
+
+def real_recordings(folder: Path) -> Files:
+    """(file, reference transcript) for every call ``real_speech.py`` wrote to ``folder``."""
+    index = folder / "references.json"
+    if not index.is_file():
+        raise SystemExit(f"{index} not found: build the calls first with benchmarks/real_speech.py")
+    return [(folder / c["file"], c["reference"]) for c in json.loads(index.read_text(encoding="utf-8"))["calls"]]
 
 
 def max_rss_mb() -> float:
@@ -121,38 +134,57 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-hour", action="store_true", help="skip the one-hour runs (they need sox)")
     parser.add_argument("--no-record", action="store_true", help="print only; do not update the results file")
+    parser.add_argument(
+        "--real-speech", type=Path, metavar="DIR", help="calls of real speech built by benchmarks/real_speech.py"
+    )
     args = parser.parse_args()
-    files = recordings()
+    files = real_recordings(args.real_speech) if args.real_speech else recordings()
+    audio = "real speech, 4 dense 8 kHz calls: " if args.real_speech else ""
 
-    sequential = Transcriber(WhisperSettings(beam_size=5))
+    # one model on all cores (workers=1), as plain faster-whisper would run it
+    sequential = Transcriber(WhisperSettings(beam_size=5, workers=1))
 
     def baseline(path: Path) -> str:
         segments, _ = sequential.model.transcribe(str(path), beam_size=5, language="en")
         return " ".join(s.text for s in segments)
 
-    single = Transcriber(WhisperSettings(batch_size=0, workers=1))
-    shipped = Transcriber(WhisperSettings())
-
-    def ingest_all(paths: list[Path]) -> list[str]:
-        result = ingest_calls(paths, shipped)
-        by_source = {i.source: " ".join(t.text for t in i.turns) for i in result.interactions}
-        return [by_source[str(p)] for p in paths]
-
+    single = Transcriber(WhisperSettings(batch_size=0, workers=1, beam_size=1))
+    shipped = WhisperSettings()
     rows = [
-        run_each("baseline: sequential WhisperModel.transcribe, beam 5, whole file", files, baseline),
+        run_each(f"{audio}baseline: sequential WhisperModel.transcribe, beam 5, whole file", files, baseline),
         run_each(
-            "ours, sequential: per channel, VAD, word times, beam 1",
+            f"{audio}ours, sequential: per channel, VAD, word times, beam 1",
             files,
             lambda p: " ".join(t.text for t in transcribe_call(p, single)[0]),
         ),
-        run_all("ours, shipped defaults: batched (4), 2 calls at once x 1 thread", files, ingest_all),
+        run_all(
+            f"{audio}ours, shipped defaults: batched ({shipped.batch_size}), beam {shipped.beam_size}, "
+            f"{shipped.workers} calls at once x 1 thread",
+            files,
+            ingest_all(Transcriber(shipped)),
+        ),
     ]
+    beam_1 = shipped.model_copy(update={"beam_size": 1})
+    label = f"{audio}ours, shipped defaults but beam 1 (the default before 2026-11-24)"
+    rows.append(run_all(label, files, ingest_all(Transcriber(beam_1))))
+    args.no_hour = args.no_hour or bool(args.real_speech)
     if not args.no_hour and shutil.which("sox") is None:
         print("sox not found: skipping the one-hour runs (apt-get install sox)")
         args.no_hour = True
     hours = {} if args.no_hour else {c: one_hour(c) for c in (300.0, float("inf"))}
     if not args.no_record:
         record(rows, hours)
+
+
+def ingest_all(transcriber: Transcriber) -> Callable[[list[Path]], list[str]]:
+    """The night's path: ``ingest_calls`` over all files, text per file in their order."""
+
+    def run(paths: list[Path]) -> list[str]:
+        result = ingest_calls(paths, transcriber)
+        by_source = {i.source: " ".join(t.text for t in i.turns) for i in result.interactions}
+        return [by_source[str(p)] for p in paths]
+
+    return run
 
 
 HEADER = """# Transcription benchmark results

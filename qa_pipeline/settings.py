@@ -108,9 +108,11 @@ class WhisperSettings(BaseModel):
     engine: str = "faster-whisper"
     device: str = "cpu"
     compute_type: str = "int8"
-    beam_size: int = 1
-    # >0: BatchedInferencePipeline with this batch size (VAD segments decoded together);
-    # 4 matched sequential beam-5 accuracy at 1.2x its speed (benchmarks/transcribe_results.md).
+    # Beam 5: on dense real speech, batched beam-1 decoding of 30 s windows dropped whole
+    # sentences (WER 13.8% against 6.0% with beam 5, for about 10% more time; sequential
+    # beam 5 was 6.5% at less than half the speed: benchmarks/transcribe_results.md).
+    beam_size: int = 5
+    # >0: BatchedInferencePipeline with this batch size (VAD segments decoded together).
     batch_size: int = Field(default=4, ge=0)
     workers: int = Field(default=2, ge=1, description="calls transcribed at once, sharing one model")
     cpu_threads: int = 0  # per worker; 0: the machine's cores divided among the workers

@@ -9,12 +9,12 @@ from qa_pipeline.settings import load_settings
 def test_toml_values_and_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     config = tmp_path / "qa.toml"
     config.write_text(
-        'database_url = "sqlite:///a.db"\nbatch_size = 3\n[whisper]\nbeam_size = 5\n', encoding="utf-8"
+        'database_url = "sqlite:///a.db"\nbatch_size = 3\n[whisper]\nbeam_size = 2\n', encoding="utf-8"
     )
     monkeypatch.setenv("QA_DATABASE_URL", "postgresql://db/qa")
     settings = load_settings(config)
     assert settings.database_url == "postgresql://db/qa"  # environment wins
-    assert settings.batch_size == 3 and settings.whisper.beam_size == 5
+    assert settings.batch_size == 3 and settings.whisper.beam_size == 2
 
 
 def test_bad_setting_names_the_field(tmp_path: Path):
