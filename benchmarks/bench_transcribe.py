@@ -68,7 +68,9 @@ def real_recordings(folder: Path) -> Files:
     index = folder / "references.json"
     if not index.is_file():
         raise SystemExit(f"{index} not found: build the calls first with benchmarks/real_speech.py")
-    return [(folder / c["file"], c["reference"]) for c in json.loads(index.read_text(encoding="utf-8"))["calls"]]
+    return [
+        (folder / c["file"], c["reference"]) for c in json.loads(index.read_text(encoding="utf-8"))["calls"]
+    ]
 
 
 def max_rss_mb() -> float:
@@ -135,7 +137,10 @@ def main() -> None:
     parser.add_argument("--no-hour", action="store_true", help="skip the one-hour runs (they need sox)")
     parser.add_argument("--no-record", action="store_true", help="print only; do not update the results file")
     parser.add_argument(
-        "--real-speech", type=Path, metavar="DIR", help="calls of real speech built by benchmarks/real_speech.py"
+        "--real-speech",
+        type=Path,
+        metavar="DIR",
+        help="calls of real speech built by benchmarks/real_speech.py",
     )
     args = parser.parse_args()
     files = real_recordings(args.real_speech) if args.real_speech else recordings()

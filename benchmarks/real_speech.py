@@ -41,7 +41,9 @@ REFERENCES = "references.json"
 
 def git_show(repo: Path, path: str) -> bytes:
     """A file at HEAD of a clone or a bare mirror."""
-    return subprocess.run(["git", "-C", str(repo), "show", f"HEAD:{path}"], check=True, capture_output=True).stdout
+    return subprocess.run(
+        ["git", "-C", str(repo), "show", f"HEAD:{path}"], check=True, capture_output=True
+    ).stdout
 
 
 def git_ls(repo: Path, folder: str) -> list[str]:
@@ -55,7 +57,9 @@ def git_ls(repo: Path, folder: str) -> list[str]:
 
 
 def head(repo: Path) -> str:
-    return subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def pcm_8k(data: bytes) -> np.ndarray:
@@ -122,8 +126,14 @@ def prepare(tts: Path, tacotron: Path, pocketsphinx: Path, out: Path) -> list[di
         refs.append({"file": path.name, "reference": " ".join(text for _, text in turns)})
     sources = {
         "coqui-ai/TTS": {"commit": head(tts), "licence": "MPL-2.0 code; LJ Speech audio public domain"},
-        "NVIDIA/tacotron2": {"commit": head(tacotron), "licence": "BSD-3-Clause; LJ Speech text public domain"},
-        "cmusphinx/pocketsphinx": {"commit": head(pocketsphinx), "licence": "BSD-style; LibriVox public domain"},
+        "NVIDIA/tacotron2": {
+            "commit": head(tacotron),
+            "licence": "BSD-3-Clause; LJ Speech text public domain",
+        },
+        "cmusphinx/pocketsphinx": {
+            "commit": head(pocketsphinx),
+            "licence": "BSD-style; LibriVox public domain",
+        },
     }
     (out / REFERENCES).write_text(json.dumps({"sources": sources, "calls": refs}, indent=1), encoding="utf-8")
     return refs
@@ -133,7 +143,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tts", type=Path, required=True, help="coqui-ai/TTS clone or mirror")
     parser.add_argument("--tacotron", type=Path, required=True, help="NVIDIA/tacotron2 clone or mirror")
-    parser.add_argument("--pocketsphinx", type=Path, required=True, help="cmusphinx/pocketsphinx clone or mirror")
+    parser.add_argument(
+        "--pocketsphinx", type=Path, required=True, help="cmusphinx/pocketsphinx clone or mirror"
+    )
     parser.add_argument("--out", type=Path, default=Path("var/real-speech"))
     args = parser.parse_args()
     refs = prepare(args.tts, args.tacotron, args.pocketsphinx, args.out)
