@@ -64,6 +64,7 @@ bench: install postgres
 	$(BIN)/python benchmarks/bench_search.py --n $(SEARCH_N)
 	$(BIN)/python benchmarks/bench_web.py --n $(SEARCH_N)
 	$(BIN)/python benchmarks/bench_threading.py
+	$(BIN)/python benchmarks/bench_prefect.py
 
 audio:  ## regenerate the demo recordings (needs espeak-ng, sox, libsox-fmt-mp3)
 	$(PYTHON) examples/make_audio.py
