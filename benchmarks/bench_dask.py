@@ -1,6 +1,7 @@
 """Dask benchmark: the nightly flow on a real Dask cluster (a scheduler and 1 or 2 worker
-processes of one thread each, started here and reached over TCP) against the thread runner,
-on a scoring night (chats only) and a transcription night (calls only).
+processes of one thread each, started here and reached over TCP) against the thread runner
+and the local process pool (``task_runner = "processes"``, 2 processes), on a scoring night
+(chats only) and a transcription night (calls only).
 
 - Scoring night: ``--chats`` conversations (the four of tests/data/chats/export.json with
   new ids, spread over 16 files), ingested in batches of 2 files and scored in batches of
@@ -106,7 +107,7 @@ def timed_night(folder: Path, sources: str, runner: str, score_batch: int, threa
     config = write_config(
         folder,
         f'task_runner = "{runner}"\nbatch_size = 2\nscore_batch_size = {score_batch}\n'
-        f'[whisper]\nmodel = "tiny.en"\nbeam_size = 1\ncpu_threads = {threads}\n[sources]\n{sources}\n',
+        f'[whisper]\nmodel = "tiny.en"\ncpu_threads = {threads}\n[sources]\n{sources}\n',
     )
     if runner.startswith("dask"):
         with Client(runner.replace("dask://", "tcp://"), timeout=30) as client:
@@ -142,10 +143,15 @@ def main() -> None:
         }
         for night, (sources, items) in nights.items():
             times: dict[str, float] = {}
-            for label in ("threads", "dask, 1 worker", "dask, 2 workers"):
+            for label in ("threads", "processes, 2", "dask, 1 worker", "dask, 2 workers"):
                 folder = work / f"{night[:5]}-{label.replace(' ', '').replace(',', '-')}"
                 if label == "threads":  # one process: ctranslate2 uses both cores
                     times[label] = timed_night(folder, sources, "threads", args.score_batch, cores)
+                    continue
+                if label.startswith("processes"):  # the flow's own pool of 2 processes
+                    times[label] = timed_night(
+                        folder, sources, "processes", args.score_batch, max(1, cores // 2)
+                    )
                     continue
                 workers = 1 if "1 worker" in label else 2
                 with dask_cluster(workers) as address:  # the cores shared among the workers
@@ -154,7 +160,12 @@ def main() -> None:
                         folder, sources, f"dask://{address}", args.score_batch, threads
                     )
             for label, seconds in times.items():
-                speed = f"{times['dask, 1 worker'] / seconds:.2f}x" if label.startswith("dask") else "-"
+                if label.startswith("dask"):
+                    speed = f"{times['dask, 1 worker'] / seconds:.2f}x"
+                elif label.startswith("processes"):
+                    speed = f"{times['threads'] / seconds:.2f}x vs threads"
+                else:
+                    speed = "-"
                 rows.append(
                     f"| {today} | {machine} | {night} | {items} | {label} | {seconds:.1f} "
                     f"| {seconds / items:.3f} | {speed} |"

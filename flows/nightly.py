@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
 from qa_pipeline.alerts import flag_summary, send_alert
 from qa_pipeline.errors import ConfigError
@@ -233,9 +233,13 @@ def nightly_qa(
 
 
 def task_runner_for(settings: Settings) -> Any:
-    """The task runner named in settings: threads (default) or a Dask cluster."""
+    """The task runner named in settings: threads (default), local processes or a Dask cluster."""
     if settings.task_runner == "threads":
         return ThreadPoolTaskRunner(max_workers=settings.max_workers)
+    if settings.task_runner == "processes":
+        # Scoring is mostly pure Python under one GIL: threads use one core, processes all
+        # of them (each process loads its own models once).
+        return ProcessPoolTaskRunner(max_workers=settings.max_workers)
     if settings.task_runner.startswith("dask"):
         try:
             from prefect_dask import DaskTaskRunner
@@ -243,7 +247,9 @@ def task_runner_for(settings: Settings) -> Any:
             raise ConfigError("task_runner 'dask' needs prefect-dask: pip install prefect-dask") from None
         address = settings.task_runner.removeprefix("dask").removeprefix("://") or None
         return DaskTaskRunner(address=f"tcp://{address}" if address else None)
-    raise ConfigError(f"unknown task_runner '{settings.task_runner}'; use 'threads' or 'dask://HOST:PORT'")
+    raise ConfigError(
+        f"unknown task_runner '{settings.task_runner}'; use 'threads', 'processes' or 'dask://HOST:PORT'"
+    )
 
 
 def run_nightly(

@@ -169,7 +169,10 @@ class Settings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     batch_size: int = Field(default=8, ge=1, description="source files per ingest task")
     score_batch_size: int = Field(default=200, ge=1, description="interactions per scoring task")
-    task_runner: str = Field(default="threads", description="'threads', or 'dask' / 'dask://HOST:PORT'")
+    task_runner: str = Field(
+        default="threads",
+        description="'threads', 'processes' (max_workers of them), or 'dask' / 'dask://HOST:PORT'",
+    )
     max_workers: int = 2
     alert_url: str | None = Field(
         default=None, description="after each nightly run: webhook (JSON) or Apprise URL"

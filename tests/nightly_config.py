@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+
+from sqlalchemy import select
+
+from qa_pipeline.store import connect, criterion_results, scores, table_counts
 
 
 def write_config(folder: Path, body: str, database_url: str | None = None) -> Path:
@@ -18,3 +23,45 @@ def write_config(folder: Path, body: str, database_url: str | None = None) -> Pa
         encoding="utf-8",
     )
     return config
+
+
+def night_config(folder: Path, data: Path, runner: str) -> Path:
+    """A small mixed night (a call, a corrupt recording, the chats and mail of tests/data) on
+    ``runner``."""
+    calls = folder / "in" / "calls"
+    calls.mkdir(parents=True)
+    for name in ("short-stereo.wav", "corrupt.mp3", "manifest.csv"):
+        shutil.copy(data / "calls" / name, calls / name)
+    return write_config(
+        folder,
+        f"""
+task_runner = "{runner}"
+[sources]
+calls = ["{calls}"]
+chats = ["{data / "chats"}/*.json*"]
+emails = ["{data / "emails"}/*.mbox"]
+""",
+    )
+
+
+def stored(folder: Path) -> tuple[dict, list, list]:
+    """Row counts (but runs), scores and criterion results of ``folder``'s database, in order."""
+    engine = connect(f"sqlite:///{folder / 'qa.db'}")
+    counts = table_counts(engine)
+    counts.pop("runs")
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(scores.c.interaction_id, scores.c.rubric, scores.c.score, scores.c.flags).order_by(
+                scores.c.interaction_id, scores.c.rubric
+            )
+        ).all()
+        results = conn.execute(
+            select(
+                criterion_results.c.interaction_id,
+                criterion_results.c.criterion,
+                criterion_results.c.result,
+                criterion_results.c.evidence,
+            ).order_by(criterion_results.c.interaction_id, criterion_results.c.criterion)
+        ).all()
+    engine.dispose()
+    return counts, [tuple(r) for r in found], [tuple(r) for r in results]

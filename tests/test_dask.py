@@ -3,16 +3,11 @@ here, reached over TCP like any remote cluster) stores what the thread runner st
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
-from pathlib import Path
 
 import pytest
 from dask_cluster import dask_cluster
-from nightly_config import write_config
-from sqlalchemy import select
-
-from qa_pipeline.store import connect, criterion_results, scores, table_counts
+from nightly_config import night_config, stored
 
 pytestmark = pytest.mark.slow
 
@@ -31,45 +26,6 @@ def harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
-
-
-def night_config(folder: Path, data: Path, runner: str) -> Path:
-    calls = folder / "in" / "calls"
-    calls.mkdir(parents=True)
-    for name in ("short-stereo.wav", "corrupt.mp3", "manifest.csv"):
-        shutil.copy(data / "calls" / name, calls / name)
-    return write_config(
-        folder,
-        f"""
-task_runner = "{runner}"
-[sources]
-calls = ["{calls}"]
-chats = ["{data / "chats"}/*.json*"]
-emails = ["{data / "emails"}/*.mbox"]
-""",
-    )
-
-
-def stored(folder: Path) -> tuple[dict, list, list]:
-    engine = connect(f"sqlite:///{folder / 'qa.db'}")
-    counts = table_counts(engine)
-    counts.pop("runs")
-    with engine.connect() as conn:
-        found = conn.execute(
-            select(scores.c.interaction_id, scores.c.rubric, scores.c.score, scores.c.flags).order_by(
-                scores.c.interaction_id, scores.c.rubric
-            )
-        ).all()
-        results = conn.execute(
-            select(
-                criterion_results.c.interaction_id,
-                criterion_results.c.criterion,
-                criterion_results.c.result,
-                criterion_results.c.evidence,
-            ).order_by(criterion_results.c.interaction_id, criterion_results.c.criterion)
-        ).all()
-    engine.dispose()
-    return counts, [tuple(r) for r in found], [tuple(r) for r in results]
 
 
 def test_nightly_on_a_dask_cluster_stores_what_threads_store(cluster, harness, tmp_path, data):
