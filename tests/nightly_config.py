@@ -65,3 +65,13 @@ def stored(folder: Path) -> tuple[dict, list, list]:
         ).all()
     engine.dispose()
     return counts, [tuple(r) for r in found], [tuple(r) for r in results]
+
+
+def assert_same_night(summary: dict, folder: Path, on_threads: dict, threads_folder: Path) -> None:
+    """A night run on another task runner reconciles and stored what the thread runner stored."""
+    assert summary["balanced"] and summary["channels"] == on_threads["channels"]
+    assert summary["channels"]["call"]["scored"] >= 1 and summary["channels"]["chat"]["scored"] > 0
+    rows, thread_rows = stored(folder), stored(threads_folder)
+    assert rows[0] == thread_rows[0]  # every table: the same number of rows
+    assert rows[1] == thread_rows[1] and rows[1]  # the same scores and flags
+    assert rows[2] == thread_rows[2]  # the same results and evidence

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 from dask_cluster import dask_cluster
-from nightly_config import night_config, stored
+from nightly_config import assert_same_night, night_config
 
 pytestmark = pytest.mark.slow
 
@@ -43,9 +43,4 @@ def test_nightly_on_a_dask_cluster_stores_what_threads_store(cluster, harness, t
 
     assert after > before  # the flow's tasks went through the cluster's scheduler ...
     assert len(done) == 2 and all(n > 0 for n in done.values())  # ... and both workers ran some
-    assert on_dask["balanced"] and on_dask["channels"] == on_threads["channels"]
-    assert on_dask["channels"]["call"]["scored"] >= 1 and on_dask["channels"]["chat"]["scored"] > 0
-    dask_rows, thread_rows = stored(tmp_path / "dask"), stored(tmp_path / "threads")
-    assert dask_rows[0] == thread_rows[0]  # every table: the same number of rows
-    assert dask_rows[1] == thread_rows[1] and dask_rows[1]  # the same scores and flags
-    assert dask_rows[2] == thread_rows[2]  # the same results and evidence
+    assert_same_night(on_dask, tmp_path / "dask", on_threads, tmp_path / "threads")

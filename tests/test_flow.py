@@ -5,7 +5,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from nightly_config import night_config, stored, write_config
+from nightly_config import assert_same_night, night_config, write_config
 from sqlalchemy import select
 
 from qa_pipeline.search import SearchFilters
@@ -147,12 +147,7 @@ def test_nightly_on_local_processes_stores_what_threads_store(harness, tmp_path,
     on_threads = run_nightly(night_config(tmp_path / "threads", data, "threads"), date(2026, 11, 20))
 
     assert workers and os.getpid() not in workers  # tasks ran in child processes
-    assert on_processes["balanced"] and on_processes["channels"] == on_threads["channels"]
-    assert on_processes["channels"]["call"]["scored"] >= 1 and on_processes["channels"]["chat"]["scored"] > 0
-    in_processes, in_threads = stored(tmp_path / "processes"), stored(tmp_path / "threads")
-    assert in_processes[0] == in_threads[0]  # every table: the same number of rows
-    assert in_processes[1] == in_threads[1] and in_processes[1]  # the same scores and flags
-    assert in_processes[2] == in_threads[2]  # the same results and evidence
+    assert_same_night(on_processes, tmp_path / "processes", on_threads, tmp_path / "threads")
 
 
 def test_nightly_pulls_apis_and_moves_watermarks_only_for_complete_pulls(harness, tmp_path, data):
