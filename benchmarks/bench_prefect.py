@@ -55,8 +55,11 @@ Prefect starts when `PREFECT_API_URL` is not set.
 """
 
 
-def plain_night(config: Path) -> float:
-    """The flow's work without Prefect: same batches, same functions, same thread count."""
+def plain_night(config: Path, stages: dict[str, float] | None = None) -> float:
+    """The flow's work without Prefect: same batches, same functions, same thread count.
+
+    Returns the wall seconds; ``stages`` (if given) gets each stage's seconds.
+    """
     from qa_pipeline.pipeline import (
         batches,
         chat_groups,
@@ -79,10 +82,14 @@ def plain_night(config: Path) -> float:
         for source, paths in chat_groups(settings, NIGHT)
         for b in batches(paths, settings.batch_size)
     ]
+    stages = {} if stages is None else stages
     with ThreadPoolExecutor(settings.max_workers) as pool:
+        mark = time.perf_counter()
         ingested = list(pool.map(lambda p: ingest_batch("chat", p[0], settings, run_id, p[1], p[2]), plan))
+        stages["ingest and store"], mark = time.perf_counter() - mark, time.perf_counter()
         jobs = [ids for r in ingested for ids in batches(r.ids, settings.score_batch_size)]
         scored = list(pool.map(lambda ids: score_batch("chat", ids, settings, run_id), jobs))
+        stages["score and store"], mark = time.perf_counter() - mark, time.perf_counter()
     summary = summarise_reports(ingested + scored)
     build_scorecards(
         store,
@@ -90,6 +97,7 @@ def plain_night(config: Path) -> float:
         fcr_window_days=settings.fcr_window_days,
         criteria=criterion_names(settings.rubric_paths()),
     )
+    stages["scorecards"] = time.perf_counter() - mark
     store.finish_run(run_id, "ok" if summary.balanced else "unbalanced", summary.as_dict())
     seconds = time.perf_counter() - began
     assert summary.balanced, summary.render()
