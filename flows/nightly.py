@@ -238,7 +238,8 @@ def task_runner_for(settings: Settings) -> Any:
         return ThreadPoolTaskRunner(max_workers=settings.max_workers)
     if settings.task_runner == "processes":
         # Scoring is mostly pure Python under one GIL: threads use one core, processes all
-        # of them (each process loads its own models once).
+        # of them (each process loads its own models once). On 2 cores it did not pay
+        # (benchmarks/dask_results.md): it is for bigger machines.
         return ProcessPoolTaskRunner(max_workers=settings.max_workers)
     if settings.task_runner.startswith("dask"):
         try:

@@ -109,8 +109,8 @@ class WhisperSettings(BaseModel):
     device: str = "cpu"
     compute_type: str = "int8"
     # Beam 5: on dense real speech, batched beam-1 decoding of 30 s windows dropped whole
-    # sentences (WER 13.8% against 6.0% with beam 5, for about 10% more time; sequential
-    # beam 5 was 6.5% at less than half the speed: benchmarks/transcribe_results.md).
+    # sentences (WER 13.8% against 6.0% with beam 5, which is 26% slower: 31x against 42x
+    # real time; plain sequential beam 5 was 6.5% at 22x: benchmarks/transcribe_results.md).
     beam_size: int = 5
     # >0: BatchedInferencePipeline with this batch size (VAD segments decoded together).
     batch_size: int = Field(default=4, ge=0)
