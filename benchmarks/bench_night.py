@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_dask import chats_night, warm
 from bench_prefect import ROOT, plain_night
 from nightly_config import write_config
-from results_table import add_rows
+from results_table import report
 
 RESULTS = Path(__file__).with_name("night_results.md")
 
@@ -74,14 +74,13 @@ def main() -> None:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     today = date.today().isoformat()
     rows = [
-        f"| {today} | {machine} | {args.chats:,} | {stage} | {seconds:.0f} | {args.chats / seconds:,.0f} | |"
-        for stage, seconds in {**stages, "whole night": total}.items()
+        f"| {today} | {machine} | {args.chats:,} | {stage} | {seconds:.0f} | {args.chats / seconds:,.0f} | {memory} |"
+        for stage, seconds, memory in [
+            *((s, t, "") for s, t in stages.items()),
+            ("whole night", total, f"{rss:.0f} MB"),
+        ]
     ]
-    rows[-1] = rows[-1][: -len("| |")] + f"| {rss:.0f} MB |"
-    for row in rows:
-        print(row)
-    if not args.no_record:
-        add_rows(RESULTS, HEADER, rows)
+    report(RESULTS, HEADER, rows, record=not args.no_record)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from bench_dask import chats_night, warm  # noqa: E402  (the same night as the Dask benchmark)
 from nightly_config import write_config  # noqa: E402
-from results_table import add_rows  # noqa: E402
+from results_table import report  # noqa: E402
 
 RESULTS = Path(__file__).with_name("prefect_results.md")
 NIGHT = date(2026, 11, 20)
@@ -184,10 +184,7 @@ def main() -> None:
             f"| {today} | {machine} | empty | 0 | `qa nightly`, temporary server | {temporary:.1f} "
             f"| +{temporary - running:.1f} s |"
         )
-    for row in rows:
-        print(row)
-    if not args.no_record:
-        add_rows(RESULTS, HEADER, rows)
+    report(RESULTS, HEADER, rows, record=not args.no_record)
 
 
 if __name__ == "__main__":

@@ -39,27 +39,22 @@ CALLS = 4
 REFERENCES = "references.json"
 
 
+def _git(repo: Path, *args: str) -> bytes:
+    """Output of a git command in a clone or a bare mirror."""
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True).stdout
+
+
 def git_show(repo: Path, path: str) -> bytes:
-    """A file at HEAD of a clone or a bare mirror."""
-    return subprocess.run(
-        ["git", "-C", str(repo), "show", f"HEAD:{path}"], check=True, capture_output=True
-    ).stdout
+    """A file at HEAD."""
+    return _git(repo, "show", f"HEAD:{path}")
 
 
 def git_ls(repo: Path, folder: str) -> list[str]:
-    out = subprocess.run(
-        ["git", "-C", str(repo), "ls-tree", "--name-only", "HEAD", f"{folder}/"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return sorted(out.split())
+    return sorted(_git(repo, "ls-tree", "--name-only", "HEAD", f"{folder}/").decode().split())
 
 
 def head(repo: Path) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), "rev-parse", "HEAD"], check=True, capture_output=True, text=True
-    ).stdout.strip()
+    return _git(repo, "rev-parse", "HEAD").decode().strip()
 
 
 def pcm_8k(data: bytes) -> np.ndarray:

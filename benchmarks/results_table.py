@@ -22,6 +22,13 @@ def add_rows(path: Path, header: str, rows: list[str]) -> None:
     print(f"recorded in {path}")
 
 
+def report(path: Path, header: str, rows: list[str], record: bool = True) -> None:
+    """Print the rows, and add them to the results file at ``path`` if ``record``."""
+    print("\n".join(rows))
+    if record:
+        add_rows(path, header, rows)
+
+
 def database_arguments(description: str) -> argparse.ArgumentParser:
     """The options of the benchmarks that load N interactions into SQLite and PostgreSQL."""
     parser = argparse.ArgumentParser(
@@ -46,6 +53,4 @@ def run_each(args: argparse.Namespace, run: Callable[..., list[str]], results: P
             workdir = (args.workdir.resolve() / db) if args.workdir else Path(scratch)
             workdir.mkdir(parents=True, exist_ok=True)
             rows = run(db, args.n, workdir, args.reuse)
-        print("\n".join(rows))
-        if not args.no_record:
-            add_rows(results, header, rows)
+        report(results, header, rows, record=not args.no_record)
