@@ -63,7 +63,11 @@ class Phrase(BaseModel):
     text: str = Field(min_length=1)
     require_near: list[str] = Field(default_factory=list)
     forbid_near: list[str] = Field(default_factory=list)
-    within: int = Field(default=5, ge=1, description="tokens either side, inside the sentence")
+    within: int = Field(
+        default=5,
+        ge=1,
+        description="words either side, inside the sentence; commas and dashes are not counted",
+    )
 
 
 PhraseList = list[str | Phrase]

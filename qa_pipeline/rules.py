@@ -6,19 +6,23 @@ spacy-lookups-data has no Slovene table and misses capitalised forms). Phrases m
 on those lemmas, so inflected forms match; token patterns use the spaCy Matcher
 (LOWER, ORTH, LEMMA, ...; LEMMA means our lemma). A positive hit right after a negation word
 ("I'm not sorry"), or on a word with a negation prefix the phrase lacks (Czech
-"nemrzí"), does not count; phrases may require or forbid words nearby.
+"nemrzí"), does not count; phrases may require or forbid words nearby. Commas and dashes
+inside a sentence do not break a phrase nor count as words near it: speech-to-text writes
+"Oh, dear." and "чем то" where the rubric says "oh dear" and "чем-то".
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import pairwise
 from typing import NamedTuple
 
 import simplemma
 import spacy
-from spacy.attrs import IDX, IS_SPACE, LENGTH, LOWER, NORM
+from spacy.attrs import IDX, IS_SPACE, LENGTH, LOWER, NORM, ORTH
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
@@ -55,6 +59,9 @@ CONJUNCTIONS = {
     "lt": {"ir", "bet", "o", "ar", "nes", "todėl"},
     "ru": {"и", "но", "а", "или", "потому", "поэтому", "зато"},
 }
+# Punctuation that phrases and ``within`` windows look through (sentence ends still stop them).
+SKIPPED = frozenset({",", ";", ":", "-", "–", "—", "‒"})
+_HAS_SKIPPED = re.compile("[" + re.escape("".join(SKIPPED)) + "]")
 FALLBACK_LANGUAGE = "xx"  # multi-language pipeline for languages the rubric lacks
 # Common words of phrases that say nothing on their own: never anchors of a negated look-alike.
 ANCHOR_STOPWORDS = frozenset(
@@ -171,7 +178,7 @@ class TokenView:
     many times.
     """
 
-    def __init__(self, doc: Doc, text: str, sentence_ends: frozenset[int]):
+    def __init__(self, doc: Doc, text: str, sentence_ends: frozenset[int], skipped: frozenset[int]):
         columns = doc.to_array([LOWER, NORM, IDX, LENGTH, IS_SPACE]).T.tolist()
         self.lower, self.norm, self.idx, self.length, self.space = columns
         self.doc = doc
@@ -180,7 +187,25 @@ class TokenView:
             h in sentence_ends or (sp and "\n" in doc[i].text) if sp else h in sentence_ends
             for i, (h, sp) in enumerate(zip(self.lower, self.space, strict=True))
         ]
+        self.skip = [h in skipped for h in self.lower]
         self.size = len(self.lower)
+
+    def words(self, start: int, end: int) -> list[int]:
+        """Indices of tokens ``start:end`` that are words, not skipped punctuation."""
+        return [i for i in range(start, end) if not self.skip[i]]
+
+    def window(self, start: int, end: int, first: int, last: int, words: int) -> tuple[int, int]:
+        """Token bounds reaching ``words`` words either side of ``start:end``, inside the
+        sentence ``first:last``; skipped punctuation is not counted."""
+        lo, count = start, 0
+        while lo > first and count < words:
+            lo -= 1
+            count += not self.skip[lo]
+        hi, count = end, 0
+        while hi < last and count < words:
+            count += not self.skip[hi]
+            hi += 1
+        return lo, hi
 
     def chars(self, start: int, end: int) -> tuple[int, int]:
         """Character offsets of tokens ``start:end``."""
@@ -212,6 +237,8 @@ class CompiledRules:
         # Content words of phrases (lemma hash -> criteria): negated, they mark a look-alike
         # ("I'm not sorry", "не понимаю") that the classifier must not be offered.
         self.anchors: dict[int, set[str]] = {}
+        self.joins_left: set[int] = set()  # lemma hashes followed by another word in a phrase
+        self.joins_right: set[int] = set()  # ... and preceded by one
         for c in rubric.criteria:
             na_phrases = c.na_when.customer_phrases if c.na_when else {}
             outcome = c.customer_outcome
@@ -237,20 +264,20 @@ class CompiledRules:
         # Supervisor cues (escalation, still upset) are phrases like any other, keyed apart.
         self._add_phrases(ESCALATION, "cue", _for_language(rubric.flags.escalation, lang))
         self._add_phrases(UPSET, "cue", _for_language(rubric.flags.upset, lang))
-        # An empty Matcher warns on every call; keep only the ones with patterns.
-        self.matchers = [m for m in (self.phrase_matcher, self.token_matcher) if len(m)]
         strings = self.nlp.vocab.strings
         self.negators = frozenset(strings.add(w) for w in NEGATORS.get(lang, ()))
         self.near_only = frozenset(strings.add(w) for w in NEAR_ONLY.get(lang, ()))
         conjunctions = CONJUNCTIONS.get(lang, set().union(*CONJUNCTIONS.values()))
         self.clause_breaks = frozenset(strings.add(w) for w in CLAUSE_BREAKS | conjunctions)
         self.sentence_ends = frozenset(strings.add(w) for w in SENTENCE_END)
+        self.skipped = frozenset(strings.add(w) for w in SKIPPED)
         self.prefix = NEGATION_PREFIX.get(lang)
         self._prefix_negated: dict[int, tuple[str, ...]] = {}  # lower-form hash -> criteria
 
     def _add_phrases(self, criterion: str, kind: str, phrases: list[str | Phrase]) -> None:
         items = [p if isinstance(p, Phrase) else Phrase(text=p) for p in phrases]
-        for n, (item, doc) in enumerate(zip(items, self.nlp.pipe(p.text for p in items), strict=True)):
+        for n, item in enumerate(items):
+            doc = self._words_only(self.nlp(item.text))
             key = f"{criterion}|{kind}|{n}"
             prefix = NEGATION_PREFIX.get(self.lang)
             self.rules[key] = Rule(
@@ -265,8 +292,11 @@ class CompiledRules:
             # folded words match too. Folded words rarely have a lemma, so the folded phrase is
             # matched as written (inflections need the accents).
             folded = fold_diacritics(item.text)
-            variants = [doc, self.nlp(folded)] if folded != item.text else [doc]
+            variants = [doc, self._words_only(self.nlp(folded))] if folded != item.text else [doc]
             self.phrase_matcher.add(key, variants)
+            for variant in variants:  # neighbouring words of a phrase: see _phrase_matches
+                self.joins_left.update(t.norm for t in variant[:-1])
+                self.joins_right.update(t.norm for t in variant[1:])
             if kind == "phrase" and len(doc) == 1 and not (self.rules[key].prefixed or (False,))[0]:
                 self.single_words.setdefault(doc[0].norm_, set()).add(criterion)
             if kind == "phrase":
@@ -274,18 +304,46 @@ class CompiledRules:
                     if t.is_alpha and len(t.norm_) >= 4 and t.norm_ not in ANCHOR_STOPWORDS:
                         self.anchors.setdefault(t.norm, set()).add(criterion)
 
+    def _words_only(self, doc: Doc) -> Doc:
+        """``doc`` without the punctuation phrases look through (the same Doc if it has none,
+        or nothing else)."""
+        words = [t.text for t in doc if t.text not in SKIPPED]
+        return Doc(self.nlp.vocab, words=words) if 0 < len(words) < len(doc) else doc
+
+    def _phrase_matches(self, doc: Doc, text: str) -> list[tuple[int, int, int]]:
+        """Phrase matches in ``doc``, looking through commas and dashes ("Oh, dear" is "oh
+        dear"); offsets are ``doc``'s own. The words-only copy is built only where skipped
+        punctuation stands between two words that follow each other in some phrase."""
+        if not _HAS_SKIPPED.search(text):  # most turns: no need to look at tokens
+            return list(self.phrase_matcher(doc))
+        orths, norms = doc.to_array([ORTH, NORM]).T.tolist()
+        kept = [i for i, h in enumerate(orths) if h not in self.skipped]
+        if not any(
+            norms[a] in self.joins_left and norms[b] in self.joins_right
+            for a, b in pairwise(kept)
+            if b > a + 1
+        ):
+            return list(self.phrase_matcher(doc))
+        strings = self.nlp.vocab.strings
+        words = Doc(self.nlp.vocab, words=[strings[orths[i]] for i in kept])
+        return [(key, kept[start], kept[end - 1] + 1) for key, start, end in self.phrase_matcher(words)]
+
     def _lemmas(self, words: list[str]) -> frozenset[int]:
         tokens = [t for w in {*words, *map(fold_diacritics, words)} for t in self.nlp(w)]
         return frozenset(t.norm for t in tokens) | frozenset(t.lower for t in tokens)
 
     def hits(self, doc: Doc, turn: int = 0, text: str | None = None) -> list[Hit]:
         """Return the hits in one turn's Doc (of ``text``) that survive negation and context checks."""
-        matches = [m for matcher in self.matchers for m in matcher(doc)]
+        text = doc.text if text is None else text
+        # An empty Matcher warns on every call: only matchers with patterns run.
+        matches = self._phrase_matches(doc, text) if len(self.phrase_matcher) else []
+        if len(self.token_matcher):
+            matches += self.token_matcher(doc)
         negated_words = self._negated_words(doc) if self.prefix else []
         negated_words += self._negated_anchors(doc)
         if not matches and not negated_words:
             return []
-        view = TokenView(doc, doc.text if text is None else text, self.sentence_ends)
+        view = TokenView(doc, text, self.sentence_ends, self.skipped)
         found: dict[tuple[str, str, int], Hit] = {}
         for i, criteria in negated_words:
             for criterion in criteria:
@@ -372,11 +430,11 @@ class CompiledRules:
         strings = self.nlp.vocab.strings
         return any(
             strings[view.lower[i]].startswith(self.prefix) != has_prefix
-            for i, has_prefix in zip(range(start, end), prefixed, strict=False)
+            for i, has_prefix in zip(view.words(start, end), prefixed, strict=False)
         )
 
     def _context_ok(self, view: TokenView, start: int, end: int, first: int, last: int, rule: Rule) -> bool:
-        lo, hi = max(first, start - rule.within), min(last, end + rule.within)
+        lo, hi = view.window(start, end, first, last, rule.within)
         words = set(view.norm[lo:hi]) | set(view.lower[lo:hi])
         if rule.forbid and words & rule.forbid:
             return False

@@ -85,6 +85,68 @@ def test_require_and_forbid_near_on_a_custom_phrase():
     assert result(rubric, turns(("agent", "There is no ticket number yet."))).result == "fail"
 
 
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("Oh, dear, that is bad.", "pass"),  # speech-to-text puts commas inside the phrase
+        ("Oh - dear.", "pass"),
+        ("oh dear", "pass"),
+        ("Oh. Dear customer.", "fail"),  # a sentence end still breaks the phrase
+        ("Oh; dear!", "pass"),
+    ],
+)
+def test_phrases_look_through_commas_and_dashes(line, expected):
+    rubric = rubric_with(phrases={"en": ["oh dear"]})
+    assert result(rubric, turns(("agent", line))).result == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("Refund, as promised, issued.", "pass"),  # commas are not words of the window
+        ("Refund, as promised by us, issued.", "fail"),  # the fifth word on
+        ("Refund as promised issued.", "pass"),
+    ],
+)
+def test_within_counts_words_not_punctuation(line, expected):
+    rubric = rubric_with(phrases={"en": [{"text": "refund", "require_near": ["issued"], "within": 3}]})
+    assert result(rubric, turns(("agent", line))).result == expected
+
+
+def test_a_phrase_written_with_a_hyphen_or_comma_matches_either_way():
+    rubric = Rubric.model_validate(
+        {
+            "id": "t",
+            "version": 1,
+            "name": "T",
+            "languages": ["ru", "cs"],
+            "criteria": [
+                {
+                    "id": "c",
+                    "name": "C",
+                    "weight": 1,
+                    "phrases": {"ru": ["чем-то помочь"], "cs": ["děkuji, že jste počkal"]},
+                }
+            ],
+        }
+    )
+    engine = RuleEngine(rubric)
+    ru = engine.find_hits(
+        ["Могу ли я ещё чем то помочь?", "Могу ли я ещё чем-то помочь?", "Чем помочь?"], "ru"
+    )
+    assert [[h.match for h in hits] for hits in ru] == [["чем то помочь"], ["чем-то помочь"], []]
+    cs = engine.find_hits(["Děkuji že jste počkal.", "Děkuji, že jste počkal."], "cs")
+    assert [[h.match for h in hits] for hits in cs] == [["Děkuji že jste počkal"], ["Děkuji, že jste počkal"]]
+
+
+def test_prefix_negation_is_checked_on_words_around_a_comma():
+    # The phrase's own "nejde" carries the prefix; the comma must not shift which word is checked.
+    rubric = rubric_with(phrases={"cs": ["mrzí, že nejde"]})
+    [kept, negated] = RuleEngine(rubric).find_hits(["Mrzí, že nejde.", "Nemrzí, že nejde."], "cs")
+    assert [h.kind for h in kept] == ["phrase"]
+    assert all(h.kind != "phrase" for h in negated)
+
+
 def test_seconds_window_on_calls_and_on_timestamped_chats():
     rubric = rubric_with(window={"first_seconds": 10})
     early = turns(("agent", "Hello there."), ("agent", "Okay."), start_times=[1.0, 30.0])
@@ -361,6 +423,11 @@ def test_no_negates_only_the_next_word(rubric, text, lang, criterion, kind):
         ("en", "Oh, no, that's fine.", "empathy", False),
         ("en", "oh no worries", "empathy", False),
         ("en", "No problem, thanks!", "thanks", True),  # the negation stops at the comma
+        # rubric v14: commas and dashes inside a phrase are looked through
+        ("en", "Oh, no, no problem at all.", "empathy", False),
+        ("en", "Oh - no! That is awful.", "empathy", True),
+        ("en", "Oh, dear, oh, dear.", "greeting", False),
+        ("ru", "Могу ли я ещё чем то помочь?", "resolution", True),
     ],
 )
 def test_sympathy_apology_and_greeting_phrasings(rubric, lang, line, criterion, found):
