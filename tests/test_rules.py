@@ -428,6 +428,16 @@ def test_no_negates_only_the_next_word(rubric, text, lang, criterion, kind):
         ("en", "Oh - no! That is awful.", "empathy", True),
         ("en", "Oh, dear, oh, dear.", "greeting", False),
         ("ru", "Могу ли я ещё чем то помочь?", "resolution", True),
+        # rubric v15: relief and requests that look like thanks
+        ("en", "Thank God it arrived.", "thanks", False),
+        ("en", "thank goodness for that", "thanks", False),
+        ("en", "I would appreciate it if you could check.", "thanks", False),
+        ("en", "It would be appreciated if you replied.", "thanks", False),
+        ("en", "I appreciate your patience.", "thanks", True),
+        ("en", "Your patience is appreciated.", "thanks", True),
+        ("en", "thank youhave a nice day", "thanks", True),  # glued words in chats
+        ("en", "ok thank", "thanks", True),
+        ("en", "Thank ya!", "thanks", True),
     ],
 )
 def test_sympathy_apology_and_greeting_phrasings(rubric, lang, line, criterion, found):
