@@ -245,6 +245,7 @@ class TrainingReport:
     criteria: dict[str, dict[str, Any]]
     feature_set: str = DEFAULT_FEATURES
     corpora: list[dict[str, Any]] = field(default_factory=list)
+    noisy_copies: int = 0  # labels added as lower-case copies without punctuation or diacritics
 
 
 def save_classifier(
@@ -276,6 +277,7 @@ def save_classifier(
         "training_data_sha256": report.data_sha256,
         "labels": report.labels,
         "labels_by_source": report.by_source,
+        "noisy_copies": report.noisy_copies,
         "corpora": report.corpora,
         "rubric": rubric,
         "sklearn_version": sklearn.__version__,

@@ -151,6 +151,19 @@ def _f1(truth: np.ndarray, predicted: np.ndarray) -> float:
     return float(binary_metrics(truth.tolist(), predicted.tolist())["f1"])
 
 
+def _noisy_copies(labels: list[Label]) -> list[Label]:
+    """Each label again with its text as chats and transcripts often give it (lower case, no
+    punctuation or diacritics), where that differs from every text already there."""
+    from qa_pipeline.evaluate import noisy
+
+    seen = {" ".join(str(lb.text).split()).lower() for lb in labels}
+    return [
+        lb.model_copy(update={"text": text})
+        for lb in labels
+        if (text := " ".join(noisy(str(lb.text)).split())) and text not in seen
+    ]
+
+
 def train_classifier(
     labels: list[Label],
     rubric: Rubric | None = None,
@@ -160,9 +173,12 @@ def train_classifier(
     folds: int = 5,
     corpora: list[dict[str, Any]] | None = None,
     embedder: Any = None,
+    noisy_copies: bool = False,
 ) -> tuple[TurnClassifier, TrainingReport]:
     """Fit one model per criterion; thresholds from the corpora's validation split where it
-    has enough passes (needs ``rubric`` for the rules), else from cross-validation."""
+    has enough passes (needs ``rubric`` for the rules), else from cross-validation.
+    ``noisy_copies``: also learn from each training text in lower case, without punctuation
+    or diacritics, as chats and transcripts often come."""
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     if feature_set not in FEATURE_SETS:
@@ -170,17 +186,22 @@ def train_classifier(
     own = latest_per_turn(lb for lb in labels if lb.source != "corpus" and lb.text and lb.speaker == "agent")
     real = [lb for lb in labels if lb.source == "corpus" and lb.text]
     usable = own + majority([lb for lb in real if lb.split == "train"])
+    copies = _noisy_copies(usable) if noisy_copies else []
+    originals, usable = usable, usable + copies
     valid = [lb for lb in real if lb.split == "valid"]
     if not usable:
         raise QAError("no usable labels: training needs agent turns with text")
     criteria = sorted({lb.criterion for lb in usable})
     report = TrainingReport(
-        labels=len(usable),
-        by_source={s: sum(lb.source == s for lb in usable) for s in sorted({lb.source for lb in usable})},
+        labels=len(originals),
+        by_source={
+            s: sum(lb.source == s for lb in originals) for s in sorted({lb.source for lb in originals})
+        },
         data_sha256=labels_hash(usable + valid),
         criteria={},
         feature_set=feature_set,
         corpora=corpora or [],
+        noisy_copies=len(copies),
     )
     texts = sorted({text for lb in usable + valid if (text := lb.text)})
     # the embeddings-only set needs no TF-IDF: fitting it would only cost time
@@ -255,13 +276,20 @@ def train_and_save(
     target_precision: float = TARGET_PRECISION,
     feature_set: str = DEFAULT_FEATURES,
     corpora: list[dict[str, Any]] | None = None,
+    noisy_copies: bool = True,
 ) -> Trained:
     """Train on ``labels`` and write ``output`` (skops) and its model card."""
     from qa_pipeline.embeddings import SentenceEmbedder
 
     embedder = SentenceEmbedder(progress=True) if "e5" in feature_set else None
     classifier, report = train_classifier(
-        labels, rubric, feature_set, target_precision, corpora=corpora, embedder=embedder
+        labels,
+        rubric,
+        feature_set,
+        target_precision,
+        corpora=corpora,
+        embedder=embedder,
+        noisy_copies=noisy_copies,
     )
     card = save_classifier(classifier, report, output, rubric=rubric.ref)
     return Trained(output, card, report)
@@ -272,7 +300,9 @@ def render_training(report: TrainingReport) -> str:
     validation (or cross-validated) figures."""
     sources = ", ".join(f"{n} {s}" for s, n in report.by_source.items())
     lines = [
-        f"{report.labels} labels ({sources}); features {report.feature_set}; "
+        f"{report.labels} labels ({sources})"
+        + (f" and {report.noisy_copies} noisy copies" if report.noisy_copies else "")
+        + f"; features {report.feature_set}; "
         f"data SHA-256 {report.data_sha256[:12]}",
         f"{'criterion':18} {'method':7} {'n':>5} {'pos':>4} {'thresh':>6} {'P':>5} {'R':>5} {'F1':>5}",
     ]

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa_pipeline.classifier import DEFAULT_MODEL, card_path, load_classifier
+from qa_pipeline.classifier import DEFAULT_MODEL, card_path, load_classifier, save_classifier
 from qa_pipeline.errors import QAError
 from qa_pipeline.labels import BUNDLED_HELDOUT, read_labels
 from qa_pipeline.training import (
@@ -199,3 +199,34 @@ def test_one_embedder_serves_several_threads(tmp_path):
         np.testing.assert_allclose(parts[n], again[n::4], atol=1e-6)
     assert np.allclose(np.linalg.norm(again, axis=1), 1, atol=1e-3)
     assert not np.allclose(again[0], again[1])  # different texts, different vectors
+
+
+def test_noisy_copies_add_each_text_as_chats_write_it():
+    from qa_pipeline.labels import Label
+    from qa_pipeline.training import _noisy_copies
+
+    labels = [
+        Label(text="Thank you!", criterion="thanks", label="pass"),
+        Label(text="thank you", criterion="thanks", label="pass"),  # already there as written
+        Label(text="Děkuji, že jste počkal.", criterion="thanks", label="pass", language="cs"),
+        Label(text="Okay.", criterion="thanks", label="fail"),
+    ]
+    copies = _noisy_copies(labels)
+    assert [(c.text, c.criterion, c.label, c.language) for c in copies] == [
+        ("dekuji ze jste pockal", "thanks", "pass", "cs"),
+        ("okay", "thanks", "fail", None),
+    ]
+
+
+def test_training_with_noisy_copies_says_so_in_the_card(rubric, tmp_path):
+    from qa_pipeline.training import train_classifier
+
+    labels = [lb for lb in collect_labels(rubric) if lb.criterion == "thanks"]  # one model: quick
+    _, plain = train_classifier(labels, rubric, "tfidf")
+    classifier, noisy = train_classifier(labels, rubric, "tfidf", noisy_copies=True)
+    assert plain.noisy_copies == 0 and noisy.noisy_copies > 0
+    assert noisy.labels == plain.labels and noisy.by_source == plain.by_source  # copies counted apart
+    assert noisy.data_sha256 != plain.data_sha256  # another recipe, another model version
+    assert f"and {noisy.noisy_copies} noisy copies" in render_training(noisy)
+    card = json.loads(save_classifier(classifier, noisy, tmp_path / "m.skops").read_text())
+    assert card["noisy_copies"] == noisy.noisy_copies

@@ -102,6 +102,13 @@ def train(
     features: Annotated[
         str, typer.Option(help="feature set: e5 (multilingual embeddings, shipped), tfidf (fast) or tfidf+e5")
     ] = "e5",
+    noisy_copies: Annotated[
+        bool,
+        typer.Option(
+            help="also learn from each training text in lower case, without punctuation or diacritics "
+            "(as chats and transcripts come; on by default)"
+        ),
+    ] = True,
     rubric: RubricOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -132,6 +139,7 @@ def train(
         features,
         describe(manifests, "training split: learnt from; validation split: thresholds")
         + describe(check_manifests, "validation split: thresholds only, never learnt from"),
+        noisy_copies,
     )
     typer.echo(render_training(trained.report))
     typer.echo(f"wrote {trained.artifact} and {trained.card}")
