@@ -106,11 +106,16 @@ def labels_hash(labels: Iterable[Label]) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
+def text_key(text: str | None) -> str:
+    """A label's text as compared for sameness: lower case, runs of whitespace as one space."""
+    return " ".join((text or "").split()).lower()
+
+
 def latest_per_turn(labels: Iterable[Label]) -> list[Label]:
     """One label per (text, criterion): a later label (a grader's) replaces an earlier one."""
     kept: dict[tuple[str, str], Label] = {}
     for lb in labels:
-        key = (" ".join((lb.text or "").split()).lower(), lb.criterion)
+        key = (text_key(lb.text), lb.criterion)
         kept.pop(key, None)
         kept[key] = lb
     return list(kept.values())

@@ -40,7 +40,15 @@ from qa_pipeline.classifier import (
     save_classifier,
 )
 from qa_pipeline.errors import QAError
-from qa_pipeline.labels import BUNDLED_TRAIN, Label, labels_hash, latest_per_turn, read_labels, rule_labels
+from qa_pipeline.labels import (
+    BUNDLED_TRAIN,
+    Label,
+    labels_hash,
+    latest_per_turn,
+    read_labels,
+    rule_labels,
+    text_key,
+)
 from qa_pipeline.metrics import binary_metrics
 from qa_pipeline.rubric import Rubric
 
@@ -94,7 +102,7 @@ def majority(labels: list[Label]) -> list[Label]:
     ("thank you" is a greeting in one dialogue and not in another); ties pass."""
     votes: dict[tuple[str, str], list[Label]] = defaultdict(list)
     for lb in labels:
-        votes[(" ".join((lb.text or "").split()).lower(), lb.criterion)].append(lb)
+        votes[(text_key(lb.text), lb.criterion)].append(lb)
     out = []
     for group in votes.values():
         passes = sum(lb.label == "pass" for lb in group)
@@ -156,11 +164,11 @@ def _noisy_copies(labels: list[Label]) -> list[Label]:
     punctuation or diacritics), where that differs from every text already there."""
     from qa_pipeline.evaluate import noisy
 
-    seen = {" ".join(str(lb.text).split()).lower() for lb in labels}
+    seen = {text_key(lb.text) for lb in labels}
     return [
         lb.model_copy(update={"text": text})
         for lb in labels
-        if (text := " ".join(noisy(str(lb.text)).split())) and text not in seen
+        if (text := text_key(noisy(str(lb.text)))) and text not in seen
     ]
 
 
@@ -173,7 +181,7 @@ def train_classifier(
     folds: int = 5,
     corpora: list[dict[str, Any]] | None = None,
     embedder: Any = None,
-    noisy_copies: bool = False,
+    noisy_copies: bool = True,
 ) -> tuple[TurnClassifier, TrainingReport]:
     """Fit one model per criterion; thresholds from the corpora's validation split where it
     has enough passes (needs ``rubric`` for the rules), else from cross-validation.

@@ -222,8 +222,8 @@ def test_training_with_noisy_copies_says_so_in_the_card(rubric, tmp_path):
     from qa_pipeline.training import train_classifier
 
     labels = [lb for lb in collect_labels(rubric) if lb.criterion == "thanks"]  # one model: quick
-    _, plain = train_classifier(labels, rubric, "tfidf")
-    classifier, noisy = train_classifier(labels, rubric, "tfidf", noisy_copies=True)
+    _, plain = train_classifier(labels, rubric, "tfidf", noisy_copies=False)
+    classifier, noisy = train_classifier(labels, rubric, "tfidf")  # copies by default
     assert plain.noisy_copies == 0 and noisy.noisy_copies > 0
     assert noisy.labels == plain.labels and noisy.by_source == plain.by_source  # copies counted apart
     assert noisy.data_sha256 != plain.data_sha256  # another recipe, another model version
