@@ -228,7 +228,7 @@ def nightly_qa(
         result["alert"] = alert_task(settings, run_id)
     checkpoint("run.before_finish")
     store.finish_run(run_id, "ok" if summary.balanced else "unbalanced", result)
-    logger.info("run summary\n%s", summary.render())
+    logger.info("run summary\n%s", summary.render(run_id))
     return result
 
 

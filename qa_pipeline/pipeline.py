@@ -78,7 +78,13 @@ class RunSummary:
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "balanced": self.balanced}
 
-    def render(self) -> str:
+    # The summary names at most this many quarantined inputs: a night of thousands would bury
+    # the table (and printing them cost 0.1 s per 2,500 in the flow); qa quarantine lists all.
+    REASONS_SHOWN = 20
+
+    def render(self, run_id: str | None = None) -> str:
+        """The per-channel table, warnings, the first ``REASONS_SHOWN`` quarantined inputs
+        (with how to list the rest) and the notes."""
         lines = [f"{'channel':<8} {'read':>6} {'scored':>7} {'quarantined':>12}"]
         totals = {"read": 0, "scored": 0, "quarantined": 0}
         for channel, c in self.channels.items():
@@ -89,7 +95,12 @@ class RunSummary:
         if not self.balanced:
             lines.append("WARNING: read != scored + quarantined; see the run record in the database")
         lines += [f"WARNING: {w}" for w in self.warnings]
-        lines += [f"  quarantined: {r}" for r in self.reasons]
+        lines += [f"  quarantined: {r}" for r in self.reasons[: self.REASONS_SHOWN]]
+        if len(self.reasons) > self.REASONS_SHOWN:
+            lines.append(
+                f"  ... {len(self.reasons) - self.REASONS_SHOWN} more quarantined, counted by reason: "
+                f"qa quarantine --run {run_id or 'latest'}"
+            )
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 

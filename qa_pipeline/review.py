@@ -1,8 +1,11 @@
-"""One stored interaction as a coach reads it (``qa show ID``): score, evidence, first contact."""
+"""Stored results as a coach or QA lead reads them: one interaction (``qa show ID``) with its
+score, evidence and first contact; the runs (``qa runs``) and what they quarantined
+(``qa quarantine``)."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from qa_pipeline.contracts import InteractionScore
 from qa_pipeline.errors import QAError
@@ -61,5 +64,99 @@ def describe_json(store: Store, interaction_id: str, window_days: float = 7.0) -
         "interaction": item.model_dump(mode="json", exclude_none=True),
         "scores": [s.model_dump(mode="json", exclude_none=True) for s in scored],
         "first_contact": {"result": fcr, "reason": fcr_reason},
+    }
+    return json.dumps(body, ensure_ascii=False, indent=2) + "\n"
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def _count(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def describe_runs(store: Store, limit: int = 20) -> str:
+    """Plain text: the newest runs, one line each (night, start, status, read = scored +
+    quarantined), and a hint for the quarantine list."""
+    rows = store.runs(limit)
+    if not rows:
+        return "no runs yet: qa nightly runs one\n"
+    lines = [
+        f"{'run':<34} {'night':<10} {'started':<16} {'status':<11} {'read':>7} {'scored':>7} {'quar.':>6}"
+    ]
+    for r in rows:
+        lines.append(
+            f"{r['id']:<34} {r['night'] or '-':<10} {_when(r['started_at']):<16} {r['status']:<11} "
+            f"{_count(r['read']):>7} {_count(r['scored']):>7} {_count(r['quarantined']):>6}"
+        )
+        if r["error"]:
+            lines.append(f"  error: {r['error']}")
+    lines.append("quarantined inputs of a run: qa quarantine --run RUN")
+    return "\n".join(lines) + "\n"
+
+
+def runs_json(store: Store, limit: int = 20) -> str:
+    """The newest runs as JSON (``Store.runs`` rows, times in ISO 8601)."""
+    return json.dumps(store.runs(limit), default=str, ensure_ascii=False, indent=2) + "\n"
+
+
+def run_scope(store: Store, run: str) -> str | None:
+    """The run a listing is about: ``latest`` is the newest run, ``all`` is None (every run),
+    anything else must be a stored run's id. QAError for an unknown id or no runs at all."""
+    if run == "all":
+        return None
+    rows = store.runs(1, None if run == "latest" else run)
+    if not rows:
+        raise QAError(
+            "no runs yet: qa nightly runs one" if run == "latest" else f"no run {run!r}; qa runs lists them"
+        )
+    return str(rows[0]["id"])
+
+
+def describe_quarantine(
+    store: Store,
+    run_id: str | None = None,
+    channel: str | None = None,
+    reason: str | None = None,
+    limit: int | None = 50,
+    records: bool = False,
+) -> str:
+    """Plain text: how many inputs are quarantined and why (counts per reason, largest first),
+    then each one (channel, source file and position, reason; with ``records`` its redacted
+    copy), up to ``limit``."""
+    listing = store.quarantined(run_id, channel, reason, limit)
+    scope = f" by run {run_id}" if run_id else ""
+    if not listing.total:
+        return f"nothing quarantined{scope}\n"
+    lines = [f"{listing.total} input(s) quarantined{scope}, by reason:"]
+    lines += [f"  {n:>6}  {c:<5}  {why}" for c, why, n in listing.by_reason]
+    lines.append("inputs (channel, source and position, reason):")
+    for q in listing.items:
+        at = f"#{q['position']}" if q["position"] is not None else ""
+        lines.append(f"  {q['channel']:<5}  {q['source']}{at}: {q['reason']}")
+        if records and q["record"]:
+            lines.append(f"         record: {q['record']}")
+    if listing.total > len(listing.items):
+        lines.append(
+            f"  ... {listing.total - len(listing.items)} more (--limit 0 lists all, --json for tools)"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def quarantine_json(
+    store: Store,
+    run_id: str | None = None,
+    channel: str | None = None,
+    reason: str | None = None,
+    limit: int | None = 50,
+) -> str:
+    """The same as JSON: total, counts per channel and reason, and the items with their
+    redacted records and first and last runs."""
+    listing = store.quarantined(run_id, channel, reason, limit)
+    body = {
+        "total": listing.total,
+        "by_reason": [{"channel": c, "reason": r, "count": n} for c, r, n in listing.by_reason],
+        "items": listing.items,
     }
     return json.dumps(body, ensure_ascii=False, indent=2) + "\n"

@@ -136,3 +136,52 @@ def test_score_routes_billing_to_its_rubric(tmp_path: Path):
     billing, tech = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
     assert billing["rubric"] == "billing@1" and billing["criteria"]["verification"]["result"] == "pass"
     assert tech["rubric"].startswith("default@") and "verification" not in tech["criteria"]
+
+
+def test_runs_and_quarantine_commands_list_what_a_night_left_out(tmp_path: Path):
+    from qa_pipeline.pipeline import RunSummary
+    from qa_pipeline.sources import Quarantined
+    from qa_pipeline.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'qa.db'}"
+    config = tmp_path / "qa.toml"
+    config.write_text(f'database_url = "{url}"\ndata_dir = "{tmp_path}"\n')
+    args = ["--config", str(config)]
+    assert "no runs yet" in runner.invoke(app, ["quarantine", *args]).output
+    store = open_store(url)
+    empty = [
+        Quarantined("chat", "night.json", f"conversation {n} has no messages", position=n) for n in range(25)
+    ]
+    store.start_run("nightly-1", "2026-11-20")
+    store.save_quarantined([*empty, Quarantined("call", "c.wav", "empty file (0 bytes)")], "nightly-1")
+    summary = RunSummary(
+        channels={
+            "chat": {"read": 30, "scored": 5, "quarantined": 25},
+            "call": {"read": 1, "scored": 0, "quarantined": 1},
+        },
+        reasons=[f"[chat] night.json#{n}: conversation {n} has no messages" for n in range(25)],
+    )
+    store.finish_run("nightly-1", "ok", summary.as_dict())
+
+    listed = runner.invoke(app, ["runs", *args])
+    assert listed.exit_code == 0, listed.output
+    assert "nightly-1" in listed.output and "31" in listed.output and "26" in listed.output
+    shown = runner.invoke(app, ["quarantine", "--limit", "3", *args])
+    assert shown.exit_code == 0, shown.output
+    assert "26 input(s) quarantined by run nightly-1" in shown.output
+    assert "25  chat   conversation N has no messages" in shown.output
+    assert "night.json#0: conversation 0 has no messages" in shown.output
+    assert "... 23 more" in shown.output
+    calls = json.loads(runner.invoke(app, ["quarantine", "--channel", "call", "--json", *args]).output)
+    assert calls["total"] == 1 and calls["items"][0]["source"] == "c.wav"
+    for bad, says in (
+        (["--run", "nightly-9"], "qa runs lists them"),
+        (["--channel", "fax"], "call, chat, email"),
+    ):
+        result = runner.invoke(app, ["quarantine", *bad, *args])
+        assert result.exit_code == 2 and says in result.output, result.output
+
+    # The nightly summary names 20 inputs and says how to list the rest, which are counted above.
+    rendered = summary.render("nightly-1")
+    assert rendered.count("  quarantined: ") == RunSummary.REASONS_SHOWN == 20
+    assert "... 5 more quarantined, counted by reason: qa quarantine --run nightly-1" in rendered

@@ -885,3 +885,30 @@ def test_a_decision_is_stored_whole_or_not_at_all(site, store, monkeypatch):
     monkeypatch.setattr("qa_pipeline.store.dispute_rows.replace_score_in", score_rows.replace_score_in)
     assert decide(lead, 1, "accept").status_code == 303
     assert store.load_scores("chat:t:2")[0].criteria["positive_language"].result == "pass"
+
+
+def test_leads_see_the_runs_and_what_each_quarantined(site, store):
+    from qa_pipeline.sources import Quarantined
+
+    store.start_run("nightly-a", "2026-11-20")
+    store.save_quarantined(
+        [Quarantined("chat", "night.json", f"conversation {n} has no messages", position=n) for n in (4, 5)]
+        + [Quarantined("email", "x.mbox", "message has no valid From address", record="From: <a@b.c>")],
+        "nightly-a",
+    )
+    store.finish_run("nightly-a", "ok", {"channels": {"chat": {"read": 9, "scored": 7, "quarantined": 2}}})
+    store.start_run("nightly-b", "2026-11-21")
+    store.finish_run("nightly-b", "ok", {"channels": {"chat": {"read": 1, "scored": 1, "quarantined": 0}}})
+    for username in ("coach", "supervisor", "agent"):
+        c = client(site)
+        sign_in(c, username)
+        assert c.get("/runs").status_code == 404 and c.get("/runs?run=nightly-a").status_code == 404
+    c = client(site)
+    sign_in(c, "lead")
+    newest = c.get("/runs").text
+    assert newest.index("nightly-b") < newest.index("nightly-a") and "Nothing quarantined." in newest
+    page = c.get("/runs?run=nightly-a").text
+    assert "Quarantined by nightly-a" in page
+    assert re.search(r'<td class="num">2</td><td>chat</td><td>conversation N has no messages</td>', page)
+    assert "night.json #5" in page and "message has no valid From address" in page
+    assert c.get("/runs?run=nightly-zz").status_code == 404

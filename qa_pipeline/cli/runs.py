@@ -1,4 +1,5 @@
-"""The nightly run and what it leaves: qa nightly, qa scorecards, qa search, qa show."""
+"""The nightly run and what it leaves: qa nightly, qa runs, qa quarantine, qa scorecards, qa search,
+qa show."""
 
 from __future__ import annotations
 
@@ -55,12 +56,61 @@ def nightly(
         warnings=result.get("warnings", []),
     )
     typer.echo(f"\nrun {result['run_id']} (night {result['night']}) in {time.perf_counter() - started:.1f}s")
-    typer.echo(summary.render())
+    typer.echo(summary.render(result["run_id"]))
     typer.echo(f"\nscorecards: {Path(result['scorecards']).resolve()}")
     if "alert" in result:
         typer.echo(f"alert: {result['alert']}")
     if not summary.balanced:
         raise typer.Exit(1)
+
+
+@app.command()
+@friendly
+def runs(
+    limit: Annotated[int, typer.Option(help="how many of the newest runs")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON for tools instead of a table")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """List the newest runs: night, start, status (ok, unbalanced, failed, interrupted, running)
+    and read = scored + quarantined."""
+    from qa_pipeline.review import describe_runs, runs_json
+    from qa_pipeline.settings import load_settings
+    from qa_pipeline.store import open_store
+
+    store = open_store(load_settings(config).database_url)
+    typer.echo((runs_json if as_json else describe_runs)(store, limit), nl=False)
+
+
+@app.command()
+@friendly
+def quarantine(
+    run: Annotated[
+        str, typer.Option(help="run id (qa runs lists them), latest, or all: every run's quarantined inputs")
+    ] = "latest",
+    channel: Annotated[str | None, typer.Option(help="call, chat or email")] = None,
+    reason: Annotated[str | None, typer.Option(help="only reasons containing this text, e.g. empty")] = None,
+    limit: Annotated[int, typer.Option(help="most inputs listed (0: all); the counts cover all")] = 50,
+    records: Annotated[bool, typer.Option("--records", help="also print each input's redacted copy")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON for tools instead of text")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """List quarantined inputs and why: counts per reason, then each file or record with its
+    position, for the latest run by default. Fix the input and run the night again."""
+    from qa_pipeline.pipeline import CHANNELS
+    from qa_pipeline.review import describe_quarantine, quarantine_json, run_scope
+    from qa_pipeline.settings import load_settings
+    from qa_pipeline.store import open_store
+
+    if channel is not None and channel not in CHANNELS:
+        raise QAError(f"--channel {channel!r} is not a channel; use one of {', '.join(CHANNELS)}")
+    if limit < 0:
+        raise QAError("--limit must be 0 (all) or more")
+    store = open_store(load_settings(config).database_url)
+    run_id = run_scope(store, run)
+    if as_json:
+        typer.echo(quarantine_json(store, run_id, channel, reason, limit or None), nl=False)
+    else:
+        typer.echo(describe_quarantine(store, run_id, channel, reason, limit or None, records), nl=False)
 
 
 @app.command()

@@ -42,12 +42,18 @@ from qa_pipeline.store.interaction_rows import (
     save_interactions,
     stored_in_run,
 )
-from qa_pipeline.store.quarantine_rows import save_quarantined, table_counts
+from qa_pipeline.store.quarantine_rows import (
+    QuarantineListing,
+    list_quarantined,
+    save_quarantined,
+    table_counts,
+)
 from qa_pipeline.store.rollup_rows import period_totals, rebuild_totals
 from qa_pipeline.store.run_rows import (
     aware,
     finish_run,
     get_watermark,
+    list_runs,
     mark_interrupted,
     set_watermark,
     start_run,
@@ -65,6 +71,7 @@ from qa_pipeline.store.score_rows import (
 
 __all__ = [
     "FTS_TABLE",
+    "QuarantineListing",
     "Store",
     "aware",
     "connect",
@@ -78,6 +85,8 @@ __all__ = [
     "grader_feedback",
     "interactions",
     "link_repeat_contacts",
+    "list_quarantined",
+    "list_runs",
     "load_interactions",
     "load_scores",
     "mark_interrupted",
@@ -189,6 +198,21 @@ class Store:
         self, ids: Sequence[str] | None, window_days: float
     ) -> dict[str, tuple[str | None, str]]:
         return first_contact_results(self.engine, ids, window_days, self.contact_horizon())
+
+    def quarantined(
+        self,
+        run_id: str | None = None,
+        channel: str | None = None,
+        reason: str | None = None,
+        limit: int | None = 50,
+    ) -> QuarantineListing:
+        """Quarantined inputs with their reasons (``quarantine_rows.list_quarantined``)."""
+        return list_quarantined(self.engine, run_id, channel, reason, limit)
+
+    def runs(self, limit: int = 20, run_id: str | None = None) -> list[dict[str, Any]]:
+        """The newest runs first (or only ``run_id``), with their status and read / scored /
+        quarantined totals."""
+        return list_runs(self.engine, limit, run_id)
 
     def start_run(self, run_id: str, night: str | None) -> list[str]:
         return start_run(self.engine, run_id, night)

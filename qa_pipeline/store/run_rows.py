@@ -88,6 +88,33 @@ def finish_run(engine: Engine, run_id: str, status: str, summary: dict[str, Any]
         )
 
 
+def list_runs(engine: Engine, limit: int = 20, run_id: str | None = None) -> list[dict[str, Any]]:
+    """The newest runs first (or only ``run_id``): id, night, start and end, status and, once
+    finished, how many inputs each read, scored and quarantined (from the run's summary)."""
+    query = select(runs).order_by(runs.c.started_at.desc()).limit(limit)
+    with engine.connect() as conn:
+        rows = conn.execute(query.where(runs.c.id == run_id) if run_id else query).all()
+    listed = []
+    for r in rows:
+        channels = (r.summary or {}).get("channels") or {}
+        totals = {
+            k: sum(int(c.get(k, 0)) for c in channels.values()) if channels else None
+            for k in ("read", "scored", "quarantined")
+        }
+        listed.append(
+            {
+                "id": r.id,
+                "night": r.night,
+                "started_at": aware(r.started_at),
+                "finished_at": aware(r.finished_at) if r.finished_at else None,
+                "status": r.status,
+                **totals,
+                "error": (r.summary or {}).get("error"),
+            }
+        )
+    return listed
+
+
 def aware(value: datetime) -> datetime:
     """A datetime read back from SQLite (naive, stored as UTC) made timezone-aware."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)

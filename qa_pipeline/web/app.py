@@ -676,6 +676,19 @@ def create_app(settings: Settings) -> FastAPI:
             )
         return RedirectResponse(f"/calibration/{session_id}", status_code=303)
 
+    @app.get("/runs", response_class=HTMLResponse)
+    def runs_page(request: Request, run: str = "") -> Response:
+        """Leads only (quarantined records are redacted copies of raw input): the newest runs,
+        and what the chosen run (default: the newest) quarantined, counted by reason."""
+        if not request.state.user.is_lead:
+            return web.not_found(request)
+        listed = web.store.runs(30)
+        chosen = run or (listed[0]["id"] if listed else "")
+        if chosen and not web.store.runs(1, chosen):
+            return web.not_found(request)
+        listing = web.store.quarantined(chosen, limit=200) if chosen else None
+        return web.page(request, "runs.html", title="Runs", runs=listed, chosen=chosen, listing=listing)
+
     @app.get("/audit", response_class=HTMLResponse)
     def audit(request: Request) -> Response:
         if not request.state.user.is_lead:
