@@ -63,6 +63,16 @@ class Phrase(BaseModel):
     text: str = Field(min_length=1)
     require_near: list[str] = Field(default_factory=list)
     forbid_near: list[str] = Field(default_factory=list)
+    # One side only, and exact word forms (any case, with or without accents), not lemmas:
+    # "thanks" followed by "to" is a cause ("thanks to the storm"), "appreciate" after "'d" a
+    # request ("I'd appreciate a call"; the lemma of "'d" is "have"). The look stops at
+    # punctuation and conjunctions, so "Thanks, to confirm ..." still thanks.
+    forbid_before: list[str] = Field(
+        default_factory=list, description="words that veto the phrase when they come before it in its clause"
+    )
+    forbid_after: list[str] = Field(
+        default_factory=list, description="words that veto the phrase when they follow it in its clause"
+    )
     within: int = Field(
         default=5,
         ge=1,
@@ -498,6 +508,10 @@ def explain_criterion(c: Criterion, total_weight: float) -> list[str]:
             rule.append(f"only with one of {', '.join(p.require_near)} nearby")
         if p.forbid_near:
             rule.append(f"never with {', '.join(p.forbid_near)} nearby")
+        if p.forbid_before:
+            rule.append(f"never after {', '.join(p.forbid_before)}")
+        if p.forbid_after:
+            rule.append(f"never followed by {', '.join(p.forbid_after)}")
         lines.append(f'  "{p.text}" counts {" and ".join(rule)} (within {p.within} words).')
     if any(c.negative.values()) or any(c.negative_patterns.values()):
         effect = (

@@ -130,6 +130,8 @@ class Rule:
     prefixed: tuple[bool, ...] | None = None
     require: frozenset[int] = field(default_factory=frozenset)  # lemma and lower-form hashes
     forbid: frozenset[int] = field(default_factory=frozenset)
+    before: frozenset[int] = field(default_factory=frozenset)  # lower-form hashes, one side only
+    after: frozenset[int] = field(default_factory=frozenset)
     within: int = 5
 
 
@@ -286,6 +288,8 @@ class CompiledRules:
                 tuple(prefix is not None and t.lower_.startswith(prefix) for t in doc),
                 require=self._lemmas(item.require_near),
                 forbid=self._lemmas(item.forbid_near),
+                before=self._forms(item.forbid_before),
+                after=self._forms(item.forbid_after),
                 within=item.within,
             )
             # Chats and transcripts often come without accents ("dekuji", "aciu"): the phrase's
@@ -332,6 +336,10 @@ class CompiledRules:
         tokens = [t for w in {*words, *map(fold_diacritics, words)} for t in self.nlp(w)]
         return frozenset(t.norm for t in tokens) | frozenset(t.lower for t in tokens)
 
+    def _forms(self, words: list[str]) -> frozenset[int]:
+        """Lower-form hashes of ``words`` and their accent-free spellings (no lemmas)."""
+        return frozenset(t.lower for w in {*words, *map(fold_diacritics, words)} for t in self.nlp(w))
+
     def hits(self, doc: Doc, turn: int = 0, text: str | None = None) -> list[Hit]:
         """Return the hits in one turn's Doc (of ``text``) that survive negation and context checks."""
         text = doc.text if text is None else text
@@ -358,6 +366,10 @@ class CompiledRules:
                 or (
                     (rule.require or rule.forbid)
                     and not self._context_ok(view, start, end, first, last, rule)
+                )
+                or (
+                    (rule.before or rule.after)
+                    and self._forbidden_beside(view, start, end, first, last, rule)
                 )
             ):
                 if kind != "phrase":
@@ -432,6 +444,20 @@ class CompiledRules:
             strings[view.lower[i]].startswith(self.prefix) != has_prefix
             for i, has_prefix in zip(view.words(start, end), prefixed, strict=False)
         )
+
+    def _forbidden_beside(
+        self, view: TokenView, start: int, end: int, first: int, last: int, rule: Rule
+    ) -> bool:
+        """A ``forbid_before`` word among the ``within`` words before the hit, or a
+        ``forbid_after`` word among those after it, looking only inside the clause: any
+        punctuation, a conjunction or the sentence's end stops the look."""
+        for forms, steps in ((rule.before, range(start - 1, first - 1, -1)), (rule.after, range(end, last))):
+            for i in list(steps)[: rule.within] if forms else ():
+                if view.lower[i] in forms:
+                    return True
+                if view.lower[i] in self.clause_breaks or view.skip[i] or view.ends[i]:
+                    break
+        return False
 
     def _context_ok(self, view: TokenView, start: int, end: int, first: int, last: int, rule: Rule) -> bool:
         lo, hi = view.window(start, end, first, last, rule.within)

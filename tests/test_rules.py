@@ -443,3 +443,33 @@ def test_no_negates_only_the_next_word(rubric, text, lang, criterion, kind):
 def test_sympathy_apology_and_greeting_phrasings(rubric, lang, line, criterion, found):
     [hits] = RuleEngine(rubric).find_hits([line], lang)
     assert any(h.criterion == criterion and h.kind == "phrase" for h in hits) == found, hits
+
+
+@pytest.mark.parametrize(
+    "lang, line, found",
+    [
+        # rubric v16: a word on one side only, looked for inside the clause
+        ("en", "Thanks to the storm, the flight was late.", False),
+        ("en", "thanks to you guys it finally works", False),
+        ("en", "Thanks, to confirm, your booking is for Friday.", True),  # the comma stops the look
+        ("en", "Thanks for waiting, I went to check.", True),
+        ("en", "I'd appreciate a call back.", False),
+        ("en", "We’d really appreciate your feedback.", False),
+        ("en", "id appreciate it", False),
+        ("en", "I really appreciate it, you'd been so patient.", True),
+        ("en", "If you'd - I appreciate that.", True),  # the dash ends the look back
+        ("en", "Thanks!", True),
+        ("en", "thankss", True),
+        ("cs", "Díky tomu, že jste zavolal, to vyřešíme.", False),
+        ("cs", "Díky bohu, že to funguje.", False),
+        ("cs", "Díky, že jste zavolal.", True),
+        ("cs", "Diky moc!", True),
+        ("sl", "Hvala bogu, da deluje.", False),
+        ("sl", "Hvala, da ste poklicali.", True),
+        ("lt", "Ačiū Dievui, veikia.", False),
+        ("lt", "Aciu, kad paskambinote.", True),
+    ],
+)
+def test_words_forbidden_on_one_side_of_a_thanks(rubric, lang, line, found):
+    [hits] = RuleEngine(rubric).find_hits([line], lang)
+    assert any(h.criterion == "thanks" and h.kind in ("phrase", "pattern") for h in hits) == found, hits
