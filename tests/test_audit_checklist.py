@@ -279,3 +279,40 @@ def test_applies_when_needs_something_that_raises_the_topic(tmp_path):
     )
     rubric, problems = rubric_problems(path)
     assert rubric is None and any("something that raises the topic" in p for p in problems), problems
+
+
+# audit-checklist@3: Czech phrasings added from a real corpus's study half (see
+# models/checklist_figures.md), tried here on the team's own sentences in another domain.
+CZECH_V3 = [
+    ("alternatives", "Bohužel jsem v systému nenašla žádnou platbu.", "fail"),
+    ("alternatives", "Volný termín jsem bohužel nenašel, ale můžu vám nabídnout čtvrtek.", "pass"),
+    ("alternatives", "Nejsou tu žádné volné termíny.", "fail"),
+    ("alternatives", "Nepodařilo se mi najít vaši objednávku.", "fail"),
+    ("alternatives", "Není tu žádný problém, vše je vyřízeno.", "na"),  # no problem: no refusal
+    ("alternatives", "Nejsou žádné poplatky navíc.", "na"),
+    ("alternatives", "Našla jsem vaši objednávku.", "na"),
+    ("alternatives", "Pokud jste nenašel, co hledáte, napište nám.", "na"),  # "you", not the agent
+    ("problem_confirmation", "Mohu se ujistit, že vám zásilka nepřišla?", "pass"),
+    ("problem_confirmation", "Pro potvrzení: internet nejde od pondělí?", "pass"),
+    ("problem_confirmation", "Zásilka je na cestě.", "fail"),
+    ("closing_question", "Mohu vám ještě nějak pomoci?", "pass"),
+    ("closing_question", "Můžu vám pomoci s něčím dalším?", "pass"),
+    ("closing_question", "Zásilka dorazí zítra.", "fail"),
+]
+
+
+@pytest.mark.parametrize(("criterion", "line", "expected"), CZECH_V3)
+def test_czech_refusals_confirmations_and_closing_questions(rubric, criterion, line, expected):
+    item = Interaction(
+        id="chat:audit:cs3",
+        channel="chat",
+        agent_id="a1",
+        language="cs",
+        turns=[
+            Turn(speaker="agent", text="Dobrý den, jak vám mohu pomoci?"),
+            Turn(speaker="customer", text="Chtěl bych vědět, kde je moje objednávka, prosím."),
+            Turn(speaker="agent", text=line),
+        ],
+    )
+    r = result_of(rubric, item, criterion)
+    assert r.result == expected, (line, r.reason, [e.match for e in r.evidence])
