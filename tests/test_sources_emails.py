@@ -88,6 +88,38 @@ def test_strip_quotes_in_several_languages(body, kept):
             ["račun sem popravila", "Hvala,"],
             ["napačen račun"],
         ),
+        (  # Outlook in Lithuanian
+            "Laba diena,\nvis dar neveikia.\n\nAčiū,\nJonas\n\nNuo: Pagalba <pagalba@acme.example>\n"
+            "Išsiųsta: 2026 m. lapkričio 20 d. 10:00\nKam: Jonas <jonas@example.lt>\nTema: RE: užsakymas\n\nsena žinutė\n",
+            ["vis dar neveikia", "Ačiū,"],
+            ["sena žinutė", "Nuo:"],
+        ),
+        (  # Outlook in Russian
+            "Здравствуйте,\nвсё ещё не работает.\n\nСпасибо,\nОльга\n\nОт: Поддержка <help@acme.example>\n"
+            "Отправлено: 20 ноября 2026 г. 10:00\nКому: Ольга <olga@example.ru>\nТема: RE: заказ\n\nстарый текст\n",
+            ["всё ещё не работает", "Спасибо,"],
+            ["старый текст", "От:"],
+        ),
+        (  # Gmail in Russian: no verb, only the date and the address
+            "Спасибо, всё пришло.\n\nпн, 20 нояб. 2026 г. в 10:00, Поддержка <help@acme.example>:\n\nстарый текст\n",
+            ["Спасибо, всё пришло."],
+            ["старый текст", "нояб."],
+        ),
+        (  # Apple Mail / Thunderbird in Russian
+            "Спасибо!\n\n20 нояб. 2026 г., в 10:00, Поддержка <help@acme.example> написал(а):\n\nстарый текст\n",
+            ["Спасибо!"],
+            ["старый текст"],
+        ),
+        (  # Gmail's forward in Russian
+            "Пересылаю.\n\n---------- Пересылаемое сообщение ---------\nОт: Поддержка <help@acme.example>\nстарый текст\n",
+            ["Пересылаю."],
+            ["старый текст"],
+        ),
+        (  # an address with a colon but no date is the customer's own text, as is a lone "From:"
+            "Write to us at <help@acme.example>:\nwe answer fast.\nFrom: Monday on it fails.\nThanks\n",
+            ["we answer fast.", "From: Monday on it fails.", "Thanks"],
+            [],
+        ),
     ],
 )
 def test_new_text_keeps_the_reply_and_its_sign_off(body, kept, gone):

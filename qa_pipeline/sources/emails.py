@@ -28,10 +28,21 @@ from qa_pipeline.settings import Agent
 from qa_pipeline.sources import IngestResult, Quarantined, email_readers
 from qa_pipeline.sources.encodings import decode_bytes
 
-# A line that introduces a quoted reply, in the languages we serve.
+# A line that introduces a quoted reply, in the languages we serve: "On ... wrote:", "Dne ...
+# napsal(a):", "... napisala:", "... rašė:", "... написал(а):" (Apple Mail, Thunderbird), or
+# any line with a date that ends in the quoted sender's address and a colon (Gmail in Russian
+# writes "пн, 20 нояб. 2026 г. в 10:00, Ольга <olga@example.ru>:", with no verb at all).
 QUOTE_HEADER = re.compile(
-    r"^\s*(on\b.*\bwrote:|dne\b.*\bnapsal[a]?:|.*\b(wrote|napsal[a]?|napisal[a]?|rašė|пишет|написал[а]?):)\s*$",
+    r"^\s*(on\b.*\bwrote:|.*\b(wrote|napsal|napisal|написал)(a|а|\(a\)|\(а\))?:|.*\b(rašė|пишет):"
+    r"|.*\d.*<[^<>\s@]+@[^<>\s]+>\s*:)\s*$",
     re.IGNORECASE,
+)
+# Outlook's header block above the quoted message, in the languages we serve (and German):
+# "From:" / "Od:" / "Nuo:" / "От:" followed within three lines by its "Sent:" / "Odesláno:" /
+# "Poslano:" / "Išsiųsta:" / "Отправлено:" (or a date) line.
+OUTLOOK_FROM = re.compile(r"^\s*\*?(from|od|nuo|от|von)\s*:\*?\s*\S", re.IGNORECASE)
+OUTLOOK_SENT = re.compile(
+    r"^\s*\*?(sent|date|odesláno|datum|poslano|išsiųsta|data|отправлено|дата|gesendet)\s*:", re.IGNORECASE
 )
 # Languages whose reply headers mail-parser-reply knows and our customers' mail uses.
 REPLY_PARSER_LANGUAGES = ("en", "cs", "de", "pl")
@@ -39,7 +50,10 @@ REPLY_PREFIX = re.compile(
     r"^\s*((re|fw|fwd|aw|wg|odp|odg|ats|sv|vs|ответ|отв)(\[\d+\])?\s*:\s*)+", re.IGNORECASE
 )
 FORWARD_MARKER = re.compile(
-    r"^-{2,}\s*(original message|původní zpráva|prvotno sporočilo|исходное сообщение)", re.IGNORECASE
+    r"^\s*-{2,}\s*(original message|forwarded message|původní zpráva|přeposlaná zpráva"
+    r"|prvotno sporočilo|posredovano sporočilo|originalus laiškas|persiųstas laiškas"
+    r"|исходное сообщение|пересылаемое сообщение)",
+    re.IGNORECASE,
 )
 
 
@@ -116,15 +130,25 @@ def new_text(body: str) -> str:
 def strip_quotes_and_signature(text: str) -> str:
     """Return the new text of a reply: without quoted lines, quoted history or signature."""
     kept: list[str] = []
-    for line in text.splitlines():
+    lines = text.splitlines()
+    for n, line in enumerate(lines):
         if line.rstrip() == "--":  # the standard signature separator "-- "
             break
-        if QUOTE_HEADER.match(line) or FORWARD_MARKER.match(line):
+        if QUOTE_HEADER.match(line) or FORWARD_MARKER.match(line) or _outlook_block(lines, n):
             break
         if line.lstrip().startswith(">"):
             continue
         kept.append(line)
     return "\n".join(kept).strip()
+
+
+def _outlook_block(lines: list[str], n: int) -> bool:
+    """Whether line ``n`` opens an Outlook header block: a From line whose Sent line follows
+    within the next three non-empty lines (a lone "Od: ..." in the text is not one)."""
+    if not OUTLOOK_FROM.match(lines[n]):
+        return False
+    following = [line for line in lines[n + 1 : n + 8] if line.strip()][:3]
+    return any(OUTLOOK_SENT.match(line) for line in following)
 
 
 def _body(message: EmailMessage) -> tuple[str, int, str | None]:
