@@ -76,11 +76,17 @@ class RunSummary:
         return all(c["read"] == c["scored"] + c["quarantined"] for c in self.channels.values())
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "balanced": self.balanced}
+        """The summary as the run record and the flow's result keep it: the first
+        ``REASONS_KEPT`` quarantine reasons (the quarantine table has every one, with its
+        input), every note and warning, and whether read = scored + quarantined."""
+        return {**asdict(self), "reasons": self.reasons[: self.REASONS_KEPT], "balanced": self.balanced}
 
     # The summary names at most this many quarantined inputs: a night of thousands would bury
     # the table (and printing them cost 0.1 s per 2,500 in the flow); qa quarantine lists all.
     REASONS_SHOWN = 20
+    # ... and the run record and the flow's result keep this many: a night of 1,000,000
+    # chats could otherwise carry a JSON list of every bad one through Prefect into the runs table.
+    REASONS_KEPT = 100
 
     def render(self, run_id: str | None = None) -> str:
         """The per-channel table, warnings, the first ``REASONS_SHOWN`` quarantined inputs
@@ -95,13 +101,18 @@ class RunSummary:
         if not self.balanced:
             lines.append("WARNING: read != scored + quarantined; see the run record in the database")
         lines += [f"WARNING: {w}" for w in self.warnings]
-        lines += [f"  quarantined: {r}" for r in self.reasons[: self.REASONS_SHOWN]]
-        if len(self.reasons) > self.REASONS_SHOWN:
+        shown = self.reasons[: self.REASONS_SHOWN]
+        lines += [f"  quarantined: {r}" for r in shown]
+        if totals["quarantined"] > len(shown):  # the reasons may have been cut (as_dict)
             lines.append(
-                f"  ... {len(self.reasons) - self.REASONS_SHOWN} more quarantined, counted by reason: "
+                f"  ... {totals['quarantined'] - len(shown)} more quarantined, counted by reason: "
                 f"qa quarantine --run {run_id or 'latest'}"
             )
-        lines += [f"  note: {n}" for n in self.notes]
+        lines += [f"  note: {n}" for n in self.notes[: self.REASONS_SHOWN]]
+        if len(self.notes) > self.REASONS_SHOWN:
+            lines.append(
+                f"  ... {len(self.notes) - self.REASONS_SHOWN} more notes: qa runs --json lists them"
+            )
         return "\n".join(lines)
 
 

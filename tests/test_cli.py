@@ -159,7 +159,9 @@ def test_runs_and_quarantine_commands_list_what_a_night_left_out(tmp_path: Path)
             "chat": {"read": 30, "scored": 5, "quarantined": 25},
             "call": {"read": 1, "scored": 0, "quarantined": 1},
         },
-        reasons=[f"[chat] night.json#{n}: conversation {n} has no messages" for n in range(25)],
+        reasons=[f"[chat] night.json#{n}: conversation {n} has no messages" for n in range(25)]
+        + ["[call] c.wav: empty file (0 bytes)"],
+        notes=[f"[chat] night.json#{n}: agent unknown" for n in range(30)],
     )
     store.finish_run("nightly-1", "ok", summary.as_dict())
 
@@ -181,7 +183,14 @@ def test_runs_and_quarantine_commands_list_what_a_night_left_out(tmp_path: Path)
         result = runner.invoke(app, ["quarantine", *bad, *args])
         assert result.exit_code == 2 and says in result.output, result.output
 
-    # The nightly summary names 20 inputs and says how to list the rest, which are counted above.
+    # The nightly summary names 20 inputs and says how to list the rest, which are counted above;
+    # the run record keeps 100 reasons (the quarantine table has them all) and every note.
     rendered = summary.render("nightly-1")
     assert rendered.count("  quarantined: ") == RunSummary.REASONS_SHOWN == 20
-    assert "... 5 more quarantined, counted by reason: qa quarantine --run nightly-1" in rendered
+    assert "... 6 more quarantined, counted by reason: qa quarantine --run nightly-1" in rendered
+    assert rendered.count("  note: ") == 20 and "... 10 more notes: qa runs --json" in rendered
+    many = RunSummary(channels={"chat": {"read": 500, "scored": 0, "quarantined": 500}}, reasons=["x"] * 500)
+    kept = many.as_dict()
+    assert len(kept["reasons"]) == RunSummary.REASONS_KEPT == 100
+    assert "... 480 more quarantined" in RunSummary(**{k: kept[k] for k in ("channels", "reasons")}).render()
+    assert len(json.loads(runner.invoke(app, ["runs", "--json", *args]).output)[0]["notes"]) == 30

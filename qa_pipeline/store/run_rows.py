@@ -110,6 +110,7 @@ def list_runs(engine: Engine, limit: int = 20, run_id: str | None = None) -> lis
                 "status": r.status,
                 **totals,
                 "error": (r.summary or {}).get("error"),
+                "notes": (r.summary or {}).get("notes") or [],
             }
         )
     return listed
