@@ -10,7 +10,7 @@ from typing import Any
 from qa_pipeline.contracts import InteractionScore
 from qa_pipeline.errors import QAError
 from qa_pipeline.interactions import Interaction
-from qa_pipeline.store import Store
+from qa_pipeline.store import QuarantineListing, Store
 
 
 def _load(
@@ -114,18 +114,10 @@ def run_scope(store: Store, run: str) -> str | None:
     return str(rows[0]["id"])
 
 
-def describe_quarantine(
-    store: Store,
-    run_id: str | None = None,
-    channel: str | None = None,
-    reason: str | None = None,
-    limit: int | None = 50,
-    records: bool = False,
-) -> str:
-    """Plain text: how many inputs are quarantined and why (counts per reason, largest first),
-    then each one (channel, source file and position, reason; with ``records`` its redacted
-    copy), up to ``limit``."""
-    listing = store.quarantined(run_id, channel, reason, limit)
+def describe_quarantine(listing: QuarantineListing, run_id: str | None = None, records: bool = False) -> str:
+    """Plain text of ``Store.quarantined``'s listing: how many inputs are quarantined and why
+    (counts per kind of reason, largest first), then each listed one (channel, source file
+    and position, reason; with ``records`` its redacted copy)."""
     scope = f" by run {run_id}" if run_id else ""
     if not listing.total:
         return f"nothing quarantined{scope}\n"
@@ -144,16 +136,9 @@ def describe_quarantine(
     return "\n".join(lines) + "\n"
 
 
-def quarantine_json(
-    store: Store,
-    run_id: str | None = None,
-    channel: str | None = None,
-    reason: str | None = None,
-    limit: int | None = 50,
-) -> str:
-    """The same as JSON: total, counts per channel and reason, and the items with their
-    redacted records and first and last runs."""
-    listing = store.quarantined(run_id, channel, reason, limit)
+def quarantine_json(listing: QuarantineListing) -> str:
+    """The same as JSON: total, counts per channel and kind of reason, and the listed items
+    with their redacted records and first and last runs."""
     body = {
         "total": listing.total,
         "by_reason": [{"channel": c, "reason": r, "count": n} for c, r, n in listing.by_reason],

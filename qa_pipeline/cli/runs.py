@@ -107,10 +107,10 @@ def quarantine(
         raise QAError("--limit must be 0 (all) or more")
     store = open_store(load_settings(config).database_url)
     run_id = run_scope(store, run)
-    if as_json:
-        typer.echo(quarantine_json(store, run_id, channel, reason, limit or None), nl=False)
-    else:
-        typer.echo(describe_quarantine(store, run_id, channel, reason, limit or None, records), nl=False)
+    listing = store.quarantined(run_id, channel, reason, limit or None)
+    typer.echo(
+        quarantine_json(listing) if as_json else describe_quarantine(listing, run_id, records), nl=False
+    )
 
 
 @app.command()
