@@ -301,18 +301,49 @@ CZECH_V3 = [
 ]
 
 
-@pytest.mark.parametrize(("criterion", "line", "expected"), CZECH_V3)
-def test_czech_refusals_confirmations_and_closing_questions(rubric, criterion, line, expected):
-    item = Interaction(
-        id="chat:audit:cs3",
+# The same no-match refusals in the other languages (team-written phrases, not measured).
+NO_MATCH = [
+    ("sl", "Žal nisem našla vašega naročila.", "fail"),
+    ("sl", "Vašega naročila ne najdem v sistemu.", "fail"),
+    ("sl", "Ni nobenega prostega termina.", "fail"),
+    ("sl", "Ni nobenega problema, vse je urejeno.", "na"),
+    ("sl", "Našla sem vaše naročilo.", "na"),
+    ("lt", "Deja, jūsų užsakymo neradau.", "fail"),
+    ("lt", "Nepavyko rasti jūsų mokėjimo.", "fail"),
+    ("lt", "Nėra jokio laisvo laiko šią savaitę.", "fail"),
+    ("lt", "Nėra jokio mokesčio.", "na"),
+    ("lt", "Radau jūsų užsakymą.", "na"),
+    ("ru", "К сожалению, ваш заказ в системе не найден.", "fail"),
+    ("ru", "Свободных окон не нашлось.", "fail"),
+    ("ru", "Нет ни одного свободного окна.", "fail"),
+    ("ru", "Нет ни одного повода для беспокойства.", "na"),
+    ("ru", "Я нашла ваш заказ.", "na"),
+]
+
+
+def three_turns(lang: str, line: str) -> Interaction:
+    """A greeting, the customer's question and ``line`` from the agent, in ``lang``."""
+    return Interaction(
+        id=f"chat:audit:{lang}3",
         channel="chat",
         agent_id="a1",
-        language="cs",
+        language=lang,
         turns=[
-            Turn(speaker="agent", text="Dobrý den, jak vám mohu pomoci?"),
-            Turn(speaker="customer", text="Chtěl bych vědět, kde je moje objednávka, prosím."),
+            Turn(speaker="agent", text=LINES[lang]["greet"]),
+            Turn(speaker="customer", text=LINES[lang]["question"]),
             Turn(speaker="agent", text=line),
         ],
     )
+
+
+@pytest.mark.parametrize(("lang", "line", "expected"), NO_MATCH)
+def test_no_match_refusals_in_other_languages(rubric, lang, line, expected):
+    r = result_of(rubric, three_turns(lang, line), "alternatives")
+    assert r.result == expected, (line, r.reason, [e.match for e in r.evidence])
+
+
+@pytest.mark.parametrize(("criterion", "line", "expected"), CZECH_V3)
+def test_czech_refusals_confirmations_and_closing_questions(rubric, criterion, line, expected):
+    item = three_turns("cs", line)
     r = result_of(rubric, item, criterion)
     assert r.result == expected, (line, r.reason, [e.match for e in r.evidence])
