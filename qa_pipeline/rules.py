@@ -25,7 +25,7 @@ import spacy
 from spacy.attrs import IDX, IS_SPACE, LENGTH, LOWER, NORM, ORTH
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Token
 
 from qa_pipeline.language import fold_diacritics
 from qa_pipeline.methods import VETOED  # a phrase found but negated or out of context
@@ -332,13 +332,17 @@ class CompiledRules:
         words = Doc(self.nlp.vocab, words=[strings[orths[i]] for i in kept])
         return [(key, kept[start], kept[end - 1] + 1) for key, start, end in self.phrase_matcher(words)]
 
+    def _tokens(self, words: list[str]) -> list[Token]:
+        """The tokens of ``words`` and of their accent-free spellings."""
+        return [t for w in {*words, *map(fold_diacritics, words)} for t in self.nlp(w)]
+
     def _lemmas(self, words: list[str]) -> frozenset[int]:
-        tokens = [t for w in {*words, *map(fold_diacritics, words)} for t in self.nlp(w)]
+        tokens = self._tokens(words)
         return frozenset(t.norm for t in tokens) | frozenset(t.lower for t in tokens)
 
     def _forms(self, words: list[str]) -> frozenset[int]:
         """Lower-form hashes of ``words`` and their accent-free spellings (no lemmas)."""
-        return frozenset(t.lower for w in {*words, *map(fold_diacritics, words)} for t in self.nlp(w))
+        return frozenset(t.lower for t in self._tokens(words))
 
     def hits(self, doc: Doc, turn: int = 0, text: str | None = None) -> list[Hit]:
         """Return the hits in one turn's Doc (of ``text``) that survive negation and context checks."""
@@ -452,7 +456,7 @@ class CompiledRules:
         ``forbid_after`` word among those after it, looking only inside the clause: any
         punctuation, a conjunction or the sentence's end stops the look."""
         for forms, steps in ((rule.before, range(start - 1, first - 1, -1)), (rule.after, range(end, last))):
-            for i in list(steps)[: rule.within] if forms else ():
+            for i in steps[: rule.within] if forms else ():
                 if view.lower[i] in forms:
                     return True
                 if view.lower[i] in self.clause_breaks or view.skip[i] or view.ends[i]:

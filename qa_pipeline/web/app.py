@@ -684,7 +684,8 @@ def create_app(settings: Settings) -> FastAPI:
             return web.not_found(request)
         listed = web.store.runs(30)
         chosen = run or (listed[0]["id"] if listed else "")
-        if chosen and not web.store.runs(1, chosen):
+        # a run older than the listed ones is looked up; the listed ones are known to exist
+        if chosen and chosen not in {r["id"] for r in listed} and not web.store.runs(1, chosen):
             return web.not_found(request)
         listing = web.store.quarantined(chosen, limit=200) if chosen else None
         return web.page(request, "runs.html", title="Runs", runs=listed, chosen=chosen, listing=listing)
