@@ -41,6 +41,7 @@ BUILTINS: dict[str, tuple[str, ...]] = {
     "qa_pipeline.alert_sinks": ("qa_pipeline.alerts",),
     # public corpora that qa corpus prepare turns into labels (corpora.core.register)
     "qa_pipeline.corpora": (
+        "qa_pipeline.corpora.epitome",
         "qa_pipeline.corpora.esconv",
         "qa_pipeline.corpora.midas",
         "qa_pipeline.corpora.multidogo",

@@ -249,6 +249,29 @@ def test_midas_acts_become_labels_for_evaluation_only(corpora, tmp_path):
     assert {lb.split for lb in labels} <= {"valid", "test"}  # no training split
 
 
+def test_epitome_rationales_become_sentence_labels_and_understanding_stays_out(corpora, tmp_path):
+    labels = labels_of("epitome", [corpora / "epitome"], tmp_path)
+    outcome = {lb.text: lb.label for lb in labels}
+    # the sentences holding a rationale of a rated reply pass; its other sentences are not guessed
+    assert outcome["Ugh, that sounds exhausting."] == "pass" and outcome["Sending good vibes."] == "pass"
+    assert outcome["You will pass next time."] == "pass"
+    assert "Have you tried the other cable?" not in outcome and "My brother took four tries." not in outcome
+    # every sentence of a reply rated 0 fails ...
+    assert outcome["Routers usually last five years."] == "fail" and outcome["Check the warranty."] == "fail"
+    # ... except the understanding its interpretations rating marked, which is left out
+    assert "I understand how that feels." not in outcome
+    assert outcome["The examiners are strict in winter."] == "fail"
+    # a rating whose marked words cannot be found in the reply gives no label at all
+    assert not any("elsewhere" in lb.text or "Rated" in lb.text for lb in labels)
+    assert {lb.criterion for lb in labels} == {"empathy"} and {lb.speaker for lb in labels} == {"agent"}
+    # replies to one post share its split; there is no training split
+    by_post = defaultdict(set)
+    for lb in labels:
+        by_post[lb.dialogue].add(lb.split)
+    assert all(len(splits) == 1 for splits in by_post.values()) and set(by_post) == {"p1", "p2"}
+    assert {lb.split for lb in labels} <= {"valid", "test"}
+
+
 def test_an_evaluation_only_corpus_is_refused_for_training_but_read_for_evaluation(corpora, tmp_path):
     prepared = prepare_corpus("midas", [corpora / "midas"], tmp_path / "midas.jsonl", commit="c" * 40)
     manifest = json.loads(manifest_path(prepared.labels).read_text())
