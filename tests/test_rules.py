@@ -438,6 +438,31 @@ def test_no_negates_only_the_next_word(rubric, text, lang, criterion, kind):
         ("en", "thank youhave a nice day", "thanks", True),  # glued words in chats
         ("en", "ok thank", "thanks", True),
         ("en", "Thank ya!", "thanks", True),
+        # rubric v17: concern and reassurance, in the five languages, and advice that is not
+        ("en", "Hang in there, we'll get this sorted.", "empathy", True),
+        ("en", "You're not alone, lots of customers had this.", "empathy", True),
+        ("en", "It's not your fault, the update broke it.", "empathy", True),
+        ("en", "I hope things get better soon.", "empathy", True),
+        ("en", "I know the feeling, mine broke too.", "empathy", True),
+        ("en", "I'm not here for you to shout at.", "empathy", False),  # negated
+        ("en", "You know that feeling when the bus is late?", "empathy", False),
+        ("en", "It will be better to call tomorrow.", "empathy", False),  # advice
+        ("cs", "Držte se, brzy to opravíme.", "empathy", True),
+        ("cs", "Nejste v tom sám, stejný problém hlásí více zákazníků.", "empathy", True),
+        ("cs", "Doufám, že vám bude brzy líp.", "empathy", True),
+        ("cs", "Nic si z toho nedělejte, stává se to.", "empathy", True),
+        ("cs", "Bude lepší zavolat zítra.", "empathy", False),
+        ("sl", "Niste sami, ta težava je pogosta.", "empathy", True),
+        ("sl", "Upam, da vam bo kmalu bolje.", "empathy", True),
+        ("sl", "Bo bolje, če pokličete jutri.", "empathy", False),
+        ("lt", "Laikykitės, greitai sutvarkysime.", "empathy", True),
+        ("lt", "Tikiuosi, kad jums bus geriau.", "empathy", True),
+        ("lt", "Bus geriau, jei paskambinsite rytoj.", "empathy", False),
+        ("ru", "Это не ваша вина, не расстраивайтесь.", "empathy", True),
+        ("ru", "Надеюсь, вам скоро станет лучше.", "empathy", True),
+        ("ru", "Будет лучше позвонить завтра.", "empathy", False),
+        # "лучше" has the lemma of "хорошая"
+        ("ru", "Надеюсь, у вас будет хорошая поездка.", "empathy", False),
     ],
 )
 def test_sympathy_apology_and_greeting_phrasings(rubric, lang, line, criterion, found):
