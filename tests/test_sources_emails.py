@@ -120,6 +120,17 @@ def test_strip_quotes_in_several_languages(body, kept):
             ["we answer fast.", "From: Monday on it fails.", "Thanks"],
             [],
         ),
+        (  # mail-parser-reply's Czech rules take a sentence opening "Od:" for a header: it stays
+            "Dobrý den,\nOd: pondělí nefunguje internet.\nDěkuji, Jana\n",
+            ["Od: pondělí nefunguje internet.", "Děkuji, Jana"],
+            [],
+        ),
+        (  # ... and the real header block below it is still cut
+            "Dobrý den,\nOd: pondělí nefunguje internet.\nDěkuji, Jana\n\nOd: Podpora <podpora@acme.example>\n"
+            "Odesláno: pondělí 20. listopadu 2026 10:00\nKomu: jana@example.cz\nPředmět: RE: internet\n\nstarý text\n",
+            ["Od: pondělí nefunguje internet.", "Děkuji, Jana"],
+            ["starý text", "Odesláno"],
+        ),
     ],
 )
 def test_new_text_keeps_the_reply_and_its_sign_off(body, kept, gone):

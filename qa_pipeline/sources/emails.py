@@ -123,8 +123,27 @@ def new_text(body: str) -> str:
     own rules then cover the languages it lacks (sl, lt, ru), ``>`` lines and "-- ".
     """
     replies = _reply_parser().read(body).replies if body.strip() else []
-    first = replies[0].full_body if replies else body
-    return strip_quotes_and_signature(first)
+    if not replies:
+        return strip_quotes_and_signature(body)
+    parts = [replies[0].full_body]
+    for reply in replies[1:]:  # a sentence that starts "Od:" is the sender's own text
+        if not _lone_from_line(reply.headers):
+            break
+        parts.append(reply.content)
+    return strip_quotes_and_signature("\n".join(parts))
+
+
+def _lone_from_line(headers: str) -> bool:
+    """Whether the header lines mail-parser-reply cut at are a sentence, not a header:
+    "Od: pondělí nefunguje internet." opens with the Czech "From:" but names no address
+    and has no Sent or Date line after it."""
+    lines = [line for line in headers.splitlines() if line.strip()]
+    return bool(
+        lines
+        and OUTLOOK_FROM.match(lines[0])
+        and "@" not in headers
+        and not any(OUTLOOK_SENT.match(line) for line in lines[1:])
+    )
 
 
 def strip_quotes_and_signature(text: str) -> str:
