@@ -1,8 +1,8 @@
 """One big chats night, stage by stage: ingest and store, score and store, scorecards.
 
 The night is ``--chats`` conversations (the four of tests/data/chats/export.json with new
-ids, in 16 files; one in four has no messages and is quarantined by design), read one file
-per ingest batch and scored ``score_batch_size`` (200) at a time on ``max_workers`` (2)
+ids, in 16 files; two in four are quarantined by design: one has no messages, one a message
+from an unknown role), read one file per ingest batch and scored ``score_batch_size`` (200) at a time on ``max_workers`` (2)
 threads, through the functions the nightly flow's tasks call (``bench_prefect.plain_night``:
 Prefect's own cost is measured there), into a fresh SQLite database, with the fast
 classifier (the mode for large nights). Rows go to ``night_results.md``.
