@@ -220,11 +220,11 @@ def test_a_stored_score_with_an_escalation_flag_loads_again(engine, rubric):
 def test_runs_and_quarantine_listing_by_run_channel_and_kind_of_reason(engine):
     from qa_pipeline.store import finish_run, list_quarantined, list_runs, start_run
 
-    summary = {"channels": {"chat": {"read": 5, "scored": 2, "quarantined": 3}}}
+    summary = {"channels": {"chat": {"read": 6, "scored": 2, "quarantined": 4}}}
     start_run(engine, "run-1", "2026-11-20")
     save_quarantined(
         engine,
-        [Quarantined("chat", "a.json", f"conversation {n} has no messages", position=n) for n in (7, 8)]
+        [Quarantined("chat", "a.json", f"conversation {n} has no messages", position=n) for n in (7, 8, 10)]
         + [Quarantined("call", "c.wav", "empty file (0 bytes)")],
         "run-1",
     )
@@ -237,20 +237,25 @@ def test_runs_and_quarantine_listing_by_run_channel_and_kind_of_reason(engine):
 
     newest, older = list_runs(engine)
     assert (newest["id"], newest["status"], newest["read"]) == ("run-2", "running", None)
-    assert (older["id"], older["read"], older["scored"], older["quarantined"]) == ("run-1", 5, 2, 3)
+    assert (older["id"], older["read"], older["scored"], older["quarantined"]) == ("run-1", 6, 2, 4)
     assert [r["id"] for r in list_runs(engine, run_id="run-1")] == ["run-1"]
 
     first = list_quarantined(engine, run_id="run-1")
-    assert first.total == 3  # conversation 7 was met again by run-2 and is still run-1's
-    assert first.by_reason == [
-        ("chat", "conversation N has no messages", 2),
+    assert first.total == 4  # conversation 7 was met again by run-2 and is still run-1's
+    assert first.by_reason == [  # one kind, whatever the number's length ("8" and "10")
+        ("chat", "conversation N has no messages", 3),
         ("call", "empty file (N bytes)", 1),
     ]
-    assert [(q["channel"], q["position"]) for q in first.items] == [("call", None), ("chat", 7), ("chat", 8)]
+    assert [(q["channel"], q["position"]) for q in first.items] == [
+        ("call", None),
+        ("chat", 7),
+        ("chat", 8),
+        ("chat", 10),
+    ]
     second = list_quarantined(engine, run_id="run-2")
     assert second.total == 2 and {q["source"] for q in second.items} == {"a.json", "m.mbox"}
-    assert list_quarantined(engine).total == 4  # every run
-    assert list_quarantined(engine, channel="chat").total == 2
+    assert list_quarantined(engine).total == 5  # every run
+    assert list_quarantined(engine, channel="chat").total == 3
     limited = list_quarantined(engine, reason="NO MESSAGES", limit=1)
-    assert limited.total == 2 and len(limited.items) == 1
+    assert limited.total == 3 and len(limited.items) == 1
     assert list_quarantined(engine, reason="100%").total == 0  # a literal %, not a wildcard
