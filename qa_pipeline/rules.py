@@ -18,13 +18,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import pairwise
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import simplemma
 import spacy
 from spacy.attrs import IDX, IS_SPACE, LENGTH, LOWER, NORM, ORTH
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
+from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc, Token
 
 from qa_pipeline.language import fold_diacritics
@@ -154,6 +155,10 @@ def pipeline(lang: str) -> Language:
     not once per token: this keeps rule scoring close to bare tokenisation speed.
     """
     nlp = spacy.blank(lang)
+    tokenizer = cast(Tokenizer, nlp.tokenizer)  # what spacy.blank builds
+    tokenizer.rules = {
+        key: value for key, value in tokenizer.rules.items() if not _word_with_period(key, lang)
+    }
 
     def norm(text: str) -> str:
         return lemma(text.lower(), lang)
@@ -162,6 +167,23 @@ def pipeline(lang: str) -> Language:
     for lexeme in nlp.vocab:  # entries created before the getter was set
         lexeme.norm_ = norm(lexeme.orth_)
     return nlp
+
+
+def _word_with_period(case: str, lang: str) -> bool:
+    """Whether a tokenizer exception is a word of the language with its full stop.
+
+    spaCy's Slovene abbreviations include words ("je.", "dan.", "so.", "ste."; Russian "им."),
+    so "Žal mi je." and "Dober dan." lost their last word into one token "je." / "dan.",
+    and no phrase ending there matched. Abbreviations that are not words ("npr.", "itd.")
+    and capitalised titles ("Dr.", "Mag.") stay exceptions.
+    """
+    word = case[:-1]
+    if not (case.endswith(".") and len(word) > 1 and word.isalpha() and word.islower()):
+        return False
+    try:
+        return bool(simplemma.is_known(word, lang=lang))
+    except ValueError:  # a language simplemma does not know
+        return False
 
 
 def _lemma_patterns(pattern: list[dict]) -> list[dict]:

@@ -6,7 +6,7 @@ import pytest
 
 from qa_pipeline.interactions import Interaction, Turn
 from qa_pipeline.rubric import Rubric
-from qa_pipeline.rules import RuleEngine
+from qa_pipeline.rules import RuleEngine, pipeline
 from qa_pipeline.scoring import score_interactions
 
 
@@ -498,3 +498,25 @@ def test_sympathy_apology_and_greeting_phrasings(rubric, lang, line, criterion, 
 def test_words_forbidden_on_one_side_of_a_thanks(rubric, lang, line, found):
     [hits] = RuleEngine(rubric).find_hits([line], lang)
     assert any(h.criterion == "thanks" and h.kind in ("phrase", "pattern") for h in hits) == found, hits
+
+
+@pytest.mark.parametrize(
+    "lang, line, criterion",
+    [
+        # spaCy's Slovene abbreviations hold words ("je.", "dan."): a phrase at the end of a
+        # sentence lost its last word into one token "je." / "dan."
+        ("sl", "Žal mi je.", "empathy"),
+        ("sl", "Dober dan.", "greeting"),
+        ("sl", "Pozdravljeni. Dober dan.", "greeting"),
+    ],
+)
+def test_a_word_before_a_full_stop_is_still_a_word(rubric, lang, line, criterion):
+    [hits] = RuleEngine(rubric).find_hits([line], lang)
+    assert any(h.criterion == criterion and h.kind == "phrase" for h in hits), hits
+
+
+def test_abbreviations_that_are_not_words_keep_their_full_stop():
+    words = [t.text for t in pipeline("sl")("Npr. to je itd. in dr. Novak je.")]
+    assert words == ["Npr.", "to", "je", "itd.", "in", "dr.", "Novak", "je", "."]
+    assert [t.text for t in pipeline("ru")("Я передам им.")] == ["Я", "передам", "им", "."]
+    assert pipeline("en")("Mr. Smith is here.")[0].text == "Mr."
