@@ -461,6 +461,7 @@ def test_no_negates_only_the_next_word(rubric, text, lang, criterion, kind):
         ("ru", "Это не ваша вина, не расстраивайтесь.", "empathy", True),
         ("ru", "Надеюсь, вам скоро станет лучше.", "empathy", True),
         ("ru", "Будет лучше позвонить завтра.", "empathy", False),
+        ("cs", "Rozumím, že je to nepříjemné.", "empathy", True),  # v18: word order
         # "лучше" has the lemma of "хорошая"
         ("ru", "Надеюсь, у вас будет хорошая поездка.", "empathy", False),
     ],
@@ -520,3 +521,28 @@ def test_abbreviations_that_are_not_words_keep_their_full_stop():
     assert words == ["Npr.", "to", "je", "itd.", "in", "dr.", "Novak", "je", "."]
     assert [t.text for t in pipeline("ru")("Я передам им.")] == ["Я", "передам", "им", "."]
     assert pipeline("en")("Mr. Smith is here.")[0].text == "Mr."
+
+
+@pytest.mark.parametrize(
+    "lang, line, found",
+    [
+        # rubric v18: "grateful" thanks, unless it asks (conditional or future)
+        ("en", "I would be grateful if you could send the form.", False),
+        ("en", "We’d be grateful for your feedback.", False),
+        ("en", "I'm really grateful for your help.", True),
+        ("cs", "Byl bych vděčný, kdybyste mi zavolali.", False),
+        ("cs", "Budu vděčná za odpověď.", False),
+        ("cs", "Jsem vám vděčná za pomoc.", True),
+        ("sl", "Bil bi hvaležen, če bi me poklicali.", False),
+        ("sl", "Hvaležna sem za pomoč.", True),
+        ("lt", "Būčiau dėkingas, jei paskambintumėte.", False),
+        ("lt", "Esu dėkinga už pagalbą.", True),
+        ("ru", "Я был бы признателен, если бы вы перезвонили.", False),
+        ("ru", "Буду благодарна за ответ.", False),
+        ("ru", "Я вам очень благодарен.", True),
+        ("ru", "Спасибочки!", True),
+    ],
+)
+def test_grateful_thanks_unless_it_asks(rubric, lang, line, found):
+    [hits] = RuleEngine(rubric).find_hits([line], lang)
+    assert any(h.criterion == "thanks" and h.kind == "phrase" for h in hits) == found, hits
