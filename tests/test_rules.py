@@ -462,6 +462,11 @@ def test_no_negates_only_the_next_word(rubric, text, lang, criterion, kind):
         ("ru", "Надеюсь, вам скоро станет лучше.", "empathy", True),
         ("ru", "Будет лучше позвонить завтра.", "empathy", False),
         ("cs", "Rozumím, že je to nepříjemné.", "empathy", True),  # v18: word order
+        # v19: "that (is) terrible" needs its verb
+        ("en", "That terrible feeling you have will pass once you talk.", "empathy", False),
+        ("en", "That awful noise stopped after the reset.", "empathy", False),
+        ("en", "That is so terrible.", "empathy", True),
+        ("en", "thats so frustrating", "empathy", True),
         # "лучше" has the lemma of "хорошая"
         ("ru", "Надеюсь, у вас будет хорошая поездка.", "empathy", False),
     ],
