@@ -551,3 +551,20 @@ def test_abbreviations_that_are_not_words_keep_their_full_stop():
 def test_grateful_thanks_unless_it_asks(rubric, lang, line, found):
     [hits] = RuleEngine(rubric).find_hits([line], lang)
     assert any(h.criterion == "thanks" and h.kind == "phrase" for h in hits) == found, hits
+
+
+@pytest.mark.parametrize(
+    "line, criterion, found",
+    [
+        # ’ as phones type it: token patterns say "'s", "'ve"; the evidence keeps the ’
+        ("That’s so frustrating.", "empathy", True),
+        ("that’s really unfortunate", "empathy", True),
+        ("I’ve just updated your address.", "resolution", True),
+        ("I’m not sorry at all.", "empathy", False),
+    ],
+)
+def test_curly_apostrophes_read_as_straight_ones(rubric, line, criterion, found):
+    [hits] = RuleEngine(rubric).find_hits([line], "en")
+    passing = [h for h in hits if h.criterion == criterion and h.kind in ("phrase", "pattern")]
+    assert bool(passing) == found, hits
+    assert all(h.text in line and h.match in line for h in passing)  # as written
