@@ -130,6 +130,9 @@ class Rule:
     # Phrases only: which of the phrase's own words carry the negation prefix (cs, sl, lt).
     prefixed: tuple[bool, ...] | None = None
     require: frozenset[int] = field(default_factory=frozenset)  # lemma and lower-form hashes
+    # Required words the rubric writes with the negation prefix ("nepříjemné"): their lemmas,
+    # met only by words that carry the prefix too (cs, sl, lt).
+    require_negated: frozenset[int] = field(default_factory=frozenset)
     forbid: frozenset[int] = field(default_factory=frozenset)
     before: frozenset[int] = field(default_factory=frozenset)  # lower-form hashes, one side only
     after: frozenset[int] = field(default_factory=frozenset)
@@ -313,7 +316,8 @@ class CompiledRules:
                 criterion,
                 kind,
                 tuple(prefix is not None and t.lower_.startswith(prefix) for t in doc),
-                require=self._lemmas(item.require_near),
+                require=self._lemmas([w for w in item.require_near if not self._prefixed(w)]),
+                require_negated=self._negated_lemmas([w for w in item.require_near if self._prefixed(w)]),
                 forbid=self._lemmas(item.forbid_near),
                 before=self._forms(item.forbid_before),
                 after=self._forms(item.forbid_after),
@@ -367,6 +371,16 @@ class CompiledRules:
         tokens = self._tokens(words)
         return frozenset(t.norm for t in tokens) | frozenset(t.lower for t in tokens)
 
+    def _prefixed(self, word: str) -> bool:
+        """Whether ``word`` carries the language's negation prefix that its lemma drops."""
+        prefix, lower = NEGATION_PREFIX.get(self.lang), word.lower()
+        return (
+            prefix is not None and lower.startswith(prefix) and not lemma(lower, self.lang).startswith(prefix)
+        )
+
+    def _negated_lemmas(self, words: list[str]) -> frozenset[int]:
+        return frozenset(t.norm for t in self._tokens(words))
+
     def _forms(self, words: list[str]) -> frozenset[int]:
         """Lower-form hashes of ``words`` and their accent-free spellings (no lemmas)."""
         return frozenset(t.lower for t in self._tokens(words))
@@ -395,7 +409,7 @@ class CompiledRules:
                 self._polarity_differs(view, start, end, rule.prefixed)
                 or (kind in NEGATABLE and self._negated(view, start, first))
                 or (
-                    (rule.require or rule.forbid)
+                    (rule.require or rule.require_negated or rule.forbid)
                     and not self._context_ok(view, start, end, first, last, rule)
                 )
                 or (
@@ -495,21 +509,22 @@ class CompiledRules:
         words = set(view.norm[lo:hi]) | set(view.lower[lo:hi])
         if rule.forbid and words & rule.forbid:
             return False
-        if not rule.require:
+        if not (rule.require or rule.require_negated):
             return True
-        # A required word counts only un-negated: "nepřijde" shares the lemma of "přijde".
+        # A required word counts only with the same polarity: "nepřijde" shares the lemma of
+        # "přijde", and "příjemné" that of a required "nepříjemné".
         strings = self.nlp.vocab.strings
-        positive = {
-            h
-            for i in range(lo, hi)
-            if not (
+        for i in range(lo, hi):
+            negated = (
                 self.prefix
                 and strings[view.lower[i]].startswith(self.prefix)
                 and not strings[view.norm[i]].startswith(self.prefix)
             )
-            for h in (view.norm[i], view.lower[i])
-        }
-        return bool(positive & rule.require)
+            if negated and view.norm[i] in rule.require_negated:
+                return True
+            if not negated and (view.norm[i] in rule.require or view.lower[i] in rule.require):
+                return True
+        return False
 
 
 def _hit(view: TokenView, criterion: str, kind: str, turn: int, start: int, end: int) -> Hit:

@@ -88,6 +88,22 @@ def test_require_and_forbid_near_on_a_custom_phrase():
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
+        ("Technik přijde zítra.", "pass"),
+        ("Technik nepřijde.", "fail"),  # the lemma of "přijde", negated
+        ("To je nepříjemné, technik.", "pass"),  # required as written, with its prefix
+        ("Nepříjemná věc, technik.", "pass"),  # and inflected
+        ("To je příjemné, technik.", "fail"),  # the lemma of "nepříjemné", not negated
+    ],
+)
+def test_a_required_word_keeps_its_polarity(line, expected):
+    rubric = rubric_with(phrases={"cs": [{"text": "technik", "require_near": ["přijde", "nepříjemné"]}]})
+    item = turns(("agent", line)).model_copy(update={"language": "cs"})
+    assert result(rubric, item).result == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
         ("Oh, dear, that is bad.", "pass"),  # speech-to-text puts commas inside the phrase
         ("Oh - dear.", "pass"),
         ("oh dear", "pass"),
