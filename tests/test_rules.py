@@ -478,6 +478,21 @@ def test_no_negates_only_the_next_word(rubric, text, lang, criterion, kind):
         ("ru", "Надеюсь, вам скоро станет лучше.", "empathy", True),
         ("ru", "Будет лучше позвонить завтра.", "empathy", False),
         ("cs", "Rozumím, že je to nepříjemné.", "empathy", True),  # v18: word order
+        # v20: "I can't imagine how hard that is" is sympathy, "... how that happened" is not
+        ("en", "I can’t even imagine how stressful this must be.", "empathy", True),
+        ("en", "I can't imagine what you're going through.", "empathy", True),
+        ("en", "I can only imagine how annoying that was.", "empathy", True),
+        ("en", "I can't imagine how that happened.", "empathy", False),
+        ("en", "I can only imagine how that must be played.", "empathy", False),
+        ("cs", "Ani si nedokážu představit, jak nepříjemné to muselo být.", "empathy", True),
+        ("cs", "Nedovedu si představit, jak se to mohlo stát.", "empathy", False),
+        ("sl", "Ne morem si predstavljati, kako težko vam je.", "empathy", True),
+        ("sl", "Ne morem si predstavljati, kako se je to zgodilo.", "empathy", False),
+        ("lt", "Negaliu įsivaizduoti, kaip jums nemalonu.", "empathy", True),
+        ("lt", "Negaliu įsivaizduoti, kaip tai atsitiko.", "empathy", False),
+        ("lt", "Įsivaizduoju, kaip jums nemalonu.", "empathy", True),
+        ("ru", "Даже не представляю, как вам тяжело.", "empathy", True),
+        ("ru", "Не представляю, как это случилось.", "empathy", False),
         # v19: "that (is) terrible" needs its verb
         ("en", "That terrible feeling you have will pass once you talk.", "empathy", False),
         ("en", "That awful noise stopped after the reset.", "empathy", False),
