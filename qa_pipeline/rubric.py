@@ -78,6 +78,12 @@ class Phrase(BaseModel):
         ge=1,
         description="words either side, inside the sentence; commas and dashes are not counted",
     )
+    # By lemma, a past form also finds the imperative: "poslala" (I sent) finds "pošlete nám
+    # fotku" (send us a photo), "отправил" finds "отправьте", "resolved" finds "resolve it".
+    exact: bool = Field(
+        default=False,
+        description="match the words as written (any case, with or without accents), not their lemmas",
+    )
 
 
 PhraseList = list[str | Phrase]

@@ -189,6 +189,17 @@ def _word_with_period(case: str, lang: str) -> bool:
         return False
 
 
+def _exact_pattern(doc: Doc, folded: Doc) -> list[dict]:
+    """A token pattern for a phrase's words as written or without accents, with any commas
+    and dashes between them, as phrases match."""
+    pattern: list[dict] = []
+    for n, (word, plain) in enumerate(zip(doc, folded, strict=True)):
+        if n:
+            pattern.append({"ORTH": {"IN": sorted(SKIPPED)}, "OP": "*"})
+        pattern.append({"LOWER": {"IN": sorted({word.lower_, plain.lower_})}})
+    return pattern
+
+
 def _lemma_patterns(pattern: list[dict]) -> list[dict]:
     """Rubric token patterns say LEMMA; our lemma lives in NORM (see ``pipeline``)."""
     return [{("NORM" if key == "LEMMA" else key): value for key, value in token.items()} for token in pattern]
@@ -328,10 +339,13 @@ class CompiledRules:
             # matched as written (inflections need the accents).
             folded = fold_diacritics(item.text)
             variants = [doc, self._words_only(self.nlp(folded))] if folded != item.text else [doc]
-            self.phrase_matcher.add(key, variants)
-            for variant in variants:  # neighbouring words of a phrase: see _phrase_matches
-                self.joins_left.update(t.norm for t in variant[:-1])
-                self.joins_right.update(t.norm for t in variant[1:])
+            if item.exact:  # word forms as written: a token pattern, looking through commas too
+                self.token_matcher.add(key, [_exact_pattern(doc, self._words_only(self.nlp(folded)))])
+            else:
+                self.phrase_matcher.add(key, variants)
+                for variant in variants:  # neighbouring words of a phrase: see _phrase_matches
+                    self.joins_left.update(t.norm for t in variant[:-1])
+                    self.joins_right.update(t.norm for t in variant[1:])
             if kind == "phrase" and len(doc) == 1 and not (self.rules[key].prefixed or (False,))[0]:
                 self.single_words.setdefault(doc[0].norm_, set()).add(criterion)
             if kind == "phrase":

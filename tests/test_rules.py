@@ -88,6 +88,27 @@ def test_require_and_forbid_near_on_a_custom_phrase():
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
+        ("Poslala jsem vám kód.", "pass"),
+        ("Jsem vám to poslala, hotovo.", "pass"),
+        ("Poslala, jsem myslela, včera.", "pass"),
+        ("Pošlete nám fotku.", "fail"),  # the lemma of "poslala": the customer's task
+        ("Musíte to poslat poštou.", "fail"),
+        ("Neposlala jsem to.", "fail"),  # negated by prefix, still seen
+        ("Vše, vyřízeno.", "pass"),  # an exact phrase looks through commas
+        ("Vše bude vyřízeno.", "fail"),
+    ],
+)
+def test_exact_phrases_match_the_words_as_written(line, expected):
+    rubric = rubric_with(
+        phrases={"cs": [{"text": "poslala", "exact": True}, {"text": "vše vyřízeno", "exact": True}]}
+    )
+    item = turns(("agent", line)).model_copy(update={"language": "cs"})
+    assert result(rubric, item).result == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
         ("Technik přijde zítra.", "pass"),
         ("Technik nepřijde.", "fail"),  # the lemma of "přijde", negated
         ("To je nepříjemné, technik.", "pass"),  # required as written, with its prefix
@@ -599,3 +620,57 @@ def test_curly_apostrophes_read_as_straight_ones(rubric, line, criterion, found)
     passing = [h for h in hits if h.criterion == criterion and h.kind in ("phrase", "pattern")]
     assert bool(passing) == found, hits
     assert all(h.text in line and h.match in line for h in passing)  # as written
+
+
+@pytest.mark.parametrize(
+    "lang, line, found",
+    [
+        # rubric v21: what the agent did, not what the customer is asked to do
+        ("en", "Your password has been reset.", True),
+        ("en", "I booked you a taxi for 10:15.", True),
+        ("en", "Your table is booked, ref 3I6EO7EF.", True),
+        ("en", "Please sort the files by date.", False),
+        ("en", "You need to resolve the conflict first.", False),
+        ("en", "What sort of hotel would you like?", False),
+        ("en", "Would you like to be booked for Friday?", False),
+        ("cs", "Heslo jsem vám resetovala.", True),
+        ("cs", "Posláno.", True),
+        ("cs", "Pošlete nám prosím fotku účtenky.", False),
+        ("cs", "Nastavte si heslo v aplikaci.", False),
+        ("sl", "Geslo sem ponastavil.", True),
+        ("sl", "Vrnite izdelek v trgovino.", False),
+        ("sl", "Posodobite aplikacijo.", False),
+        ("lt", "Slaptažodį atstačiau.", True),
+        ("lt", "Atnaujinkite programėlę.", False),
+        ("ru", "Пароль я сбросил.", True),
+        ("ru", "Бронирование прошло успешно, ваш ссылочный номер 8K44KA03.", True),
+        ("ru", "Хорошо, я забронировал для вас столик.", True),
+        ("ru", "Вы хотите, чтобы я его для вас забронировал?", False),
+        ("ru", "Отправьте нам, пожалуйста, фото чека.", False),
+        ("ru", "Обновите приложение.", False),
+        ("ru", "Верните товар в магазин.", False),
+    ],
+)
+def test_resolution_is_what_the_agent_did(rubric, lang, line, found):
+    [hits] = RuleEngine(rubric).find_hits([line], lang)
+    assert any(h.criterion == "resolution" and h.kind == "phrase" for h in hits) == found, hits
+
+
+@pytest.mark.parametrize(
+    "lang, agent, customer, expected",
+    [
+        ("ru", "Здравствуйте, чем могу помочь?", "Решите уже мою проблему!", "fail"),
+        ("ru", "Здравствуйте.", "Помогите, ничего не работает!", "fail"),
+        ("cs", "Dobrý den, jak vám mohu pomoci?", "Vyřešte to konečně!", "fail"),
+        ("ru", "Здравствуйте.", "Да, помогло, спасибо.", "pass"),
+    ],
+)
+def test_a_customer_demand_is_no_confirmation(rubric, lang, agent, customer, expected):
+    item = Interaction(
+        id="chat:x:1",
+        channel="chat",
+        language=lang,
+        turns=[Turn(speaker="agent", text=agent), Turn(speaker="customer", text=customer)],
+    )
+    [score] = score_interactions([item], rubric)
+    assert score.criteria["resolution"].result == expected
