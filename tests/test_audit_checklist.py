@@ -347,3 +347,30 @@ def test_czech_refusals_confirmations_and_closing_questions(rubric, criterion, l
     item = three_turns("cs", line)
     r = result_of(rubric, item, criterion)
     assert r.result == expected, (line, r.reason, [e.match for e in r.evidence])
+
+
+# audit-checklist@5: the phone opening "here is <name> from <company>", and what is no
+# introduction though it has "here ... from"
+HERE_FROM = [
+    ("cs", "Dobrý den, tady Jana z Telca.", "pass"),
+    ("cs", "dobry den tady jana z telca", "pass"),  # a transcript: no capitals, no accents
+    ("cs", "Tady máte odkaz z našeho webu.", "fail"),
+    ("cs", "Tady je odkaz z webu.", "fail"),
+    ("sl", "Dober dan, tukaj Maja iz podjetja Telco.", "pass"),
+    ("sl", "Tukaj imate povezavo iz spletne strani.", "fail"),
+    ("lt", "Laba diena, čia Rūta iš Telco.", "pass"),
+    ("lt", "Čia yra nuoroda iš svetainės.", "fail"),
+]
+
+
+@pytest.mark.parametrize(("lang", "line", "expected"), HERE_FROM)
+def test_here_is_name_from_company(rubric, lang, line, expected):
+    item = Interaction(
+        id=f"chat:audit:{lang}5",
+        channel="chat",
+        agent_id="a1",
+        language=lang,
+        turns=[Turn(speaker="agent", text=line), Turn(speaker="customer", text=LINES[lang]["question"])],
+    )
+    r = result_of(rubric, item, "self_introduction")
+    assert r.result == expected, (line, r.reason, [e.match for e in r.evidence])
