@@ -374,3 +374,23 @@ def test_here_is_name_from_company(rubric, lang, line, expected):
     )
     r = result_of(rubric, item, "self_introduction")
     assert r.result == expected, (line, r.reason, [e.match for e in r.evidence])
+
+
+# audit-checklist@6: the agent's own next move, not the customer's task, raises a hold
+HOLD_TOPIC = [
+    ("cs", "Podívejte se prosím do e-mailu, poslali jsme vám odkaz.", "na"),
+    ("cs", "Ověřte si to prosím v aplikaci.", "na"),
+    ("cs", "Hned to ověřím.", "fail"),  # a hold without asking
+    ("sl", "Takoj preverim.", "fail"),
+    ("lt", "Patikrinkite el. paštą.", "na"),
+    ("lt", "Tuoj patikrinsiu.", "fail"),
+    ("ru", "Проверьте, пожалуйста, почту.", "na"),
+    ("ru", "Уточните информацию у курьера.", "na"),
+    ("ru", "Сейчас уточню.", "fail"),
+]
+
+
+@pytest.mark.parametrize(("lang", "line", "expected"), HOLD_TOPIC)
+def test_a_hold_is_the_agents_own_move(rubric, lang, line, expected):
+    r = result_of(rubric, three_turns(lang, line), "hold_etiquette")
+    assert r.result == expected, (line, r.reason, [e.match for e in r.evidence])
