@@ -514,6 +514,13 @@ def test_no_negates_only_the_next_word(rubric, text, lang, criterion, kind):
         ("lt", "Įsivaizduoju, kaip jums nemalonu.", "empathy", True),
         ("ru", "Даже не представляю, как вам тяжело.", "empathy", True),
         ("ru", "Не представляю, как это случилось.", "empathy", False),
+        # v22: "I understand" as written, not the demand "understand that we can't"
+        ("cs", "Chápejte, že to nemůžeme udělat.", "empathy", False),
+        ("cs", "Chápeme vaši frustraci.", "empathy", True),
+        ("lt", "Supraskite, kad negalime.", "empathy", False),
+        ("lt", "Suprantame, kad tai nemalonu.", "empathy", True),
+        ("ru", "Понимайте как хотите.", "empathy", False),
+        ("ru", "Понимаем, как это неприятно.", "empathy", True),
         # v19: "that (is) terrible" needs its verb
         ("en", "That terrible feeling you have will pass once you talk.", "empathy", False),
         ("en", "That awful noise stopped after the reset.", "empathy", False),
