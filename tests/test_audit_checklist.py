@@ -394,3 +394,25 @@ HOLD_TOPIC = [
 def test_a_hold_is_the_agents_own_move(rubric, lang, line, expected):
     r = result_of(rubric, three_turns(lang, line), "hold_etiquette")
     assert r.result == expected, (line, r.reason, [e.match for e in r.evidence])
+
+
+# audit-checklist@7: the agent's own "we/I can't", not the customer's problem restated
+# ("you can't log in?"), which shares its lemma
+RESTATED = [
+    ("cs", "Nemůžete se přihlásit do aplikace?", "na"),
+    ("cs", "Takže nemáte žádný přístup k účtu?", "na"),
+    ("cs", "Nenajdete ji v aplikaci?", "na"),
+    ("cs", "Bohužel nemám žádnou volnou kapacitu.", "fail"),
+    ("sl", "Ne morete se prijaviti?", "na"),
+    ("sl", "Tega žal ne moremo narediti.", "fail"),
+    ("lt", "Negalite prisijungti?", "na"),
+    ("lt", "Deja, negalime to padaryti.", "fail"),
+    ("ru", "Вы не можете войти в приложение?", "na"),
+    ("ru", "К сожалению, мы не можем это сделать.", "fail"),
+]
+
+
+@pytest.mark.parametrize(("lang", "line", "expected"), RESTATED)
+def test_a_refusal_is_the_agents_own(rubric, lang, line, expected):
+    r = result_of(rubric, three_turns(lang, line), "alternatives")
+    assert r.result == expected, (line, r.reason, [e.match for e in r.evidence])
