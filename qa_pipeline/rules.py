@@ -189,6 +189,13 @@ def _word_with_period(case: str, lang: str) -> bool:
         return False
 
 
+def _drops_prefix(lower: str, lemma_: str, prefix: str | None) -> bool:
+    """Whether a word carries the negation prefix that its lemma drops ("nepřijde" -> "přijít")."""
+    if not prefix:
+        return False
+    return lower.startswith(prefix) and not lemma_.startswith(prefix)
+
+
 def _exact_pattern(doc: Doc, folded: Doc) -> list[dict]:
     """A token pattern for a phrase's words as written or without accents, with any commas
     and dashes between them, as phrases match."""
@@ -328,7 +335,7 @@ class CompiledRules:
                 kind,
                 tuple(prefix is not None and t.lower_.startswith(prefix) for t in doc),
                 require=self._lemmas([w for w in item.require_near if not self._prefixed(w)]),
-                require_negated=self._negated_lemmas([w for w in item.require_near if self._prefixed(w)]),
+                require_negated=self._lemmas([w for w in item.require_near if self._prefixed(w)]),
                 forbid=self._lemmas(item.forbid_near),
                 before=self._forms(item.forbid_before),
                 after=self._forms(item.forbid_after),
@@ -340,7 +347,7 @@ class CompiledRules:
             folded = fold_diacritics(item.text)
             variants = [doc, self._words_only(self.nlp(folded))] if folded != item.text else [doc]
             if item.exact:  # word forms as written: a token pattern, looking through commas too
-                self.token_matcher.add(key, [_exact_pattern(doc, self._words_only(self.nlp(folded)))])
+                self.token_matcher.add(key, [_exact_pattern(doc, variants[-1])])
             else:
                 self.phrase_matcher.add(key, variants)
                 for variant in variants:  # neighbouring words of a phrase: see _phrase_matches
@@ -387,13 +394,8 @@ class CompiledRules:
 
     def _prefixed(self, word: str) -> bool:
         """Whether ``word`` carries the language's negation prefix that its lemma drops."""
-        prefix, lower = NEGATION_PREFIX.get(self.lang), word.lower()
-        return (
-            prefix is not None and lower.startswith(prefix) and not lemma(lower, self.lang).startswith(prefix)
-        )
-
-    def _negated_lemmas(self, words: list[str]) -> frozenset[int]:
-        return frozenset(t.norm for t in self._tokens(words))
+        lower = word.lower()
+        return _drops_prefix(lower, lemma(lower, self.lang), NEGATION_PREFIX.get(self.lang))
 
     def _forms(self, words: list[str]) -> frozenset[int]:
         """Lower-form hashes of ``words`` and their accent-free spellings (no lemmas)."""
@@ -529,11 +531,7 @@ class CompiledRules:
         # "přijde", and "příjemné" that of a required "nepříjemné".
         strings = self.nlp.vocab.strings
         for i in range(lo, hi):
-            negated = (
-                self.prefix
-                and strings[view.lower[i]].startswith(self.prefix)
-                and not strings[view.norm[i]].startswith(self.prefix)
-            )
+            negated = _drops_prefix(strings[view.lower[i]], strings[view.norm[i]], self.prefix)
             if negated and view.norm[i] in rule.require_negated:
                 return True
             if not negated and (view.norm[i] in rule.require or view.lower[i] in rule.require):
