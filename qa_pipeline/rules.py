@@ -327,7 +327,8 @@ class CompiledRules:
     def _add_phrases(self, criterion: str, kind: str, phrases: list[str | Phrase]) -> None:
         items = [p if isinstance(p, Phrase) else Phrase(text=p) for p in phrases]
         for n, item in enumerate(items):
-            doc = self._words_only(self.nlp(item.text))
+            text = item.text.translate(APOSTROPHES)  # as find_hits reads the turns
+            doc = self._words_only(self.nlp(text))
             key = f"{criterion}|{kind}|{n}"
             prefix = NEGATION_PREFIX.get(self.lang)
             self.rules[key] = Rule(
@@ -344,8 +345,8 @@ class CompiledRules:
             # Chats and transcripts often come without accents ("dekuji", "aciu"): the phrase's
             # folded words match too. Folded words rarely have a lemma, so the folded phrase is
             # matched as written (inflections need the accents).
-            folded = fold_diacritics(item.text)
-            variants = [doc, self._words_only(self.nlp(folded))] if folded != item.text else [doc]
+            folded = fold_diacritics(text)
+            variants = [doc, self._words_only(self.nlp(folded))] if folded != text else [doc]
             if item.exact:  # word forms as written: a token pattern, looking through commas too
                 self.token_matcher.add(key, [_exact_pattern(doc, variants[-1])])
             else:
@@ -386,7 +387,8 @@ class CompiledRules:
 
     def _tokens(self, words: list[str]) -> list[Token]:
         """The tokens of ``words`` and of their accent-free spellings."""
-        return [t for w in {*words, *map(fold_diacritics, words)} for t in self.nlp(w)]
+        plain = [w.translate(APOSTROPHES) for w in words]  # as find_hits reads the turns
+        return [t for w in {*plain, *map(fold_diacritics, plain)} for t in self.nlp(w)]
 
     def _lemmas(self, words: list[str]) -> frozenset[int]:
         tokens = self._tokens(words)

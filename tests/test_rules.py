@@ -628,6 +628,14 @@ def test_curly_apostrophes_read_as_straight_ones(rubric, line, criterion, found)
     assert all(h.text in line and h.match in line for h in passing)  # as written
 
 
+@pytest.mark.parametrize("line", ["We’d appreciate a reply.", "We'd appreciate a reply."])
+def test_a_rubric_word_with_a_curly_apostrophe_reads_as_the_turns_do(line):
+    # The turns' ’ is read as ': a rubric written with ’ must be read the same way, or its
+    # "’d" would never meet a turn again
+    rubric = rubric_with(phrases={"en": [{"text": "appreciate", "forbid_before": ["’d"], "within": 2}]})
+    assert result(rubric, turns(("agent", line))).result == "fail"
+
+
 @pytest.mark.parametrize(
     "lang, line, found",
     [
