@@ -687,3 +687,78 @@ def test_a_customer_demand_is_no_confirmation(rubric, lang, agent, customer, exp
     )
     [score] = score_interactions([item], rubric)
     assert score.criteria["resolution"].result == expected
+
+
+def rule_passes(rubric, line, lang, criterion):
+    """Whether the rules alone pass ``criterion`` on one turn: a phrase and no negative phrase."""
+    found = criterion_hits(rubric, line, lang)
+    return (criterion, "phrase") in found and (criterion, "negative") not in found
+
+
+@pytest.mark.parametrize(
+    "lang, line, criterion, found",
+    [
+        # v23 thanks: "I appreciate it" as written (the lemma also finds an imperative) and
+        # Lithuanian "vertinu" only as appreciation, not as "we are assessing"
+        ("cs", "Moc si toho vážíme, přejeme hezký den.", "thanks", True),
+        ("cs", "Balík váží dvě kila, vážím ho znovu.", "thanks", False),
+        ("sl", "Res cenim vašo pomoč.", "thanks", True),
+        ("sl", "Cenite svoj čas in nas pokličite.", "thanks", False),
+        ("lt", "Tikrai vertiname jūsų kantrybę.", "thanks", True),
+        ("lt", "Vertiname jūsų prašymą, atsakysime per dieną.", "thanks", False),
+        ("ru", "Очень ценим ваше терпение.", "thanks", True),
+        ("ru", "Цените своё время, оформите заказ онлайн.", "thanks", False),
+        # v23 resolution: a replacement already travelling, a fee waived or corrected, a credit
+        ("en", "Your replacement card is on its way.", "resolution", True),
+        ("en", "Is the engineer on his way?", "resolution", False),
+        ("en", "We waived the reconnection fee.", "resolution", True),
+        ("en", "I have corrected your date of birth.", "resolution", True),
+        ("cs", "Nový modem je už na cestě.", "resolution", True),
+        ("cs", "Je kurýr už na cestě?", "resolution", False),
+        ("cs", "Poplatek za upomínku jsme vám prominuli.", "resolution", True),
+        ("cs", "Naplánovala jsem vám zpětné volání od technika.", "resolution", True),
+        ("sl", "Nov modem je že na poti.", "resolution", True),
+        ("sl", "Opomin smo vam odpisali.", "resolution", True),
+        ("lt", "Naujas modemas jau pakeliui.", "resolution", True),
+        ("lt", "Ar kurjeris jau pakeliui?", "resolution", False),
+        ("lt", "Mokestį jums panaikinau.", "resolution", True),
+        ("ru", "Новый модем уже в пути.", "resolution", True),
+        ("ru", "Время в пути - 50 минут.", "resolution", False),
+        ("ru", "Курьер уже в пути?", "resolution", False),
+        ("ru", "Я списала вам комиссию за просрочку.", "resolution", True),
+        ("ru", "Начислите мне бонусы, пожалуйста.", "resolution", False),
+        # v23 positive language: "leave it with me", "happy to", "no problem" negated twice
+        ("en", "Leave that with me, I'll chase it today.", "positive_language", True),
+        ("cs", "Rádi vám to vysvětlíme.", "positive_language", True),
+        ("cs", "To pro nás není žádný problém.", "positive_language", True),
+        ("sl", "Prepustite to meni, uredim do jutri.", "positive_language", True),
+        ("sl", "To res ni nobena težava.", "positive_language", True),
+        ("lt", "Palikite tai man, paskambinsiu rytoj.", "positive_language", True),
+        ("ru", "С радостью всё объясню.", "positive_language", True),
+        ("ru", "Для нас нет никаких проблем.", "positive_language", True),
+        # v23 empathy: the feeling named with a hedge; an apology refused
+        ("en", "You must be so frustrated with all this.", "empathy", True),
+        ("en", "That must have really annoyed you.", "empathy", True),
+        ("en", "The courier must have upset your neighbour.", "empathy", False),
+        ("en", "I won't apologise for the terms you signed.", "empathy", False),
+        ("cs", "Muselo vás to strašně rozčílit.", "empathy", True),
+        ("cs", "Určitě vás to zklamalo.", "empathy", True),
+        ("cs", "Nechci vás zklamat, ale musíte počkat.", "empathy", False),
+        ("cs", "Nebudu se omlouvat za pravidla.", "empathy", False),
+        ("sl", "To vas je verjetno razočaralo.", "empathy", True),
+        ("sl", "Ne bom se opravičeval za pogoje.", "empathy", False),
+        ("lt", "Tai jus tikriausiai nuvylė.", "empathy", True),
+        ("lt", "Tai mane nuvylė.", "empathy", False),
+        ("ru", "Вас это, должно быть, очень огорчило.", "empathy", True),
+        ("ru", "Меня это огорчило.", "empathy", False),
+        ("ru", "Не будем извиняться за правила.", "empathy", False),
+        # v23 greeting: a bare "morning" greets, a time of day does not; "how are you going to ..."
+        ("en", "Morning, Dan here, what can I do for you?", "greeting", True),
+        ("en", "Your engineer comes on Friday morning.", "greeting", False),
+        ("en", "Is the evening slot free?", "greeting", False),
+        ("en", "How are you planning to pay?", "greeting", False),
+        ("en", "Hello, how are you today?", "greeting", True),
+    ],
+)
+def test_rubric_v23_phrasings(rubric, lang, line, criterion, found):
+    assert rule_passes(rubric, line, lang, criterion) == found, criterion_hits(rubric, line, lang)
