@@ -416,3 +416,25 @@ RESTATED = [
 def test_a_refusal_is_the_agents_own(rubric, lang, line, expected):
     r = result_of(rubric, three_turns(lang, line), "alternatives")
     assert r.result == expected, (line, r.reason, [e.match for e in r.evidence])
+
+
+# audit-checklist@8: "I offer / recommend / suggest" as the agent's own words, not the
+# imperative that shares their lemma ("recommend us to your friends"); "bohužel nejde" refuses
+OFFERED = [
+    ("cs", "To bohužel nejde. Doporučujte nás prosím dál.", "fail"),
+    ("cs", "To bohužel nejde, doporučuji ale objednat přes aplikaci.", "pass"),
+    ("cs", "Bohužel to nejde, nabízíme ale výměnu kusu.", "pass"),
+    ("sl", "To žal ni mogoče. Priporočajte nas prijateljem.", "fail"),
+    ("sl", "To žal ni mogoče, predlagam pa zamenjavo.", "pass"),
+    ("lt", "Deja, tai neįmanoma. Rekomenduokite mus draugams.", "fail"),
+    ("lt", "Deja, tai neįmanoma, bet rekomenduoju kitą modelį.", "pass"),
+    ("ru", "К сожалению, это невозможно. Рекомендуйте нас друзьям.", "fail"),
+    ("ru", "К сожалению, это невозможно, но рекомендуем другую модель.", "pass"),
+    ("ru", "Это невозможно. Советуйте нас знакомым.", "fail"),
+]
+
+
+@pytest.mark.parametrize(("lang", "line", "expected"), OFFERED)
+def test_an_alternative_is_offered_not_asked_of_the_customer(rubric, lang, line, expected):
+    r = result_of(rubric, three_turns(lang, line), "alternatives")
+    assert r.result == expected, (line, r.reason, [e.match for e in r.evidence])
