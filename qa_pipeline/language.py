@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -33,10 +34,23 @@ def detect_language(text: str, candidates: tuple[str, ...], default: str = "en")
 BREVE = "\u0306"  # kept: Russian й is a letter of its own, not и with an accent
 
 
+# The combining marks an accent decomposes into (BMP), all but the breve.
+_MARKS = re.compile(
+    "["
+    + "".join(
+        re.escape(m) for m in map(chr, range(0x300, 0x10000)) if unicodedata.combining(m) and m != BREVE
+    )
+    + "]"
+)
+
+
+def fold_text(text: str) -> str:
+    """``text`` without accents; uncached, for long texts (a whole dictionary at once)."""
+    return unicodedata.normalize("NFC", _MARKS.sub("", unicodedata.normalize("NFD", text)))
+
+
 @lru_cache(maxsize=100_000)
 def fold_diacritics(text: str) -> str:
     """``text`` without accents ("děkuji" -> "dekuji", "ačiū" -> "aciu", "ещё" -> "еще"),
     as people type on phones and as transcripts often come; Russian й stays й."""
-    decomposed = unicodedata.normalize("NFD", text)
-    kept = "".join(c for c in decomposed if not unicodedata.combining(c) or c == BREVE)
-    return unicodedata.normalize("NFC", kept)
+    return fold_text(text)

@@ -17,18 +17,19 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import pairwise
+from itertools import islice, pairwise
 from typing import NamedTuple, cast
 
 import simplemma
 import spacy
+from simplemma.strategies.dictionaries.dictionary_factory import DEFAULT_DICTIONARY_FACTORY
 from spacy.attrs import IDX, IS_SPACE, LENGTH, LOWER, NORM, ORTH
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc, Token
 
-from qa_pipeline.language import fold_diacritics
+from qa_pipeline.language import fold_diacritics, fold_text
 from qa_pipeline.methods import VETOED  # a phrase found but negated or out of context
 from qa_pipeline.rubric import Phrase, Rubric
 
@@ -141,13 +142,53 @@ class Rule:
 
 @lru_cache(maxsize=200_000)
 def lemma(word: str, lang: str) -> str:
-    """simplemma's lower-case lemma of a lower-case word (the word itself if unknown)."""
+    """simplemma's lower-case lemma of a lower-case word (the word itself if unknown).
+
+    A word typed without its accents that simplemma does not know gets the lemma of the
+    accented form it spells ("vdecni" -> "vděčný", "omlouvame" -> "omlouvat"), so phrases
+    find inflected forms without accents too.
+    """
     if lang == FALLBACK_LANGUAGE:
         return word
     try:
+        if not simplemma.is_known(word, lang=lang):
+            restored = accented_lemmas(lang).get(word)
+            if restored is not None:
+                return restored
         return simplemma.lemmatize(word, lang=lang).lower()
     except ValueError:  # a language simplemma does not know
         return word
+
+
+ACCENT_CHUNK = 50_000  # dictionary words folded at a time
+_LETTERS = tuple(map(chr, [*range(0xC0, 0x530), *range(0x1E00, 0x1F00)]))  # Latin, Greek, Cyrillic
+# One line (a dictionary word) holding a letter with an accent.
+_ACCENTED_LINE = re.compile(
+    "^.*[" + "".join(re.escape(c) for c in _LETTERS if fold_text(c) != c) + "].*$",
+    re.MULTILINE,
+)
+
+
+@lru_cache(maxsize=16)
+def accented_lemmas(lang: str) -> dict[str, str]:
+    """The lemma of each accented word form of ``lang``'s dictionary, keyed by the form
+    without accents, where that spelling is not a word of its own and all forms spelled so
+    share one lemma ("zal" is Czech "žal" of "žnout" and Slovene "žal": per language)."""
+    words = DEFAULT_DICTIONARY_FACTORY.get_dictionary(lang)  # the dictionary simplemma uses
+    out: dict[str, str | None] = {}
+    lemmas: dict[str, str] = {}  # one string per lemma, shared by its forms
+    # found and folded many words at a time (per word, Russian alone took seconds), in
+    # slices, so the joined text stays small
+    keys = iter(words)
+    while chunk := list(islice(keys, ACCENT_CHUNK)):
+        forms = _ACCENTED_LINE.findall("\n".join(chunk))
+        for form, plain in zip(forms, fold_text("\n".join(forms)).split("\n"), strict=True):
+            if plain in words:
+                continue
+            lemma_ = words[form].lower()
+            lemma_ = lemmas.setdefault(lemma_, lemma_)
+            out[plain] = lemma_ if out.get(plain, lemma_) == lemma_ else None
+    return {plain: lemma_ for plain, lemma_ in out.items() if lemma_ is not None}
 
 
 @lru_cache(maxsize=16)

@@ -307,6 +307,31 @@ def test_phrases_match_without_diacritics(rubric, text, lang, criterion):
     assert (criterion, "phrase") in criterion_hits(rubric, text, lang)
 
 
+@pytest.mark.parametrize(
+    ("text", "lang", "criterion"),
+    [
+        # inflected forms typed without accents: the phrase's own form is "omlouvám se",
+        # "vděčný", "opravičujem se", "hvaležen", "dėkingas"
+        ("omlouvame se za komplikace", "cs", "empathy"),
+        ("jsme vam moc vdecni za trpelivost", "cs", "thanks"),
+        ("opravicujemo se za tezave", "sl", "empathy"),
+        ("hvalezni smo za vaso potrpezljivost", "sl", "thanks"),
+        ("esame labai dekingi uz kantrybe", "lt", "thanks"),
+    ],
+)
+def test_inflected_forms_match_without_diacritics(rubric, text, lang, criterion):
+    assert (criterion, "phrase") in criterion_hits(rubric, text, lang)
+
+
+def test_a_word_without_accents_keeps_its_own_lemma_or_an_unambiguous_one():
+    from qa_pipeline.rules import lemma
+
+    assert lemma("omlouvame", "cs") == "omlouvat"  # only "omlouváme" spells so
+    assert lemma("byt", "cs") == "byt"  # a word of its own ("byt", a flat), not "být"
+    # "akademička" (a noun) and "akademická" (an adjective) share the spelling: left alone
+    assert lemma("akademicka", "cs") == "akademicka"
+
+
 def test_folded_negation_is_still_a_negation(rubric):
     # "neni" is "není" typed without the accent: the negation it carries still counts
     assert ("empathy", "phrase") not in criterion_hits(rubric, "to mi neni lito", "cs")
