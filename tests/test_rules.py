@@ -787,3 +787,20 @@ def rule_passes(rubric, line, lang, criterion):
 )
 def test_rubric_v23_phrasings(rubric, lang, line, criterion, found):
     assert rule_passes(rubric, line, lang, criterion) == found, criterion_hits(rubric, line, lang)
+
+
+@pytest.mark.parametrize(
+    "lang, line, criterion, found",
+    [
+        # v24: Czech "rozumím" only with the feeling it understands ("Rozumím, pošlu to" is "ok")
+        ("cs", "Rozumím vašemu zklamání.", "empathy", True),
+        ("cs", "Rozumím, hned vám to pošlu.", "empathy", False),
+        ("cs", "Omluvte prosím to zpoždění.", "empathy", True),
+        ("cs", "Omluvte se prosím kolegovi.", "empathy", False),
+        ("en", "This is not the experience we want for our customers.", "empathy", True),
+        ("en", "Much obliged for your help.", "thanks", True),
+        ("ru", "Доброго времени суток, чем могу помочь?", "greeting", True),
+    ],
+)
+def test_rubric_v24_phrasings(rubric, lang, line, criterion, found):
+    assert rule_passes(rubric, line, lang, criterion) == found, criterion_hits(rubric, line, lang)
