@@ -61,6 +61,29 @@ CONJUNCTIONS = {
     "lt": {"ir", "bet", "o", "ar", "nes", "todėl"},
     "ru": {"и", "но", "а", "или", "потому", "поэтому", "зато"},
 }
+# Words a negation most often attaches to when it stands before them: a negation does not
+# reach past one to a phrase, so chats typed without commas ("to ni dobro res se
+# opravičujem", "thats not good sorry about that") still apologise.
+NEGATED_PREDICATES = {
+    "en": {
+        "good",
+        "great",
+        "ideal",
+        "ok",
+        "okay",
+        "right",
+        "fair",
+        "acceptable",
+        "nice",
+        "fun",
+        "normal",
+        "cool",
+    },
+    "cs": {"dobré", "dobrý", "dobře", "ideální", "pořádku", "fér", "normální", "příjemné", "ok", "hezké"},
+    "sl": {"dobro", "idealno", "redu", "prav", "ok", "lepo", "normalno", "prijetno", "fer"},
+    "lt": {"gerai", "idealu", "gera", "normalu", "smagu", "tvarkoje", "malonu", "ok"},
+    "ru": {"хорошо", "идеально", "нормально", "приятно", "здорово", "порядке", "ок", "честно"},
+}
 # Punctuation that phrases and ``within`` windows look through (sentence ends still stop them).
 SKIPPED = frozenset({",", ";", ":", "-", "–", "—", "‒"})
 _HAS_SKIPPED = re.compile("[" + re.escape("".join(SKIPPED)) + "]")
@@ -360,6 +383,10 @@ class CompiledRules:
         self.near_only = frozenset(strings.add(w) for w in NEAR_ONLY.get(lang, ()))
         conjunctions = CONJUNCTIONS.get(lang, set().union(*CONJUNCTIONS.values()))
         self.clause_breaks = frozenset(strings.add(w) for w in CLAUSE_BREAKS | conjunctions)
+        predicates = NEGATED_PREDICATES.get(lang, set())
+        self.predicates = frozenset(
+            strings.add(w) for w in predicates | {fold_diacritics(w) for w in predicates}
+        )
         self.sentence_ends = frozenset(strings.add(w) for w in SENTENCE_END)
         self.skipped = frozenset(strings.add(w) for w in SKIPPED)
         self.prefix = NEGATION_PREFIX.get(lang)
@@ -528,7 +555,11 @@ class CompiledRules:
         """Whether a negator stands among the few tokens before ``start`` (not before
         ``first``), inside the clause; "no"-like negators only right before it."""
         for i in range(start - 1, max(first, start - NEGATION_LOOKBACK) - 1, -1):
-            if lowers[i] in self.clause_breaks or lowers[i] in self.sentence_ends:
+            if (
+                lowers[i] in self.clause_breaks
+                or lowers[i] in self.sentence_ends
+                or lowers[i] in self.predicates
+            ):
                 return False
             if lowers[i] in self.negators and (i == start - 1 or lowers[i] not in self.near_only):
                 return True

@@ -332,6 +332,25 @@ def test_a_word_without_accents_keeps_its_own_lemma_or_an_unambiguous_one():
     assert lemma("akademicka", "cs") == "akademicka"
 
 
+@pytest.mark.parametrize(
+    ("text", "lang", "found"),
+    [
+        # typed without commas: the negation is of "good" / "ideal", the apology stands
+        ("oh no thats not good sorry about that", "en", True),
+        ("to ni dobro res se opravicujem", "sl", True),
+        ("oi tai tikrai ne idealu labai gaila", "lt", True),
+        ("to neni dobre moc se omlouvam", "cs", True),
+        ("это не очень хорошо извините пожалуйста", "ru", True),
+        # a negation of the apology itself still counts
+        ("not really sorry tbh", "en", False),
+        ("man ne gaila", "lt", False),
+        ("мне не жаль", "ru", False),
+    ],
+)
+def test_a_negation_attaches_to_the_predicate_it_stands_before(rubric, text, lang, found):
+    assert rule_passes(rubric, text, lang, "empathy") == found, criterion_hits(rubric, text, lang)
+
+
 def test_folded_negation_is_still_a_negation(rubric):
     # "neni" is "není" typed without the accent: the negation it carries still counts
     assert ("empathy", "phrase") not in criterion_hits(rubric, "to mi neni lito", "cs")
