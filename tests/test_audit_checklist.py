@@ -409,18 +409,8 @@ RESTATED = [
     ("lt", "Deja, negalime to padaryti.", "fail"),
     ("ru", "Вы не можете войти в приложение?", "na"),
     ("ru", "К сожалению, мы не можем это сделать.", "fail"),
-]
-
-
-@pytest.mark.parametrize(("lang", "line", "expected"), RESTATED)
-def test_a_refusal_is_the_agents_own(rubric, lang, line, expected):
-    r = result_of(rubric, three_turns(lang, line), "alternatives")
-    assert r.result == expected, (line, r.reason, [e.match for e in r.evidence])
-
-
-# audit-checklist@8: "I offer / recommend / suggest" as the agent's own words, not the
-# imperative that shares their lemma ("recommend us to your friends"); "bohužel nejde" refuses
-OFFERED = [
+    # audit-checklist@8: "I offer / recommend / suggest" as the agent's own words, not the
+    # imperative that shares their lemma ("recommend us to your friends"); "bohužel nejde" refuses
     ("cs", "To bohužel nejde. Doporučujte nás prosím dál.", "fail"),
     ("cs", "To bohužel nejde, doporučuji ale objednat přes aplikaci.", "pass"),
     ("cs", "Bohužel to nejde, nabízíme ale výměnu kusu.", "pass"),
@@ -434,7 +424,7 @@ OFFERED = [
 ]
 
 
-@pytest.mark.parametrize(("lang", "line", "expected"), OFFERED)
-def test_an_alternative_is_offered_not_asked_of_the_customer(rubric, lang, line, expected):
+@pytest.mark.parametrize(("lang", "line", "expected"), RESTATED)
+def test_refusals_and_alternatives_are_the_agents_own_words(rubric, lang, line, expected):
     r = result_of(rubric, three_turns(lang, line), "alternatives")
     assert r.result == expected, (line, r.reason, [e.match for e in r.evidence])
