@@ -518,7 +518,9 @@ def explain_criterion(c: Criterion, total_weight: float) -> list[str]:
             rule.append(f"never after {', '.join(p.forbid_before)}")
         if p.forbid_after:
             rule.append(f"never followed by {', '.join(p.forbid_after)}")
-        lines.append(f'  "{p.text}" counts {" and ".join(rule)} (within {p.within} words).')
+        written = " as written (no other form of the word)" if p.exact else ""
+        near = f" {' and '.join(rule)} (within {p.within} words)" if rule else ""
+        lines.append(f'  "{p.text}" counts{written}{near}.')
     if any(c.negative.values()) or any(c.negative_patterns.values()):
         effect = (
             "fails the criterion"

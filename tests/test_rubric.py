@@ -193,3 +193,6 @@ def test_explain_describes_every_criterion_in_plain_words(rubric):
         assert f"{c.name} ({c.id})" in text
     assert "CRITICAL" in text and "first 2 turn(s)" in text and "fewer than 3 words" in text
     assert '"refund" counts only with' in text
+    # an exact phrase says so, and one without other conditions names none
+    assert '"chápu" counts as written (no other form of the word).' in text
+    assert '"rozumím" counts as written (no other form of the word) only with one of frustrace' in text
