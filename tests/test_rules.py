@@ -801,6 +801,15 @@ def rule_passes(rubric, line, lang, criterion):
         ("en", "This is not the experience we want for our customers.", "empathy", True),
         ("en", "Much obliged for your help.", "thanks", True),
         ("ru", "Доброго времени суток, чем могу помочь?", "greeting", True),
+        # v25: blame, "not my job" and "I told you already" fail positive language
+        ("en", "Sure, but honestly that's not my job.", "positive_language", False),
+        ("en", "Of course, it's your own fault for not reading the terms.", "positive_language", False),
+        ("cs", "Samozřejmě, ale to jsem vám už říkala.", "positive_language", False),
+        ("cs", "Samozřejmě, ráda vám to zopakuji.", "positive_language", True),
+        ("sl", "Seveda, ampak to ni moje delo.", "positive_language", False),
+        ("lt", "Žinoma, bet tai ne mano darbas.", "positive_language", False),
+        ("ru", "Конечно, но это не моя работа.", "positive_language", False),
+        ("ru", "Конечно, это не ваша вина.", "positive_language", True),
     ],
 )
 def test_common_contact_centre_phrasings(rubric, lang, line, criterion, found):
