@@ -166,7 +166,8 @@ def test_fragments_too_short_to_judge_are_left_to_the_rules(fragment):
 
 
 def test_a_criterion_the_model_is_never_trusted_on_is_decided_by_the_rules_alone(rubric):
-    item = chat("en", "Let me check that for you.", "That's really not the experience we want you to have.")
+    # no rule phrase (since v24 "not the experience we want" is one), so the classifier is asked
+    item = chat("en", "Let me check that for you.", "We never meant for any of this to happen to you.")
     classifier = load_classifier()
     [trusted] = score_interactions([item], rubric, classifier=classifier)
     assert trusted.criteria["empathy"].method == "model"  # the classifier was asked
