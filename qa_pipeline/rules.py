@@ -254,10 +254,20 @@ def _word_with_period(case: str, lang: str) -> bool:
 
 
 def _drops_prefix(lower: str, lemma_: str, prefix: str | None) -> bool:
-    """Whether a word carries the negation prefix that its lemma drops ("nepřijde" -> "přijít")."""
+    """Whether a word carries the negation prefix that its lemma drops ("nepřijde" -> "přijít").
+
+    The lemma is read without accents: "neco" is "něco" typed without them, not a negation.
+    """
     if not prefix:
         return False
-    return lower.startswith(prefix) and not lemma_.startswith(prefix)
+    return lower.startswith(prefix) and not fold_diacritics(lemma_).startswith(prefix)
+
+
+def _typed_with_prefix(lower: str, lemma_: str, prefix: str) -> bool:
+    """Whether a word starts with the negation prefix as written, unless those letters are
+    the start of its lemma typed without accents ("neco" is "něco", "nejak" is "nějak")."""
+    unaccented = not lemma_.startswith(prefix) and fold_diacritics(lemma_).startswith(prefix)
+    return lower.startswith(prefix) and not unaccented
 
 
 def _exact_pattern(doc: Doc, folded: Doc) -> list[dict]:
@@ -570,13 +580,14 @@ class CompiledRules:
     ) -> bool:
         """A word negated by prefix on one side only ("nechápu" for "chápu", "jsem" for "nejsem").
 
-        Lemmas drop the prefix, so lemma matching alone would equate the two.
+        Lemmas drop the prefix, so lemma matching alone would equate the two. "něco" typed
+        "neco" is no negation: it still finds "něco".
         """
         if not self.prefix or prefixed is None:
             return False
         strings = self.nlp.vocab.strings
         return any(
-            strings[view.lower[i]].startswith(self.prefix) != has_prefix
+            _typed_with_prefix(strings[view.lower[i]], strings[view.norm[i]], self.prefix) != has_prefix
             for i, has_prefix in zip(view.words(start, end), prefixed, strict=False)
         )
 

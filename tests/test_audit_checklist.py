@@ -424,6 +424,20 @@ RESTATED = [
 ]
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        # "něco", "něčím", "nějak" typed without accents start with "ne": no negation
+        "mohu jeste s necim pomoci",
+        "potrebujete jeste neco",
+        "muzu vam jeste nejak pomoci",
+    ],
+)
+def test_words_starting_ne_typed_without_accents_are_no_negation(rubric, line):
+    item = three_turns("cs", line)
+    assert result_of(rubric, item, "closing_question").result == "pass"
+
+
 @pytest.mark.parametrize(("lang", "line", "expected"), RESTATED)
 def test_refusals_and_alternatives_are_the_agents_own_words(rubric, lang, line, expected):
     r = result_of(rubric, three_turns(lang, line), "alternatives")
