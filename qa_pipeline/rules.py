@@ -41,10 +41,16 @@ _NEGATOR_WORDS = {
     "lt": {"ne", "nė", "niekada", "be", "nėra"},
     "ru": {"не", "нет", "никогда", "без"},
 }
-# Typed without accents too ("neni", "nėra"): the same words, folded.
-NEGATORS = {
-    lang: frozenset(words | {fold_diacritics(w) for w in words}) for lang, words in _NEGATOR_WORDS.items()
-}
+
+
+def _with_folded(words_by_lang: dict[str, set[str]]) -> dict[str, frozenset[str]]:
+    """Each language's words, also as typed without accents ("neni", "nėra", "dobre")."""
+    return {
+        lang: frozenset(words | {fold_diacritics(w) for w in words}) for lang, words in words_by_lang.items()
+    }
+
+
+NEGATORS = _with_folded(_NEGATOR_WORDS)  # typed without accents too ("neni", "nėra")
 # Verbs and adjectives negated by a prefix ("nemrzí"); Russian writes "не" apart.
 NEGATION_PREFIX = {"cs": "ne", "sl": "ne", "lt": "ne"}
 NEGATION_LOOKBACK = 3  # tokens before a hit that are checked for a negator
@@ -64,26 +70,28 @@ CONJUNCTIONS = {
 # Words a negation most often attaches to when it stands before them: a negation does not
 # reach past one to a phrase, so chats typed without commas ("to ni dobro res se
 # opravičujem", "thats not good sorry about that") still apologise.
-NEGATED_PREDICATES = {
-    "en": {
-        "good",
-        "great",
-        "ideal",
-        "ok",
-        "okay",
-        "right",
-        "fair",
-        "acceptable",
-        "nice",
-        "fun",
-        "normal",
-        "cool",
-    },
-    "cs": {"dobré", "dobrý", "dobře", "ideální", "pořádku", "fér", "normální", "příjemné", "ok", "hezké"},
-    "sl": {"dobro", "idealno", "redu", "prav", "ok", "lepo", "normalno", "prijetno", "fer"},
-    "lt": {"gerai", "idealu", "gera", "normalu", "smagu", "tvarkoje", "malonu", "ok"},
-    "ru": {"хорошо", "идеально", "нормально", "приятно", "здорово", "порядке", "ок", "честно"},
-}
+NEGATED_PREDICATES = _with_folded(
+    {
+        "en": {
+            "good",
+            "great",
+            "ideal",
+            "ok",
+            "okay",
+            "right",
+            "fair",
+            "acceptable",
+            "nice",
+            "fun",
+            "normal",
+            "cool",
+        },
+        "cs": {"dobré", "dobrý", "dobře", "ideální", "pořádku", "fér", "normální", "příjemné", "ok", "hezké"},
+        "sl": {"dobro", "idealno", "redu", "prav", "ok", "lepo", "normalno", "prijetno", "fer"},
+        "lt": {"gerai", "idealu", "gera", "normalu", "smagu", "tvarkoje", "malonu", "ok"},
+        "ru": {"хорошо", "идеально", "нормально", "приятно", "здорово", "порядке", "ок", "честно"},
+    }
+)
 # Punctuation that phrases and ``within`` windows look through (sentence ends still stop them).
 SKIPPED = frozenset({",", ";", ":", "-", "–", "—", "‒"})
 _HAS_SKIPPED = re.compile("[" + re.escape("".join(SKIPPED)) + "]")
@@ -260,7 +268,7 @@ def _drops_prefix(lower: str, lemma_: str, prefix: str | None) -> bool:
     """
     if not prefix:
         return False
-    return lower.startswith(prefix) and not fold_diacritics(lemma_).startswith(prefix)
+    return _typed_with_prefix(lower, lemma_, prefix) and not lemma_.startswith(prefix)
 
 
 def _typed_with_prefix(lower: str, lemma_: str, prefix: str) -> bool:
@@ -393,10 +401,7 @@ class CompiledRules:
         self.near_only = frozenset(strings.add(w) for w in NEAR_ONLY.get(lang, ()))
         conjunctions = CONJUNCTIONS.get(lang, set().union(*CONJUNCTIONS.values()))
         self.clause_breaks = frozenset(strings.add(w) for w in CLAUSE_BREAKS | conjunctions)
-        predicates = NEGATED_PREDICATES.get(lang, set())
-        self.predicates = frozenset(
-            strings.add(w) for w in predicates | {fold_diacritics(w) for w in predicates}
-        )
+        self.predicates = frozenset(strings.add(w) for w in NEGATED_PREDICATES.get(lang, ()))
         self.sentence_ends = frozenset(strings.add(w) for w in SENTENCE_END)
         self.skipped = frozenset(strings.add(w) for w in SKIPPED)
         self.prefix = NEGATION_PREFIX.get(lang)
